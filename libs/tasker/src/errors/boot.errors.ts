@@ -1,0 +1,22 @@
+import { TaskerError } from './tasker.error';
+
+/** A handler's definition is invalid (cycle, unknown dependency, duplicate, scope...). The app refuses to start. */
+export class HandlerDefinitionError extends TaskerError {
+  constructor(message: string) {
+    super('INVALID_HANDLER_DEFINITION', message);
+  }
+}
+
+/** TaskerModule is misconfigured (bad option, missing EventEmitterModule/ScheduleModule...). */
+export class TaskerConfigError extends TaskerError {
+  constructor(message: string) {
+    super('INVALID_CONFIGURATION', message);
+  }
+}
+
+/** PostgreSQL could not be reached or prepared at boot. */
+export class DatabaseUnavailableError extends TaskerError {
+  constructor(message: string) {
+    super('DATABASE_UNAVAILABLE', message);
+  }
+}

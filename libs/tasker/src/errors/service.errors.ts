@@ -1,0 +1,71 @@
+import { TaskerError } from './tasker.error';
+
+/** One entry per invalid field of a task request or context. */
+export interface FieldError {
+  field: string;
+  messages: string[];
+}
+
+/** The request or its context failed validation; `errors` lists each bad field. */
+export class TaskValidationError extends TaskerError {
+  constructor(
+    message: string,
+    readonly errors: FieldError[],
+  ) {
+    super('TASK_VALIDATION', message);
+  }
+}
+
+/** No task with this id. */
+export class TaskNotFoundError extends TaskerError {
+  constructor(readonly taskId: string) {
+    super('TASK_NOT_FOUND', `Task "${taskId}" does not exist.`);
+  }
+}
+
+/** No step with this name in the task. */
+export class StepNotFoundError extends TaskerError {
+  constructor(
+    readonly taskId: string,
+    readonly stepName: string,
+  ) {
+    super('STEP_NOT_FOUND', `Task "${taskId}" has no step named "${stepName}".`);
+  }
+}
+
+/** No handler is registered (by any process) for this task type. */
+export class HandlerNotFoundError extends TaskerError {
+  constructor(
+    readonly namespace: string,
+    readonly taskName: string,
+    readonly version?: string,
+  ) {
+    super(
+      'HANDLER_NOT_FOUND',
+      `No handler is registered for task "${namespace}/${taskName}"${version ? ` version ${version}` : ''}. ` +
+        'Register a @TaskHandler provider with that name in a process that uses this database.',
+    );
+  }
+}
+
+/** The requested state change is not allowed from the current state. */
+export class InvalidTransitionError extends TaskerError {
+  constructor(
+    message: string,
+    readonly from?: string,
+    readonly to?: string,
+  ) {
+    super('INVALID_TRANSITION', message);
+  }
+}
+
+/** waitForTask gave up before the task reached a terminal state. */
+export class TaskWaitTimeoutError extends TaskerError {
+  constructor(
+    readonly taskId: string,
+    readonly timeoutMs: number,
+    readonly state: string,
+  ) {
+    super('TASK_WAIT_TIMEOUT', `Task "${taskId}" is still ${state} after ${timeoutMs} ms.`);
+  }
+}

@@ -1,0 +1,50 @@
+import type { BackoffOptions } from '../orchestration/backoff';
+
+/** Options of `TaskerModule.forRoot` / `forRootAsync` (SPEC §1). */
+export interface TaskerModuleOptions {
+  /** PostgreSQL connection string; Tasker opens its own TypeORM DataSource. */
+  databaseUrl?: string;
+  /** Name of a DataSource registered with `TypeOrmModule` to reuse instead (`'default'` for the unnamed one). */
+  dataSourceName?: string;
+  /** Postgres schema holding Tasker's tables and functions. Default `tasker`. */
+  schema?: string;
+  /** Apply Tasker's migrations at boot (safe with many processes booting at once). Default `true`. */
+  migrationsRun?: boolean;
+  /** Size of the connection pool Tasker opens (own DataSource only). Default 10. */
+  poolSize?: number;
+  worker?: WorkerOptions;
+  defaults?: {
+    /** Total attempts of a step (first try included). Default 3. */
+    retryLimit?: number;
+    backoff?: Partial<BackoffOptions>;
+  };
+  /** Structured log lines for every lifecycle event through Nest's Logger. Default `true`. */
+  logging?: boolean;
+}
+
+export interface WorkerOptions {
+  /** `false`: this process never executes steps (API-only). Default `true`. */
+  enabled?: boolean;
+  /** Steps running at once in this process. Default 10. */
+  concurrency?: number;
+  /** How often to look for ready work when nothing wakes the worker. Default 1000 ms. */
+  pollIntervalMs?: number;
+  /** How long a claimed attempt is owned without renewal; renewed automatically while it runs. Default 30000 ms. */
+  leaseMs?: number;
+  /** How often the safety-net sweep reclaims expired leases. Default 5000 ms. */
+  sweepIntervalMs?: number;
+  /** At shutdown, how long running steps may take to finish before they are aborted and released. Default 10000 ms. */
+  shutdownTimeoutMs?: number;
+}
+
+/** Options after defaults and validation; what the internals use. */
+export interface TaskerConfig {
+  databaseUrl?: string;
+  dataSourceName?: string;
+  schema: string;
+  migrationsRun: boolean;
+  poolSize: number;
+  worker: Required<WorkerOptions>;
+  defaults: { retryLimit: number; backoff: BackoffOptions };
+  logging: boolean;
+}

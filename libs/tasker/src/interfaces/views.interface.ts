@@ -1,0 +1,114 @@
+import type { StepState, TaskState } from '../state/states';
+
+export type { StepState, TaskState };
+
+/** A request to start a task (SPEC §3). */
+export interface TaskRequest {
+  name: string;
+  /** Default `default`. */
+  namespace?: string;
+  /** Default: the highest registered version. */
+  version?: string;
+  context?: Record<string, unknown>;
+  initiator?: string;
+  sourceSystem?: string;
+  reason?: string;
+  tags?: string[];
+  /** Same key (per namespace and name) returns the existing task instead of creating one. */
+  idempotencyKey?: string;
+  /** Delayed start: no step runs before this time. */
+  runAt?: Date;
+}
+
+export interface TaskView {
+  id: string;
+  name: string;
+  namespace: string;
+  version: string;
+  state: TaskState;
+  context: Record<string, unknown>;
+  tags: string[];
+  initiator?: string;
+  sourceSystem?: string;
+  reason?: string;
+  idempotencyKey?: string;
+  runAt?: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt?: Date | null;
+}
+
+export interface StepError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
+/** Why a step is or is not ready to run, as Postgres sees it now. */
+export interface StepReadiness {
+  ready: boolean;
+  /** Short machine-readable reason: `ready`, `waiting_for_dependencies`, `waiting_for_retry`, `running`, `done`, `attempts_exhausted`, `cancelled`, `not_before_run_at`. */
+  reason: string;
+  parentsDone: number;
+  parentsTotal: number;
+  attempts: number;
+  retryLimit: number;
+  availableAt: Date | null;
+}
+
+export interface StepView {
+  id: string;
+  name: string;
+  state: StepState;
+  dependsOn: string[];
+  attempts: number;
+  retryLimit: number;
+  retryable: boolean;
+  timeoutMs?: number | null;
+  results?: unknown;
+  lastError?: StepError | null;
+  nextRetryAt?: Date | null;
+  startedAt?: Date | null;
+  completedAt?: Date | null;
+  durationMs?: number | null;
+  readiness: StepReadiness;
+}
+
+export interface TaskDetail extends TaskView {
+  steps: StepView[];
+}
+
+export interface TaskQuery {
+  state?: TaskState;
+  namespace?: string;
+  name?: string;
+  tag?: string;
+  /** Default 50, max 500. */
+  limit?: number;
+  cursor?: string;
+}
+
+export interface TaskPage {
+  items: TaskView[];
+  nextCursor: string | null;
+}
+
+export interface AuditEntry {
+  taskId: string;
+  /** null for the task's own transitions. */
+  stepName?: string | null;
+  from: TaskState | null;
+  to: TaskState;
+  at: Date;
+  attempt?: number;
+  actor?: string;
+  reason?: string;
+  error?: { name: string; message: string; code?: string } | null;
+}
+
+/** Who performs an operator action, for the audit trail. */
+export interface ActorInput {
+  actor?: string;
+  reason?: string;
+}

@@ -1,0 +1,96 @@
+/** Pure DAG checks and ordering for a handler's steps. No Nest, no database. */
+export interface DagNode {
+  name: string;
+  dependsOn: readonly string[];
+}
+
+export type DagProblem =
+  | { kind: 'duplicate'; step: string }
+  | { kind: 'unknown_dependency'; step: string; dependency: string }
+  | { kind: 'self_dependency'; step: string }
+  | { kind: 'cycle'; path: string[] }
+  | { kind: 'empty' };
+
+/** Returns every problem found, in a stable order; an empty array means the DAG is valid. */
+export function findDagProblems(nodes: readonly DagNode[]): DagProblem[] {
+  if (nodes.length === 0) return [{ kind: 'empty' }];
+  const problems: DagProblem[] = [];
+  const names = new Set<string>();
+  for (const n of nodes) {
+    if (names.has(n.name)) problems.push({ kind: 'duplicate', step: n.name });
+    names.add(n.name);
+  }
+  for (const n of nodes) {
+    for (const d of n.dependsOn) {
+      if (d === n.name) problems.push({ kind: 'self_dependency', step: n.name });
+      else if (!names.has(d)) problems.push({ kind: 'unknown_dependency', step: n.name, dependency: d });
+    }
+  }
+  if (problems.length > 0) return problems;
+  const cycle = findCycle(nodes);
+  if (cycle) problems.push({ kind: 'cycle', path: cycle });
+  return problems;
+}
+
+/** A cycle as a closed path (`a → b → a`), or null. Iterative DFS: deep chains must not overflow the stack. */
+export function findCycle(nodes: readonly DagNode[]): string[] | null {
+  const deps = new Map(nodes.map((n) => [n.name, n.dependsOn]));
+  const color = new Map<string, 0 | 1 | 2>(); // 0 new, 1 on the stack, 2 done
+  for (const start of nodes) {
+    if (color.get(start.name)) continue;
+    const stack: { name: string; next: number }[] = [{ name: start.name, next: 0 }];
+    color.set(start.name, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const children = deps.get(top.name) ?? [];
+      if (top.next >= children.length) {
+        color.set(top.name, 2);
+        stack.pop();
+        continue;
+      }
+      const child = children[top.next++];
+      const c = color.get(child) ?? 0;
+      if (c === 1) {
+        const from = stack.findIndex((f) => f.name === child);
+        // Stack edges point from a step to its dependency; print the flow order (dependency first).
+        return [...stack.slice(from).map((f) => f.name), child].reverse();
+      }
+      if (c === 0 && deps.has(child)) {
+        color.set(child, 1);
+        stack.push({ name: child, next: 0 });
+      }
+    }
+  }
+  return null;
+}
+
+/** Steps in an order where each comes after all its dependencies (Kahn; ties keep declaration order). */
+export function topologicalOrder(nodes: readonly DagNode[]): string[] {
+  const remaining = new Map(nodes.map((n) => [n.name, new Set(n.dependsOn)]));
+  const order: string[] = [];
+  while (remaining.size > 0) {
+    const ready = [...remaining].filter(([, d]) => d.size === 0).map(([n]) => n);
+    if (ready.length === 0) throw new Error('topologicalOrder: the graph has a cycle');
+    for (const name of ready) {
+      remaining.delete(name);
+      order.push(name);
+    }
+    for (const d of remaining.values()) for (const name of ready) d.delete(name);
+  }
+  return order;
+}
+
+export function describeDagProblem(p: DagProblem): string {
+  switch (p.kind) {
+    case 'empty':
+      return 'it has no @Step methods';
+    case 'duplicate':
+      return `step "${p.step}" is declared more than once`;
+    case 'self_dependency':
+      return `step "${p.step}" depends on itself`;
+    case 'unknown_dependency':
+      return `step "${p.step}" depends on "${p.dependency}", which is not a step of this handler`;
+    case 'cycle':
+      return `its steps form a cycle: ${p.path.join(' → ')}`;
+  }
+}

@@ -1,0 +1,23 @@
+/** Metadata keys, injection tokens and defaults. Imports nothing, so anything may import it. */
+export const TASK_HANDLER_METADATA = 'tasker:task_handler';
+export const STEP_METADATA = 'tasker:steps';
+export const DEPENDS_ON_METADATA = 'tasker:depends_on';
+
+export const TASKER_DATA_SOURCE = Symbol('TASKER_DATA_SOURCE');
+export const TASKER_CONFIG = Symbol('TASKER_CONFIG');
+
+export const DEFAULT_SCHEMA = 'tasker';
+export const DEFAULT_NAMESPACE = 'default';
+export const DEFAULT_VERSION = '0.1.0';
+export const DEFAULT_RETRY_LIMIT = 3;
+export const DEFAULT_BACKOFF = { baseMs: 1_000, maxMs: 5 * 60_000, jitter: 0.2 } as const;
+export const DEFAULT_WORKER = {
+  enabled: true,
+  concurrency: 10,
+  pollIntervalMs: 1_000,
+  leaseMs: 30_000,
+  sweepIntervalMs: 5_000,
+  shutdownTimeoutMs: 10_000,
+} as const;
+export const DEFAULT_LIST_LIMIT = 50;
+export const MAX_LIST_LIMIT = 500;

@@ -67,9 +67,9 @@ CREATE TABLE ${s}.tasks (
   completed_at     timestamptz
 );
 CREATE UNIQUE INDEX tasks_idempotency_idx ON ${s}.tasks (namespace, name, idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX tasks_created_idx ON ${s}.tasks (created_at DESC, id DESC);
-CREATE INDEX tasks_state_created_idx ON ${s}.tasks (state, created_at DESC, id DESC);
-CREATE INDEX tasks_type_created_idx ON ${s}.tasks (namespace, name, created_at DESC, id DESC);
+-- Lists page newest first by id (the primary key serves the unfiltered list).
+CREATE INDEX tasks_state_idx ON ${s}.tasks (state, id DESC);
+CREATE INDEX tasks_type_idx ON ${s}.tasks (namespace, name, id DESC);
 CREATE INDEX tasks_tags_idx ON ${s}.tasks USING gin (tags);
 
 CREATE TABLE ${s}.workflow_steps (

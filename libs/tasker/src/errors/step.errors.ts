@@ -29,9 +29,9 @@ export class StepTimeoutError extends TaskerError {
 }
 
 /** The step returned something that cannot be stored as JSON. Not retried: it would fail again. */
-export class StepResultError extends TaskerError {
+export class StepResultError extends PermanentError {
   constructor(reason: string) {
-    super('STEP_RESULT_INVALID', `Step result cannot be stored as JSON: ${reason}`);
+    super(`Step result cannot be stored as JSON: ${reason}`, { code: 'STEP_RESULT_INVALID' });
   }
 }
 

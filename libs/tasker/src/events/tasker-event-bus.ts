@@ -1,0 +1,46 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import type { TransitionRow } from '../persistence/rows';
+import type { TaskerEventPayload } from './tasker-events';
+import { eventForTransition } from './transition-events';
+
+/**
+ * Publishes lifecycle events after their transitions committed. Called once per committed
+ * transition by the process that made it, so each event is emitted once. A subscriber that
+ * throws (or rejects) is logged and never reaches orchestration.
+ */
+@Injectable()
+export class TaskerEventBus {
+  private readonly logger = new Logger('Tasker');
+
+  constructor(private readonly emitter: EventEmitter2) {}
+
+  publishTransitions(rows: readonly TransitionRow[]): void {
+    for (const row of rows) {
+      const payload = eventForTransition(row);
+      if (payload) this.publish(payload);
+    }
+  }
+
+  publish(payload: TaskerEventPayload): void {
+    try {
+      this.emitter.emit(payload.event, payload);
+    } catch (e) {
+      this.logger.error(`A subscriber of ${payload.event} threw: ${(e as Error)?.message ?? String(e)}`);
+    }
+  }
+
+  /** Subscribes to every Tasker event without requiring the host to enable wildcards. */
+  onAny(listener: (event: string, payload: TaskerEventPayload) => void): () => void {
+    const wrapped = (event: string | string[], payload: TaskerEventPayload) => {
+      if (typeof event !== 'string' || !event.startsWith('tasker.')) return;
+      try {
+        listener(event, payload);
+      } catch (e) {
+        this.logger.error(`A Tasker listener threw: ${(e as Error)?.message ?? String(e)}`);
+      }
+    };
+    this.emitter.onAny(wrapped);
+    return () => this.emitter.offAny(wrapped);
+  }
+}

@@ -1,0 +1,49 @@
+// The package's only entry point: everything public is exported here, nothing else is.
+export { TaskerModule } from './tasker.module';
+export { TaskerService } from './tasker.service';
+export { TaskHandler } from './decorators/task-handler.decorator';
+export { Step } from './decorators/step.decorator';
+export { DependsOn } from './decorators/depends-on.decorator';
+export { TaskerEvents } from './events/tasker-events';
+export type {
+  TaskerEventName,
+  TaskerEventPayload,
+  TaskEventPayload,
+  StepEventPayload,
+  StepFailedPayload,
+  TaskerEventBase,
+} from './events/tasker-events';
+export { TaskerAuditService } from './events/tasker-audit.service';
+export { TaskerError } from './errors/tasker.error';
+export {
+  TaskValidationError,
+  TaskNotFoundError,
+  StepNotFoundError,
+  HandlerNotFoundError,
+  InvalidTransitionError,
+  TaskWaitTimeoutError,
+} from './errors/service.errors';
+export type { FieldError } from './errors/service.errors';
+export { PermanentError, RetryableError, StepTimeoutError, StepResultError, LeaseExpiredError } from './errors/step.errors';
+export { HandlerDefinitionError, TaskerConfigError, DatabaseUnavailableError } from './errors/boot.errors';
+export type { TaskerModuleOptions, WorkerOptions } from './interfaces/tasker-options.interface';
+export type { TaskHandlerOptions, StepOptions } from './interfaces/handler-options.interface';
+export type { StepContext } from './interfaces/step-context.interface';
+export type {
+  TaskRequest,
+  TaskView,
+  TaskDetail,
+  StepView,
+  StepError,
+  StepReadiness,
+  TaskQuery,
+  TaskPage,
+  AuditEntry,
+  ActorInput,
+  TaskState,
+  StepState,
+} from './interfaces/views.interface';
+export type { BackoffOptions } from './orchestration/backoff';
+export { STATES } from './state/states';
+export { taskerMigrations } from '../../../migrations';
+export { TASKER_DATA_SOURCE } from './tasker.constants';

@@ -1,0 +1,192 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { TaskerEventBus } from '../events/tasker-event-bus';
+import { eventsForClaims } from '../events/transition-events';
+import type { TaskerConfig } from '../interfaces/tasker-options.interface';
+import type { ClaimRow } from '../persistence/rows';
+import { StepRepository } from '../persistence/step.repository';
+import { HandlerRegistry } from '../registry/handler.registry';
+import { TASKER_CONFIG } from '../tasker.constants';
+import { OutcomeRecorder } from './outcome.recorder';
+import { AttemptAbort, StepExecutor } from './step.executor';
+
+interface RunningAttempt {
+  claim: ClaimRow;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The worker of this process: claims ready steps of the task types it has handlers for, runs up
+ * to `concurrency` at once, renews their leases, and goes on at once when a step finishes (the
+ * step's dependents are claimed without waiting for the next poll). Polls only as a fallback to
+ * NOTIFY and local wake-ups.
+ */
+@Injectable()
+export class TaskerWorker {
+  readonly owner = `worker:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly logger = new Logger('Tasker');
+  private readonly running = new Map<string, RunningAttempt>();
+  private started = false;
+  private stopping = false;
+  private polling = false;
+  private pollAgain = false;
+  private pollTimer?: NodeJS.Timeout;
+  private renewTimer?: NodeJS.Timeout;
+  private wakeTimer?: NodeJS.Timeout;
+  private wakeTime = Infinity;
+  private lastPollError = 0;
+
+  constructor(
+    private readonly steps: StepRepository,
+    private readonly registry: HandlerRegistry,
+    private readonly executor: StepExecutor,
+    private readonly recorder: OutcomeRecorder,
+    private readonly bus: TaskerEventBus,
+    @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
+  ) {}
+
+  get isRunning(): boolean {
+    return this.started && !this.stopping;
+  }
+
+  /** Steps running in this process now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const w = this.config.worker;
+    this.pollTimer = setInterval(() => this.wake(), w.pollIntervalMs);
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(w.leaseMs / 3)));
+    this.wake();
+  }
+
+  /** Looks for ready work now (coalesced: at most one claim query runs at a time). */
+  wake(): void {
+    if (!this.isRunning) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    void this.poll();
+  }
+
+  /** Looks for work at `at` (a retry or delayed start known to this process), not only at the next poll. */
+  wakeAt(at: Date): void {
+    const t = at.getTime();
+    if (!this.isRunning || t >= this.wakeTime) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTime = t;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTime = Infinity;
+      this.wakeTimer = undefined;
+      this.wake();
+    }, Math.max(0, t - Date.now()));
+  }
+
+  /** Aborts the signals of this task's running attempts (the task was cancelled). */
+  abortTask(taskId: string): void {
+    for (const r of this.running.values()) {
+      if (String(r.claim.task_id) === taskId && !r.controller.signal.aborted) {
+        r.controller.abort(new AttemptAbort('cancelled', `Task ${taskId} was cancelled.`));
+      }
+    }
+  }
+
+  /**
+   * Stops claiming, lets running steps finish for up to `shutdownTimeoutMs`, then aborts the rest
+   * and gives their attempts back so another worker runs them at once.
+   */
+  async stop(): Promise<void> {
+    if (!this.started || this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.pollTimer);
+    clearTimeout(this.wakeTimer);
+    const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, this.config.worker.shutdownTimeoutMs)))]);
+    clearTimeout(timer);
+    for (const r of this.running.values()) {
+      r.controller.abort(new AttemptAbort('shutdown', `Worker ${this.owner} is shutting down.`));
+    }
+    await all();
+    clearInterval(this.renewTimer);
+    // A claim query may still be in flight; let it settle so no connection is used after close.
+    while (this.polling) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private async poll(): Promise<void> {
+    this.polling = true;
+    try {
+      do {
+        this.pollAgain = false;
+        const free = this.config.worker.concurrency - this.running.size;
+        const types = this.registry.typeIds();
+        if (free <= 0 || types.length === 0 || this.stopping) break;
+        const claims = await this.steps.claim(this.owner, types, free, this.config.worker.leaseMs);
+        if (this.stopping) {
+          // Claimed while shutting down: give them straight back.
+          for (const c of claims) await this.recorder.record(c, { kind: 'released', reason: 'worker shutting down' });
+          break;
+        }
+        for (const e of eventsForClaims(claims, this.owner)) this.bus.publish(e);
+        for (const c of claims) this.launch(c);
+        if (claims.length === free) this.pollAgain = true;
+      } while (this.pollAgain);
+    } catch (e) {
+      if (Date.now() - this.lastPollError > 10_000) {
+        this.lastPollError = Date.now();
+        this.logger.error(`Could not claim steps (will keep trying): ${(e as Error).message}`);
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private launch(claim: ClaimRow): void {
+    const controller = new AbortController();
+    const handler = this.registry.get(claim.namespace, claim.task_name, claim.version);
+    const heartbeat = async () => {
+      const kept = await this.steps.renew([claim.lease_token], this.config.worker.leaseMs);
+      if (!kept.has(claim.lease_token) && !controller.signal.aborted) {
+        controller.abort(new AttemptAbort('lease_lost', 'This attempt lost its lease; another worker may run the step.'));
+      }
+    };
+    const entry: RunningAttempt = { claim, controller, done: Promise.resolve() };
+    entry.done = (async () => {
+      try {
+        const outcome = handler
+          ? await this.executor.run(claim, handler, controller, heartbeat)
+          : ({ kind: 'released', reason: 'no handler in this process' } as const);
+        const retryAt = await this.recorder.record(claim, outcome);
+        if (retryAt) this.wakeAt(retryAt);
+      } catch (e) {
+        this.logger.error(`Could not record the outcome of step ${claim.step_name} (task ${claim.task_id}): ${(e as Error).message}`);
+      } finally {
+        this.running.delete(claim.lease_token);
+        this.wake();
+      }
+    })();
+    this.running.set(claim.lease_token, entry);
+  }
+
+  private async renewLeases(): Promise<void> {
+    const tokens = [...this.running.keys()];
+    if (tokens.length === 0) return;
+    try {
+      const kept = await this.steps.renew(tokens, this.config.worker.leaseMs);
+      for (const t of tokens) {
+        const r = this.running.get(t);
+        if (r && !kept.has(t) && !r.controller.signal.aborted) {
+          r.controller.abort(new AttemptAbort('lease_lost', 'This attempt lost its lease; another worker may run the step.'));
+        }
+      }
+    } catch (e) {
+      this.logger.warn(`Could not renew leases: ${(e as Error).message}`);
+    }
+  }
+}

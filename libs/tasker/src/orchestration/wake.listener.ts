@@ -1,0 +1,74 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Client, ClientConfig } from 'pg';
+import { wakeChannel } from '../../../../migrations/naming';
+import type { TaskerConfig } from '../interfaces/tasker-options.interface';
+import { TaskerDatabase } from '../persistence/tasker-database';
+import { TASKER_CONFIG, TASKER_DATA_SOURCE } from '../tasker.constants';
+import { TaskerWorker } from './tasker.worker';
+
+/**
+ * LISTENs on the schema's channel on a dedicated connection: other processes' new work wakes
+ * this worker at once, and cancellations abort running attempts. Reconnects by itself; while
+ * disconnected the worker's poll is the fallback.
+ */
+@Injectable()
+export class WakeListener {
+  private readonly logger = new Logger('Tasker');
+  private client?: Client;
+  private stopped = true;
+  private retryTimer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(TASKER_DATA_SOURCE) private readonly db: TaskerDatabase,
+    @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
+    private readonly worker: TaskerWorker,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const c = this.client;
+    this.client = undefined;
+    if (c) await c.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client(this.clientConfig());
+    client.on('error', () => undefined); // reported through 'end' below
+    client.on('notification', (msg) => {
+      const payload = msg.payload ?? '';
+      if (payload.startsWith('cancel:')) this.worker.abortTask(payload.slice('cancel:'.length));
+      this.worker.wake();
+    });
+    client.on('end', () => {
+      if (this.client === client) this.client = undefined;
+      if (!this.stopped) this.retryTimer = setTimeout(() => void this.connect(), 1_000);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${wakeChannel(this.config.schema).replace(/"/g, '""')}"`);
+      if (this.stopped) {
+        await client.end();
+        return;
+      }
+      this.client = client;
+      this.worker.wake(); // work may have arrived while we were not listening
+    } catch (e) {
+      this.logger.warn(`LISTEN connection failed (${(e as Error).message}); polling meanwhile.`);
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** The same server as Tasker's DataSource, on a connection of its own. */
+  private clientConfig(): ClientConfig {
+    const o = this.db.dataSource.options as Record<string, any>;
+    if (o.url) return { connectionString: o.url, ssl: o.ssl };
+    return { host: o.host, port: o.port, user: o.username, password: o.password, database: o.database, ssl: o.ssl };
+  }
+}

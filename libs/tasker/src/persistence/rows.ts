@@ -1,0 +1,161 @@
+/** Row shapes returned by Tasker's SQL and their mapping to the public views. */
+import type { AuditEntry, StepView, TaskView } from '../interfaces/views.interface';
+import type { StepState, TaskState } from '../state/states';
+
+export interface TaskRow {
+  id: string;
+  named_task_id: number;
+  namespace: string;
+  name: string;
+  version: string;
+  state: TaskState;
+  context: Record<string, unknown>;
+  tags: string[];
+  initiator: string | null;
+  source_system: string | null;
+  reason: string | null;
+  idempotency_key: string | null;
+  run_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
+
+export interface StepRow {
+  id: string;
+  task_id: string;
+  name: string;
+  state: StepState;
+  attempts: number;
+  retry_limit: number;
+  retryable: boolean;
+  exhausted: boolean;
+  timeout_ms: number | null;
+  parents_total: number;
+  parents_done: number;
+  available_at: Date;
+  results: unknown;
+  last_error: StepView['lastError'];
+  started_at: Date | null;
+  completed_at: Date | null;
+  depends_on: string[];
+  ready: boolean;
+  readiness_reason: string;
+}
+
+/** One transition as the engine's functions return it (the composite type transition_event). */
+export interface TransitionRow {
+  kind: 'task' | 'step';
+  transition_id: string;
+  task_id: string;
+  task_name: string;
+  namespace: string;
+  version: string;
+  step_id: string | null;
+  step_name: string | null;
+  from_state: TaskState | null;
+  to_state: TaskState;
+  attempt: number | null;
+  actor: string | null;
+  reason: string | null;
+  error: { name: string; message: string; code?: string } | null;
+  next_retry_at: Date | null;
+  duration_ms: number | null;
+  at: Date;
+}
+
+export interface ClaimRow {
+  step_id: string;
+  task_id: string;
+  step_name: string;
+  attempt: number;
+  retry_limit: number;
+  retryable: boolean;
+  timeout_ms: number | null;
+  backoff: { baseMs: number; maxMs: number; jitter: number | boolean };
+  lease_token: string;
+  claimed_at: Date;
+  task_name: string;
+  namespace: string;
+  version: string;
+  task_state: TaskState;
+  context: Record<string, unknown>;
+  tags: string[];
+  parent_results: Record<string, unknown>;
+  task_started: boolean;
+}
+
+export interface AuditRow {
+  id: string;
+  task_id: string;
+  step_name: string | null;
+  from_state: TaskState | null;
+  to_state: TaskState;
+  attempt: number | null;
+  actor: string | null;
+  reason: string | null;
+  error: { name: string; message: string; code?: string } | null;
+  created_at: Date;
+}
+
+function optional<T>(v: T | null): T | undefined {
+  return v === null ? undefined : v;
+}
+
+export function toTaskView(r: TaskRow): TaskView {
+  return {
+    id: String(r.id),
+    name: r.name,
+    namespace: r.namespace,
+    version: r.version,
+    state: r.state,
+    context: r.context,
+    tags: r.tags,
+    initiator: optional(r.initiator),
+    sourceSystem: optional(r.source_system),
+    reason: optional(r.reason),
+    idempotencyKey: optional(r.idempotency_key),
+    runAt: r.run_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    completedAt: r.completed_at,
+  };
+}
+
+export function toStepView(r: StepRow): StepView {
+  const waitingForRetry = r.state === 'error' && !r.exhausted;
+  return {
+    id: String(r.id),
+    name: r.name,
+    state: r.state,
+    dependsOn: r.depends_on,
+    attempts: r.attempts,
+    retryLimit: r.retry_limit,
+    retryable: r.retryable,
+    timeoutMs: r.timeout_ms,
+    results: r.results ?? undefined,
+    lastError: r.last_error ?? null,
+    nextRetryAt: waitingForRetry ? r.available_at : null,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+    durationMs: r.started_at && r.completed_at ? r.completed_at.getTime() - r.started_at.getTime() : null,
+    readiness: {
+      ready: r.ready,
+      reason: r.readiness_reason,
+      parentsDone: r.parents_done,
+      parentsTotal: r.parents_total,
+      attempts: r.attempts,
+      retryLimit: r.retry_limit,
+      availableAt: r.available_at,
+    },
+  };
+}
+
+export function toAuditEntry(r: AuditRow): AuditEntry {
+  const e: AuditEntry = { taskId: String(r.task_id), stepName: r.step_name, from: r.from_state, to: r.to_state, at: r.created_at };
+  if (r.attempt !== null) e.attempt = r.attempt;
+  if (r.actor !== null) e.actor = r.actor;
+  if (r.reason !== null) e.reason = r.reason;
+  e.error = r.error ? { name: r.error.name, message: r.error.message, ...(r.error.code ? { code: r.error.code } : {}) } : null;
+  return e;
+}

@@ -1,0 +1,41 @@
+import type { SerializedError } from '../orchestration/outcome';
+import { claimStepsSql } from './sql/claim-steps.sql';
+import { completeStepSql } from './sql/complete-step.sql';
+import { expireLeasesSql } from './sql/expire-leases.sql';
+import { failStepSql } from './sql/fail-step.sql';
+import { releaseStepSql } from './sql/release-step.sql';
+import { renewLeasesSql } from './sql/renew-leases.sql';
+import { ClaimRow, TransitionRow } from './rows';
+import { TaskerDatabase } from './tasker-database';
+
+/** The engine's statements: claims, outcomes and leases. */
+export class StepRepository {
+  constructor(private readonly db: TaskerDatabase) {}
+
+  claim(owner: string, types: number[], limit: number, leaseMs: number): Promise<ClaimRow[]> {
+    return this.db.query<ClaimRow>(claimStepsSql(this.db.s), [owner, types, limit, leaseMs]);
+  }
+
+  /** `results` is already JSON text. An empty answer means the lease was lost: the outcome was discarded. */
+  complete(stepId: string, token: string, results: string): Promise<TransitionRow[]> {
+    return this.db.query<TransitionRow>(completeStepSql(this.db.s), [stepId, token, results]);
+  }
+
+  fail(stepId: string, token: string, error: SerializedError, retryAt: Date | null): Promise<TransitionRow[]> {
+    return this.db.query<TransitionRow>(failStepSql(this.db.s), [stepId, token, JSON.stringify(error), retryAt]);
+  }
+
+  release(stepId: string, token: string, reason: string): Promise<TransitionRow[]> {
+    return this.db.query<TransitionRow>(releaseStepSql(this.db.s), [stepId, token, reason]);
+  }
+
+  async renew(tokens: string[], leaseMs: number): Promise<Set<string>> {
+    if (tokens.length === 0) return new Set();
+    const rows = await this.db.query<{ token: string }>(renewLeasesSql(this.db.s), [tokens, leaseMs]);
+    return new Set(rows.map((r) => r.token));
+  }
+
+  expire(limit: number): Promise<TransitionRow[]> {
+    return this.db.query<TransitionRow>(expireLeasesSql(this.db.s), [limit]);
+  }
+}

@@ -1,0 +1,117 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { TaskerExplorer } from './discovery/tasker.explorer';
+import { DatabaseUnavailableError, TaskerConfigError } from './errors/boot.errors';
+import type { TaskerConfig } from './interfaces/tasker-options.interface';
+import { LeaseSweeper } from './orchestration/lease.sweeper';
+import { TaskerWorker } from './orchestration/tasker.worker';
+import { WakeListener } from './orchestration/wake.listener';
+import { openDataSource } from './persistence/data-source.factory';
+import { DefinitionRepository } from './persistence/definition.repository';
+import { pendingTaskerMigrations, runTaskerMigrations } from './persistence/migration.runner';
+import { TaskerDatabase } from './persistence/tasker-database';
+import { HandlerRegistry } from './registry/handler.registry';
+import { TASKER_CONFIG, TASKER_DATA_SOURCE } from './tasker.constants';
+
+/**
+ * Boot and shutdown, in the order nestjs/schedule uses: check and prepare everything in
+ * onModuleInit (a bad workflow or database stops the app before anything runs), start the worker
+ * in onApplicationBootstrap, stop it in beforeApplicationShutdown, close the database last.
+ */
+@Injectable()
+export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('Tasker');
+
+  constructor(
+    @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
+    @Inject(TASKER_DATA_SOURCE) private readonly db: TaskerDatabase,
+    private readonly moduleRef: ModuleRef,
+    private readonly explorer: TaskerExplorer,
+    private readonly registry: HandlerRegistry,
+    private readonly definitions: DefinitionRepository,
+    private readonly worker: TaskerWorker,
+    private readonly listener: WakeListener,
+    private readonly sweeper: LeaseSweeper,
+    @Optional() private readonly emitter?: EventEmitter2,
+    @Optional() private readonly scheduler?: SchedulerRegistry,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.emitter) {
+      throw new TaskerConfigError(
+        'TaskerModule needs @nestjs/event-emitter: add EventEmitterModule.forRoot() to the imports of your root module (once).',
+      );
+    }
+    if (!this.scheduler) {
+      throw new TaskerConfigError(
+        'TaskerModule needs @nestjs/schedule: add ScheduleModule.forRoot() to the imports of your root module (once).',
+      );
+    }
+    const handlers = this.explorer.explore(this.config);
+    if (handlers.some((h) => h.contextDto)) requireClassValidator();
+
+    const { dataSource, owned } = await openDataSource(this.config, this.moduleRef);
+    this.db.attach(dataSource, owned);
+    try {
+      if (this.config.migrationsRun) {
+        const applied = await runTaskerMigrations(dataSource, this.config.schema);
+        if (applied.length > 0) this.logger.log(`Applied migrations to schema "${this.config.schema}": ${applied.join(', ')}`);
+      } else {
+        const pending = await pendingTaskerMigrations(dataSource, this.config.schema);
+        if (pending.length > 0) {
+          throw new TaskerConfigError(
+            `Schema "${this.config.schema}" lacks Tasker migrations ${pending.join(', ')}. ` +
+              'Run taskerMigrations() with your own migration tool, or set migrationsRun: true.',
+          );
+        }
+      }
+      for (const h of handlers) this.registry.add(h, await this.definitions.register(h));
+    } catch (e) {
+      await this.db.close().catch(() => undefined);
+      if (e instanceof TaskerConfigError) throw e;
+      throw new DatabaseUnavailableError(`Tasker could not prepare schema "${this.config.schema}": ${(e as Error).message}`);
+    }
+    if (handlers.length > 0) {
+      this.logger.log(`Registered task handlers: ${handlers.map((h) => `${h.namespace}/${h.name}@${h.version}`).join(', ')}`);
+    }
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.worker.enabled) return;
+    this.worker.start();
+    this.sweeper.start();
+    await this.listener.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.sweeper.stop();
+    await this.listener.stop();
+    await this.worker.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+function requireClassValidator(): void {
+  try {
+    require('class-validator');
+    require('class-transformer');
+  } catch {
+    throw new TaskerConfigError(
+      'A @TaskHandler declares a context DTO, which needs class-validator and class-transformer: npm install class-validator class-transformer',
+    );
+  }
+}

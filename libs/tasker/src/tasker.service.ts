@@ -1,0 +1,227 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AfterCommit } from './events/after-commit';
+import { TaskerAuditService } from './events/tasker-audit.service';
+import { TaskerEventBus } from './events/tasker-event-bus';
+import { TaskerEvents } from './events/tasker-events';
+import { FieldError, TaskNotFoundError, TaskValidationError, TaskWaitTimeoutError } from './errors/service.errors';
+import type {
+  ActorInput,
+  AuditEntry,
+  TaskDetail,
+  TaskPage,
+  TaskQuery,
+  TaskRequest,
+  TaskView,
+} from './interfaces/views.interface';
+import { TaskerWorker } from './orchestration/tasker.worker';
+import { TransitionRow, toStepView, toTaskView } from './persistence/rows';
+import { NewTaskRow, TaskRepository } from './persistence/task.repository';
+import { TaskTypeResolver } from './registry/task-type.resolver';
+import { SETTLED_TASK_STATES } from './state/states';
+import { DEFAULT_NAMESPACE } from './tasker.constants';
+import { contextProblems } from './validation/context.validation';
+import {
+  actorProblems,
+  assertValidRequest,
+  encodeCursor,
+  isTaskId,
+  jsonProblems,
+  LIMITS,
+  normalizeQuery,
+  summarize,
+} from './validation/request.validation';
+
+const DEFAULT_WAIT_MS = 60_000;
+const MAX_BULK = 10_000;
+
+/** The public facade of Tasker (SPEC §3): create, inspect, wait for and operate on tasks. */
+@Injectable()
+export class TaskerService {
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly types: TaskTypeResolver,
+    private readonly audit: TaskerAuditService,
+    private readonly bus: TaskerEventBus,
+    private readonly worker: TaskerWorker,
+    private readonly afterCommit: AfterCommit,
+  ) {}
+
+  /**
+   * Creates a task (its steps come from the registered definition). With `opts.manager` the rows
+   * are written in the caller's transaction, and `tasker.task.created` is emitted when it commits.
+   */
+  async createTask(request: TaskRequest, opts?: { manager?: EntityManager }): Promise<TaskView> {
+    const [view] = await this.createTasks([request], opts);
+    return view;
+  }
+
+  /** Creates many tasks in one transaction and one round-trip. */
+  async createTasks(requests: TaskRequest[], opts?: { manager?: EntityManager }): Promise<TaskView[]> {
+    if (!Array.isArray(requests)) {
+      throw new TaskValidationError('createTasks expects an array of task requests', [{ field: 'requests', messages: ['must be an array'] }]);
+    }
+    if (requests.length > MAX_BULK) {
+      throw new TaskValidationError(`createTasks accepts at most ${MAX_BULK} requests at once`, [
+        { field: 'requests', messages: [`must have at most ${MAX_BULK} items`] },
+      ]);
+    }
+    if (requests.length === 0) return [];
+    const bulk = requests.length > 1;
+    const rows: NewTaskRow[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      const req = requests[i];
+      assertValidRequest(req, bulk ? `[${i}].` : '');
+      const type = await this.types.resolve(req.namespace ?? DEFAULT_NAMESPACE, req.name, req.version);
+      const context = req.context ?? {};
+      if (type.local?.contextDto) {
+        const problems = await contextProblems(type.local.contextDto, context, bulk ? `[${i}].context.` : 'context.');
+        if (problems.length) {
+          throw new TaskValidationError(`Invalid context for task ${type.namespace}/${type.name}@${type.version}: ${summarize(problems)}`, problems);
+        }
+      }
+      rows.push({
+        namedTaskId: type.typeId,
+        context,
+        tags: req.tags ?? [],
+        initiator: req.initiator,
+        sourceSystem: req.sourceSystem,
+        reason: req.reason,
+        idempotencyKey: req.idempotencyKey,
+        runAt: req.runAt ? new Date(req.runAt).toISOString() : undefined,
+      });
+    }
+    const manager = opts?.manager;
+    const created = await this.tasks.create(rows, manager);
+    const found = await this.tasks.getTasks(
+      created.map((c) => c.taskId),
+      manager,
+    );
+    const byId = new Map(found.map((r) => [String(r.id), toTaskView(r)]));
+    const views = created.map((c) => byId.get(c.taskId)!);
+    const fresh = views.filter((v, i) => created[i].created);
+    if (fresh.length > 0) {
+      this.afterCommit.run(manager, () => {
+        for (const v of fresh) {
+          this.bus.publish({
+            event: TaskerEvents.TASK_CREATED,
+            taskId: v.id,
+            taskName: v.name,
+            namespace: v.namespace,
+            version: v.version,
+            occurredAt: v.createdAt,
+            ...(v.initiator ? { actor: v.initiator } : {}),
+            ...(v.reason ? { reason: v.reason } : {}),
+          });
+          if (v.runAt && v.runAt.getTime() > Date.now()) this.worker.wakeAt(v.runAt);
+        }
+        this.worker.wake();
+      });
+    }
+    return views;
+  }
+
+  /** A task with its steps: state, attempts, results, last error, timings, dependencies, readiness. */
+  async getTask(id: string): Promise<TaskDetail> {
+    if (!isTaskId(id)) throw new TaskNotFoundError(String(id));
+    const [task] = await this.tasks.getTasks([id]);
+    if (!task) throw new TaskNotFoundError(id);
+    const steps = await this.tasks.getSteps(id);
+    return { ...toTaskView(task), steps: steps.map(toStepView) };
+  }
+
+  /** Tasks newest first, filtered; pass `nextCursor` back as `cursor` for the next page. */
+  async listTasks(query: TaskQuery = {}): Promise<TaskPage> {
+    const q = normalizeQuery(query);
+    const rows = await this.tasks.list({ ...q, limit: q.limit + 1 });
+    const items = rows.slice(0, q.limit).map(toTaskView);
+    const nextCursor = rows.length > q.limit ? encodeCursor(items[items.length - 1].id) : null;
+    return { items, nextCursor };
+  }
+
+  /** Every transition of the task and its steps, in order, with actor, reason, attempt and error. */
+  async getAuditTrail(id: string): Promise<AuditEntry[]> {
+    if (!isTaskId(id)) throw new TaskNotFoundError(String(id));
+    return this.audit.trail(id);
+  }
+
+  /**
+   * Resolves when the task is complete, error, cancelled or resolved (a task in error waits for an
+   * operator, so it counts as settled). Rejects with TaskWaitTimeoutError after `timeoutMs` (default 60 s).
+   */
+  async waitForTask(id: string, opts: { timeoutMs?: number } = {}): Promise<TaskDetail> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new TaskValidationError('timeoutMs must be a number >= 0', [{ field: 'timeoutMs', messages: ['must be a number >= 0'] }]);
+    }
+    let detail = await this.getTask(id);
+    if (SETTLED_TASK_STATES.includes(detail.state)) return detail;
+    const deadline = Date.now() + timeoutMs;
+    let wake: () => void = () => undefined;
+    // Events of this process wake us at once; the poll covers tasks run by other processes.
+    const off = this.bus.onAny((_, p) => {
+      if (p.taskId === id) wake();
+    });
+    try {
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TaskWaitTimeoutError(id, timeoutMs, detail.state);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, Math.min(left, 200));
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        detail = await this.getTask(id);
+        if (SETTLED_TASK_STATES.includes(detail.state)) return detail;
+      }
+    } finally {
+      off();
+    }
+  }
+
+  /** Runs the failed steps of a task in `error` again, each with a fresh attempt budget; completed steps never run again. */
+  async retryTask(id: string, by?: ActorInput): Promise<TaskView> {
+    this.checkActor(id, by);
+    const rows = await this.tasks.retry(id, by?.actor ?? null, by?.reason ?? null);
+    return this.afterAction(id, rows);
+  }
+
+  /** Stops a task: no further step starts, waiting steps are cancelled, running steps see `signal` aborted. */
+  async cancelTask(id: string, by?: ActorInput): Promise<TaskView> {
+    this.checkActor(id, by);
+    const rows = await this.tasks.cancel(id, by?.actor ?? null, by?.reason ?? null);
+    this.worker.abortTask(id);
+    return this.afterAction(id, rows);
+  }
+
+  /** Marks a pending or failed step `resolved_manually` with the given results; it counts as complete for its dependents. */
+  async resolveStep(taskId: string, stepName: string, input: { results?: unknown } & ActorInput = {}): Promise<TaskView> {
+    const problems: FieldError[] = actorProblems(input);
+    if (typeof stepName !== 'string' || stepName.length === 0 || stepName.length > 128) {
+      problems.push({ field: 'stepName', messages: ['must be a step name'] });
+    }
+    const results = input?.results === undefined ? null : input.results;
+    const rp = jsonProblems(results, LIMITS.contextBytes);
+    if (rp.length) problems.push({ field: 'results', messages: rp });
+    if (problems.length) throw new TaskValidationError(`Invalid resolveStep input: ${summarize(problems)}`, problems);
+    if (!isTaskId(taskId)) throw new TaskNotFoundError(String(taskId));
+    const rows = await this.tasks.resolveStep(taskId, stepName, JSON.stringify(results), input.actor ?? null, input.reason ?? null);
+    return this.afterAction(taskId, rows);
+  }
+
+  private checkActor(id: string, by: ActorInput | undefined): void {
+    const problems = actorProblems(by);
+    if (problems.length) throw new TaskValidationError(`Invalid actor: ${summarize(problems)}`, problems);
+    if (!isTaskId(id)) throw new TaskNotFoundError(String(id));
+  }
+
+  private async afterAction(id: string, rows: TransitionRow[]): Promise<TaskView> {
+    this.bus.publishTransitions(rows);
+    this.worker.wake();
+    const [task] = await this.tasks.getTasks([id]);
+    if (!task) throw new TaskNotFoundError(id);
+    return toTaskView(task);
+  }
+}

@@ -1,0 +1,162 @@
+/** Checks of what callers pass to TaskerService. Pure; every problem is listed, none thrown one by one. */
+import { FieldError, TaskValidationError } from '../errors/service.errors';
+import type { ActorInput, TaskQuery, TaskRequest } from '../interfaces/views.interface';
+import { isValidName } from '../registry/definition-builder';
+import { isState } from '../state/states';
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '../tasker.constants';
+
+export const LIMITS = {
+  text: 1_000,
+  idempotencyKey: 255,
+  tags: 50,
+  tag: 100,
+  contextBytes: 1024 * 1024,
+  jsonDepth: 64,
+} as const;
+
+const REQUEST_KEYS = new Set(['name', 'namespace', 'version', 'context', 'initiator', 'sourceSystem', 'reason', 'tags', 'idempotencyKey', 'runAt']);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
+
+function depth(v: unknown, limit: number, d = 0): number {
+  if (d > limit) return d;
+  if (Array.isArray(v)) return v.reduce<number>((m, x) => Math.max(m, depth(x, limit, d + 1)), d + 1);
+  if (isPlainObject(v)) return Object.values(v).reduce<number>((m, x) => Math.max(m, depth(x, limit, d + 1)), d + 1);
+  return d;
+}
+
+/** Problems with a JSON value that must be stored (context, results). */
+export function jsonProblems(v: unknown, maxBytes: number): string[] {
+  if (depth(v, LIMITS.jsonDepth) > LIMITS.jsonDepth) return [`must not nest deeper than ${LIMITS.jsonDepth} levels`];
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch (e) {
+    return [`must be JSON-serializable (${(e as Error).message})`];
+  }
+  if (text !== undefined && Buffer.byteLength(text) > maxBytes) return [`must be at most ${maxBytes} bytes as JSON`];
+  if (text !== undefined && /\\u0000/.test(text)) return ['must not contain NUL characters (\\u0000)'];
+  return [];
+}
+
+function optionalText(errors: FieldError[], field: string, v: unknown, max: number = LIMITS.text): void {
+  if (v === undefined || v === null) return;
+  if (typeof v !== 'string') errors.push({ field, messages: ['must be a string'] });
+  else if (v.length > max) errors.push({ field, messages: [`must be at most ${max} characters`] });
+  else if (v.includes('\u0000')) errors.push({ field, messages: ['must not contain NUL characters'] });
+}
+
+export function requestProblems(req: unknown, prefix = ''): FieldError[] {
+  const errors: FieldError[] = [];
+  const f = (name: string) => `${prefix}${name}`;
+  if (!isPlainObject(req)) return [{ field: prefix ? prefix.replace(/\.$/, '') : 'request', messages: ['must be an object'] }];
+  const r = req as Record<string, unknown>;
+  for (const key of Object.keys(r)) if (!REQUEST_KEYS.has(key)) errors.push({ field: f(key), messages: ['is not a known field'] });
+  if (!isValidName(r.name)) errors.push({ field: f('name'), messages: ['must be a task name: 1-128 letters, digits, "_", ".", ":" or "-"'] });
+  if (r.namespace !== undefined && !isValidName(r.namespace)) {
+    errors.push({ field: f('namespace'), messages: ['must be a namespace: 1-128 letters, digits, "_", ".", ":" or "-"'] });
+  }
+  if (r.version !== undefined && !isValidName(r.version)) errors.push({ field: f('version'), messages: ['must be a version like "1.0.0"'] });
+  if (r.context !== undefined) {
+    if (!isPlainObject(r.context)) errors.push({ field: f('context'), messages: ['must be a JSON object'] });
+    else {
+      const p = jsonProblems(r.context, LIMITS.contextBytes);
+      if (p.length) errors.push({ field: f('context'), messages: p });
+    }
+  }
+  optionalText(errors, f('initiator'), r.initiator);
+  optionalText(errors, f('sourceSystem'), r.sourceSystem);
+  optionalText(errors, f('reason'), r.reason);
+  optionalText(errors, f('idempotencyKey'), r.idempotencyKey, LIMITS.idempotencyKey);
+  if (r.idempotencyKey === '') errors.push({ field: f('idempotencyKey'), messages: ['must not be empty'] });
+  if (r.tags !== undefined) {
+    if (!Array.isArray(r.tags)) errors.push({ field: f('tags'), messages: ['must be an array of strings'] });
+    else if (r.tags.length > LIMITS.tags) errors.push({ field: f('tags'), messages: [`must have at most ${LIMITS.tags} tags`] });
+    else if (r.tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > LIMITS.tag || t.includes('\u0000'))) {
+      errors.push({ field: f('tags'), messages: [`each tag must be a non-empty string of at most ${LIMITS.tag} characters`] });
+    }
+  }
+  if (r.runAt !== undefined && r.runAt !== null) {
+    const d = r.runAt instanceof Date ? r.runAt : typeof r.runAt === 'string' ? new Date(r.runAt) : null;
+    if (!d || Number.isNaN(d.getTime())) errors.push({ field: f('runAt'), messages: ['must be a valid Date (or ISO 8601 string)'] });
+  }
+  return errors;
+}
+
+export function assertValidRequest(req: unknown, prefix = ''): asserts req is TaskRequest {
+  const errors = requestProblems(req, prefix);
+  if (errors.length) throw new TaskValidationError(`Invalid task request: ${summarize(errors)}`, errors);
+}
+
+export function summarize(errors: FieldError[]): string {
+  return errors.map((e) => `${e.field} ${e.messages.join(', ')}`).join('; ');
+}
+
+/** Task ids are positive 64-bit integers written as strings. */
+export function isTaskId(id: unknown): id is string {
+  return typeof id === 'string' && /^[1-9]\d{0,18}$/.test(id) && BigInt(id) <= 9223372036854775807n;
+}
+
+export interface NormalizedQuery {
+  state?: string;
+  namespace?: string;
+  name?: string;
+  tag?: string;
+  limit: number;
+  beforeId?: string;
+}
+
+const QUERY_KEYS = new Set(['state', 'namespace', 'name', 'tag', 'limit', 'cursor']);
+
+export function normalizeQuery(q: TaskQuery | undefined): NormalizedQuery {
+  const query = (q ?? {}) as Record<string, unknown>;
+  const errors: FieldError[] = [];
+  if (!isPlainObject(query)) throw new TaskValidationError('Invalid task query: must be an object', [{ field: 'query', messages: ['must be an object'] }]);
+  for (const key of Object.keys(query)) if (!QUERY_KEYS.has(key) && query[key] !== undefined) errors.push({ field: key, messages: ['is not a known filter'] });
+  if (query.state !== undefined && !isState(query.state)) {
+    errors.push({ field: 'state', messages: ['must be one of pending, in_progress, complete, error, cancelled, resolved_manually'] });
+  }
+  if (query.namespace !== undefined && !isValidName(query.namespace)) errors.push({ field: 'namespace', messages: ['must be a namespace name'] });
+  if (query.name !== undefined && !isValidName(query.name)) errors.push({ field: 'name', messages: ['must be a task name'] });
+  optionalText(errors, 'tag', query.tag, LIMITS.tag);
+  const limit = query.limit ?? DEFAULT_LIST_LIMIT;
+  if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIST_LIMIT) {
+    errors.push({ field: 'limit', messages: [`must be an integer from 1 to ${MAX_LIST_LIMIT}`] });
+  }
+  let beforeId: string | undefined;
+  if (query.cursor !== undefined && query.cursor !== null) {
+    beforeId = decodeCursor(query.cursor);
+    if (!beforeId) errors.push({ field: 'cursor', messages: ['is not a cursor returned by listTasks'] });
+  }
+  if (errors.length) throw new TaskValidationError(`Invalid task query: ${summarize(errors)}`, errors);
+  return {
+    state: query.state as string | undefined,
+    namespace: query.namespace as string | undefined,
+    name: query.name as string | undefined,
+    tag: query.tag as string | undefined,
+    limit: limit as number,
+    beforeId,
+  };
+}
+
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(`t:${lastId}`).toString('base64url');
+}
+
+function decodeCursor(c: unknown): string | undefined {
+  if (typeof c !== 'string' || c.length > 64) return undefined;
+  const text = Buffer.from(c, 'base64url').toString();
+  const id = text.startsWith('t:') ? text.slice(2) : '';
+  return isTaskId(id) ? id : undefined;
+}
+
+export function actorProblems(by: ActorInput | undefined): FieldError[] {
+  if (by === undefined || by === null) return [];
+  if (!isPlainObject(by)) return [{ field: 'by', messages: ['must be an object { actor?, reason? }'] }];
+  const errors: FieldError[] = [];
+  optionalText(errors, 'actor', by.actor, 200);
+  optionalText(errors, 'reason', by.reason);
+  return errors;
+}

@@ -36,7 +36,7 @@ function run(env) {
 
 let server;
 let dir;
-let code = 1;
+let code;
 try {
   if (process.env.DATABASE_URL) {
     code = await run(process.env);

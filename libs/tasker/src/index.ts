@@ -47,3 +47,5 @@ export type { BackoffOptions } from './orchestration/backoff';
 export { STATES } from './state/states';
 export { taskerMigrations } from '../../../migrations';
 export { TASKER_DATA_SOURCE } from './tasker.constants';
+export { taskerEntities } from './persistence/entities';
+export type { TaskerTaskRecord, TaskerStepRecord, TaskerTransitionRecord, TaskerStepTransitionRecord } from './persistence/entities';

@@ -122,7 +122,7 @@ export function taskerEntities(schema = 'tasker') {
       parentsTotal: col('int', { name: 'parents_total' }),
     },
   });
-  const NamedStepEdge = new EntitySchema<{ namedTaskId: number; fromNamedStepId: number; toNamedStepId: number }>({
+  const NamedStepEdge = new EntitySchema<{ namedTaskId: number; fromNamedStepId: number; toNamedStepId: number; fromPosition: number; toPosition: number }>({
     name: 'TaskerNamedStepEdge',
     tableName: 'named_step_edges',
     schema,
@@ -130,6 +130,8 @@ export function taskerEntities(schema = 'tasker') {
       namedTaskId: col('int', { name: 'named_task_id', primary: true }),
       fromNamedStepId: col('int', { name: 'from_named_step_id', primary: true }),
       toNamedStepId: col('int', { name: 'to_named_step_id', primary: true }),
+      fromPosition: col('int', { name: 'from_position' }),
+      toPosition: col('int', { name: 'to_position' }),
     },
   });
   const Task = new EntitySchema<TaskerTaskRecord>({

@@ -32,7 +32,9 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
   if (o.logging !== undefined && typeof o.logging !== 'boolean') problems.push('logging must be a boolean');
   if (o.poolSize !== undefined && !(positiveInt(o.poolSize) && o.poolSize <= 1000)) problems.push('poolSize must be an integer from 1 to 1000');
 
+  unknownKeys(o, TOP_LEVEL_KEYS, '', problems);
   const w = o.worker ?? {};
+  unknownKeys(w, WORKER_KEYS, 'worker.', problems);
   if (w.enabled !== undefined && typeof w.enabled !== 'boolean') problems.push('worker.enabled must be a boolean');
   for (const key of ['concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs'] as const) {
     if (w[key] !== undefined && !positiveInt(w[key])) problems.push(`worker.${key} must be a positive integer`);
@@ -43,6 +45,8 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
   if (w.leaseMs !== undefined && positiveInt(w.leaseMs) && w.leaseMs < 100) problems.push('worker.leaseMs must be at least 100');
 
   const d = o.defaults ?? {};
+  unknownKeys(d, ['retryLimit', 'backoff'], 'defaults.', problems);
+  unknownKeys(d.backoff ?? {}, ['baseMs', 'maxMs', 'jitter'], 'defaults.backoff.', problems);
   if (d.retryLimit !== undefined && !(Number.isInteger(d.retryLimit) && d.retryLimit >= 1 && d.retryLimit <= 1000)) {
     problems.push('defaults.retryLimit must be an integer from 1 to 1000 (total attempts)');
   }
@@ -64,6 +68,17 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
     },
     logging: o.logging ?? true,
   };
+}
+
+const TOP_LEVEL_KEYS = ['databaseUrl', 'dataSourceName', 'schema', 'migrationsRun', 'poolSize', 'worker', 'defaults', 'logging'];
+const WORKER_KEYS = ['enabled', 'concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'shutdownTimeoutMs'];
+
+/** A misspelt option (`concurency`) must not be silently ignored. */
+function unknownKeys(o: object, known: readonly string[], prefix: string, problems: string[]): void {
+  if (typeof o !== 'object' || o === null) return;
+  for (const key of Object.keys(o)) {
+    if (!known.includes(key)) problems.push(`${prefix}${key} is not an option (known: ${known.join(', ')})`);
+  }
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -25,8 +25,8 @@ export class TaskerExplorer {
       if (!opts) continue;
       if (wrapper.scope === Scope.REQUEST || wrapper.scope === Scope.TRANSIENT || !wrapper.isDependencyTreeStatic()) {
         throw new HandlerDefinitionError(
-          `@TaskHandler ${cls.name} is request-scoped (or depends on a request-scoped provider); ` +
-            'workers run steps outside any request, so task handlers must be singletons.',
+          `@TaskHandler ${cls.name} is ${wrapper.scope === Scope.TRANSIENT ? 'transient' : 'request-scoped (or depends on a request-scoped provider)'}; ` +
+            'workers run steps outside any request and share one instance, so task handlers must be singletons (the default scope).',
         );
       }
       const instance = wrapper.instance as Record<string, unknown> | undefined;

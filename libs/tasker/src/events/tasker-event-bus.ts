@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { TransitionRow } from '../persistence/rows';
 import type { TaskerEventPayload } from './tasker-events';
@@ -13,7 +13,9 @@ import { eventForTransition } from './transition-events';
 export class TaskerEventBus {
   private readonly logger = new Logger('Tasker');
 
-  constructor(private readonly emitter: EventEmitter2) {}
+  // Optional so that a missing EventEmitterModule.forRoot() is reported by TaskerBootstrap with what to do,
+  // not by Nest as an unresolved dependency of this class.
+  constructor(@Optional() private readonly emitter: EventEmitter2) {}
 
   publishTransitions(rows: readonly TransitionRow[]): void {
     for (const row of rows) {
@@ -23,10 +25,14 @@ export class TaskerEventBus {
   }
 
   publish(payload: TaskerEventPayload): void {
+    const report = (e: unknown) => this.logger.error(`A subscriber of ${payload.event} threw: ${(e as Error)?.message ?? String(e)}`);
     try {
-      this.emitter.emit(payload.event, payload);
+      // emitAsync, not emit: an async subscriber's rejection (e.g. @OnEvent with suppressErrors: false)
+      // must be caught here, not left unhandled to crash the process.
+      const settled = this.emitter.emitAsync(payload.event, payload) as Promise<unknown> | false;
+      if (settled) settled.catch(report);
     } catch (e) {
-      this.logger.error(`A subscriber of ${payload.event} threw: ${(e as Error)?.message ?? String(e)}`);
+      report(e);
     }
   }
 

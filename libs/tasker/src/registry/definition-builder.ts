@@ -83,20 +83,34 @@ export function buildHandlerDefinition(
   };
 }
 
-/** Orders versions like semver where they are numeric ("1.10.0" > "1.9.0"), else as text. */
+/**
+ * Orders versions like semver where they are numeric ("1.10.0" > "1.9.0", "1.0.1" > "1.0"), else as
+ * text; a release ranks above its pre-releases ("1.0.0" > "1.0.0-beta").
+ */
 export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.+-]/);
-  const pb = b.split(/[.+-]/);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? '';
-    const y = pb[i] ?? '';
-    if (x === y) continue;
-    const nx = /^\d+$/.test(x) ? Number(x) : NaN;
-    const ny = /^\d+$/.test(y) ? Number(y) : NaN;
-    if (!Number.isNaN(nx) && !Number.isNaN(ny)) return nx - ny;
-    if (x === '') return 1; // "1.0.0" > "1.0.0-beta"
-    if (y === '') return -1;
-    return x < y ? -1 : 1;
+  const [coreA, tailA] = splitVersion(a);
+  const [coreB, tailB] = splitVersion(b);
+  for (let i = 0; i < Math.max(coreA.length, coreB.length); i++) {
+    const c = compareVersionParts(coreA[i] ?? '0', coreB[i] ?? '0'); // a missing core part counts as 0
+    if (c !== 0) return c;
+  }
+  if (tailA.length === 0 || tailB.length === 0) return tailB.length - tailA.length;
+  for (let i = 0; i < Math.max(tailA.length, tailB.length); i++) {
+    if (tailA[i] === undefined) return -1; // "1.0.0-beta" < "1.0.0-beta.1"
+    if (tailB[i] === undefined) return 1;
+    const c = compareVersionParts(tailA[i], tailB[i]);
+    if (c !== 0) return c;
   }
   return 0;
+}
+
+function splitVersion(v: string): [string[], string[]] {
+  const at = v.search(/[-+]/);
+  return at < 0 ? [v.split('.'), []] : [v.slice(0, at).split('.'), v.slice(at + 1).split(/[.+-]/)];
+}
+
+function compareVersionParts(x: string, y: string): number {
+  if (x === y) return 0;
+  if (/^\d+$/.test(x) && /^\d+$/.test(y)) return Number(x) - Number(y);
+  return x < y ? -1 : 1;
 }

@@ -9,7 +9,7 @@ export const DONE_STEP_STATES: readonly StepState[] = ['complete', 'resolved_man
 
 const TASK_MOVES: Record<TaskState, readonly TaskState[]> = {
   pending: ['in_progress', 'complete', 'cancelled', 'error'],
-  in_progress: ['complete', 'error', 'cancelled', 'pending'],
+  in_progress: ['complete', 'error', 'cancelled'],
   error: ['pending', 'in_progress', 'complete', 'cancelled'],
   complete: [],
   cancelled: [],

@@ -37,7 +37,8 @@ export function jsonProblems(v: unknown, maxBytes: number): string[] {
     return [`must be JSON-serializable (${(e as Error).message})`];
   }
   if (text !== undefined && Buffer.byteLength(text) > maxBytes) return [`must be at most ${maxBytes} bytes as JSON`];
-  if (text !== undefined && /\\u0000/.test(text)) return ['must not contain NUL characters (\\u0000)'];
+  // A NUL is the escape \u0000 after an even number of backslashes (an odd number means the text spells "\u0000").
+  if (text !== undefined && /(?:^|[^\\])(?:\\\\)*\\u0000/.test(text)) return ['must not contain NUL characters (\\u0000)'];
   return [];
 }
 

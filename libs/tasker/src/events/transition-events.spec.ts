@@ -1,0 +1,208 @@
+import type { ClaimRow, TransitionRow } from '../persistence/rows';
+import { TaskerEvents } from './tasker-events';
+import { eventForTransition, eventsForClaims } from './transition-events';
+
+const at = new Date('2030-01-01T00:00:00Z');
+
+function taskRow(from: TransitionRow['from_state'], to: TransitionRow['to_state'], over: Partial<TransitionRow> = {}): TransitionRow {
+  return {
+    kind: 'task',
+    transition_id: '100',
+    task_id: '7',
+    task_name: 'order',
+    namespace: 'shop',
+    version: '1.0.0',
+    step_id: null,
+    step_name: null,
+    from_state: from,
+    to_state: to,
+    attempt: null,
+    actor: null,
+    reason: null,
+    error: null,
+    next_retry_at: null,
+    duration_ms: null,
+    at,
+    ...over,
+  };
+}
+
+function stepRow(from: TransitionRow['from_state'], to: TransitionRow['to_state'], over: Partial<TransitionRow> = {}): TransitionRow {
+  return taskRow(from, to, { kind: 'step', step_id: '70', step_name: 'charge', attempt: 1, ...over });
+}
+
+const base = { taskId: '7', taskName: 'order', namespace: 'shop', version: '1.0.0', occurredAt: at };
+
+describe('eventForTransition: task rows', () => {
+  it.each([
+    [null, 'pending', TaskerEvents.TASK_CREATED],
+    ['pending', 'in_progress', TaskerEvents.TASK_STARTED],
+    ['in_progress', 'complete', TaskerEvents.TASK_COMPLETED],
+    ['pending', 'complete', TaskerEvents.TASK_COMPLETED],
+    ['in_progress', 'error', TaskerEvents.TASK_FAILED],
+    ['pending', 'cancelled', TaskerEvents.TASK_CANCELLED],
+    ['in_progress', 'cancelled', TaskerEvents.TASK_CANCELLED],
+    ['error', 'cancelled', TaskerEvents.TASK_CANCELLED],
+    ['error', 'pending', TaskerEvents.TASK_RETRY_REQUESTED],
+  ] as const)('%s → %s is %s', (from, to, event) => {
+    expect(eventForTransition(taskRow(from, to))).toEqual({ event, ...base });
+  });
+
+  it('has no event when a resolved step lets a failed task go on (error → in_progress)', () => {
+    expect(eventForTransition(taskRow('error', 'in_progress'))).toBeNull();
+  });
+
+  it('carries actor and reason when recorded, never as null', () => {
+    expect(eventForTransition(taskRow('in_progress', 'cancelled', { actor: 'alice', reason: 'duplicate order' }))).toEqual({
+      event: TaskerEvents.TASK_CANCELLED,
+      ...base,
+      actor: 'alice',
+      reason: 'duplicate order',
+    });
+    const e = eventForTransition(taskRow('in_progress', 'complete'))!;
+    expect('actor' in e).toBe(false);
+    expect('reason' in e).toBe(false);
+  });
+
+  it('turns bigint-ish ids into strings', () => {
+    expect(eventForTransition(taskRow(null, 'pending', { task_id: 9007199254740993n as never }))!.taskId).toBe('9007199254740993');
+  });
+});
+
+describe('eventForTransition: step rows', () => {
+  const stepBase = { ...base, stepId: '70', stepName: 'charge', attempt: 1 };
+
+  it.each([
+    ['pending', 'in_progress', TaskerEvents.STEP_STARTED],
+    ['error', 'in_progress', TaskerEvents.STEP_STARTED],
+    ['in_progress', 'complete', TaskerEvents.STEP_COMPLETED],
+    ['pending', 'resolved_manually', TaskerEvents.STEP_RESOLVED_MANUALLY],
+    ['error', 'resolved_manually', TaskerEvents.STEP_RESOLVED_MANUALLY],
+    ['pending', 'cancelled', TaskerEvents.STEP_CANCELLED],
+    ['in_progress', 'cancelled', TaskerEvents.STEP_CANCELLED],
+  ] as const)('%s → %s is %s', (from, to, event) => {
+    expect(eventForTransition(stepRow(from, to))).toEqual({ event, ...stepBase });
+  });
+
+  it('has no event for error → pending (retryTask) or in_progress → pending (release)', () => {
+    expect(eventForTransition(stepRow('error', 'pending'))).toBeNull();
+    expect(eventForTransition(stepRow('in_progress', 'pending'))).toBeNull();
+  });
+
+  it('completed carries the duration', () => {
+    expect(eventForTransition(stepRow('in_progress', 'complete', { attempt: 2, duration_ms: 15 }))).toEqual({
+      event: TaskerEvents.STEP_COMPLETED,
+      ...stepBase,
+      attempt: 2,
+      durationMs: 15,
+    });
+  });
+
+  it('a failed attempt that will retry says when', () => {
+    const next = new Date('2030-01-01T00:00:05Z');
+    expect(
+      eventForTransition(
+        stepRow('in_progress', 'error', {
+          attempt: 1,
+          duration_ms: 3,
+          error: { name: 'RetryableError', message: '429', code: 'RATE_LIMITED' },
+          next_retry_at: next,
+        }),
+      ),
+    ).toEqual({
+      event: TaskerEvents.STEP_FAILED,
+      ...stepBase,
+      durationMs: 3,
+      error: { name: 'RetryableError', message: '429', code: 'RATE_LIMITED' },
+      willRetry: true,
+      nextRetryAt: next,
+    });
+  });
+
+  it('a final failure has willRetry false, no nextRetryAt, and never leaks the stack', () => {
+    const e = eventForTransition(
+      stepRow('in_progress', 'error', {
+        attempt: 3,
+        error: { name: 'PermanentError', message: 'declined', stack: 'at secret.ts:1' } as never,
+      }),
+    );
+    expect(e).toEqual({
+      event: TaskerEvents.STEP_FAILED,
+      ...stepBase,
+      attempt: 3,
+      error: { name: 'PermanentError', message: 'declined' },
+      willRetry: false,
+    });
+  });
+
+  it('a failure recorded without an error still carries one', () => {
+    const e = eventForTransition(stepRow('in_progress', 'error', { attempt: null }));
+    expect(e).toMatchObject({ event: TaskerEvents.STEP_FAILED, attempt: 0, error: { name: 'Error', message: 'unknown error' }, willRetry: false });
+  });
+
+  it('cancelled and resolved carry actor and reason, and omit a null attempt', () => {
+    expect(eventForTransition(stepRow('pending', 'cancelled', { attempt: null, actor: 'bob', reason: 'stop' }))).toEqual({
+      event: TaskerEvents.STEP_CANCELLED,
+      ...base,
+      stepId: '70',
+      stepName: 'charge',
+      actor: 'bob',
+      reason: 'stop',
+    });
+  });
+});
+
+describe('eventsForClaims', () => {
+  const claim = (taskId: string, stepId: string, stepName: string, started: boolean, attempt = 1): ClaimRow => ({
+    step_id: stepId,
+    task_id: taskId,
+    step_name: stepName,
+    attempt,
+    retry_limit: 3,
+    retryable: true,
+    timeout_ms: null,
+    backoff: { baseMs: 1, maxMs: 1, jitter: false },
+    lease_token: 'tok',
+    claimed_at: at,
+    task_name: 'order',
+    namespace: 'shop',
+    version: '1.0.0',
+    task_state: 'in_progress',
+    context: {},
+    tags: [],
+    parent_results: {},
+    task_started: started,
+  });
+
+  it('emits each started task once, before the step starts, and every step start', () => {
+    const events = eventsForClaims(
+      [claim('1', '10', 'a', true), claim('1', '11', 'b', true), claim('2', '20', 'a', false, 2), claim('3', '30', 'a', true)],
+      'worker-1',
+    );
+    expect(events.map((e) => [e.event, e.taskId, 'stepName' in e ? e.stepName : null])).toEqual([
+      [TaskerEvents.TASK_STARTED, '1', null],
+      [TaskerEvents.TASK_STARTED, '3', null],
+      [TaskerEvents.STEP_STARTED, '1', 'a'],
+      [TaskerEvents.STEP_STARTED, '1', 'b'],
+      [TaskerEvents.STEP_STARTED, '2', 'a'],
+      [TaskerEvents.STEP_STARTED, '3', 'a'],
+    ]);
+    expect(events[4]).toEqual({
+      event: TaskerEvents.STEP_STARTED,
+      taskId: '2',
+      taskName: 'order',
+      namespace: 'shop',
+      version: '1.0.0',
+      occurredAt: at,
+      actor: 'worker-1',
+      stepId: '20',
+      stepName: 'a',
+      attempt: 2,
+    });
+    expect(events[0]).toEqual({ event: TaskerEvents.TASK_STARTED, ...base, taskId: '1', actor: 'worker-1' });
+  });
+
+  it('emits nothing for an empty batch', () => {
+    expect(eventsForClaims([], 'w')).toEqual([]);
+  });
+});

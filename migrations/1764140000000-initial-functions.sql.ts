@@ -115,7 +115,14 @@ DECLARE
   v_ids bigint[];
   v_any boolean := false;
 BEGIN
-  FOR r IN SELECT e.value AS v, e.ordinality::int AS i FROM jsonb_array_elements(p_requests) WITH ORDINALITY e LOOP
+  -- Keyed requests first, in one global order (namespace, name, key): concurrent batches sharing
+  -- keys then queue on each other's unique-index entries instead of deadlocking. Others keep
+  -- request order; the answer is by idx either way.
+  FOR r IN SELECT e.value AS v, e.ordinality::int AS i
+             FROM jsonb_array_elements(p_requests) WITH ORDINALITY e
+             LEFT JOIN ${s}.named_tasks knt ON e.value->>'idempotencyKey' IS NOT NULL AND knt.id = (e.value->>'namedTaskId')::int
+             LEFT JOIN ${s}.namespaces kns ON kns.id = knt.namespace_id
+            ORDER BY e.value->>'idempotencyKey' IS NULL, kns.name, knt.name, e.value->>'idempotencyKey', e.ordinality LOOP
     v_task := NULL;
     INSERT INTO ${s}.tasks (named_task_id, namespace, name, version, context, tags, initiator, source_system,
                             reason, idempotency_key, run_at, steps_total)

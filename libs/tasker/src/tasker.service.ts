@@ -92,33 +92,38 @@ export class TaskerService {
       });
     }
     const manager = opts?.manager;
-    const created = await this.tasks.create(rows, manager);
-    const found = await this.tasks.getTasks(
-      created.map((c) => c.taskId),
-      manager,
-    );
-    const byId = new Map(found.map((r) => [String(r.id), toTaskView(r)]));
-    const views = created.map((c) => byId.get(c.taskId)!);
-    const fresh = views.filter((v, i) => created[i].created);
-    if (fresh.length > 0) {
-      this.afterCommit.run(manager, () => {
-        for (const v of fresh) {
-          this.bus.publish({
-            event: TaskerEvents.TASK_CREATED,
-            taskId: v.id,
-            taskName: v.name,
-            namespace: v.namespace,
-            version: v.version,
-            occurredAt: v.createdAt,
-            ...(v.initiator ? { actor: v.initiator } : {}),
-            ...(v.reason ? { reason: v.reason } : {}),
-          });
-          if (v.runAt && v.runAt.getTime() > Date.now()) this.worker.wakeAt(v.runAt);
-        }
-        this.worker.wake();
-      });
-    }
-    return views;
+    // Tracked by the worker until task.created is out, so that its claims' events come after it
+    // (a caller's transaction commits later, on its own: its events follow that commit).
+    const insert = async (): Promise<TaskView[]> => {
+      const created = await this.tasks.create(rows, manager);
+      const found = await this.tasks.getTasks(
+        created.map((c) => c.taskId),
+        manager,
+      );
+      const byId = new Map(found.map((r) => [String(r.id), toTaskView(r)]));
+      const views = created.map((c) => byId.get(c.taskId)!);
+      const fresh = views.filter((v, i) => created[i].created);
+      if (fresh.length > 0) {
+        this.afterCommit.run(manager, () => {
+          for (const v of fresh) {
+            this.bus.publish({
+              event: TaskerEvents.TASK_CREATED,
+              taskId: v.id,
+              taskName: v.name,
+              namespace: v.namespace,
+              version: v.version,
+              occurredAt: v.createdAt,
+              ...(v.initiator ? { actor: v.initiator } : {}),
+              ...(v.reason ? { reason: v.reason } : {}),
+            });
+            if (v.runAt && v.runAt.getTime() > Date.now()) this.worker.wakeAt(v.runAt);
+          }
+          this.worker.wake();
+        });
+      }
+      return views;
+    };
+    return manager ? insert() : this.worker.track(insert());
   }
 
   /** A task with its steps: state, attempts, results, last error, timings, dependencies, readiness. */
@@ -184,16 +189,17 @@ export class TaskerService {
   /** Runs the failed steps of a task in `error` again, each with a fresh attempt budget; completed steps never run again. */
   async retryTask(id: string, by?: ActorInput): Promise<TaskView> {
     this.checkActor(id, by);
-    const rows = await this.tasks.retry(id, by?.actor ?? null, by?.reason ?? null);
-    return this.afterAction(id, rows);
+    return this.afterAction(id, () => this.tasks.retry(id, by?.actor ?? null, by?.reason ?? null));
   }
 
   /** Stops a task: no further step starts, waiting steps are cancelled, running steps see `signal` aborted. */
   async cancelTask(id: string, by?: ActorInput): Promise<TaskView> {
     this.checkActor(id, by);
-    const rows = await this.tasks.cancel(id, by?.actor ?? null, by?.reason ?? null);
-    this.worker.abortTask(id);
-    return this.afterAction(id, rows);
+    return this.afterAction(id, async () => {
+      const rows = await this.tasks.cancel(id, by?.actor ?? null, by?.reason ?? null);
+      this.worker.abortTask(id);
+      return rows;
+    });
   }
 
   /** Marks a pending or failed step `resolved_manually` with the given results; it counts as complete for its dependents. */
@@ -207,8 +213,9 @@ export class TaskerService {
     if (rp.length) problems.push({ field: 'results', messages: rp });
     if (problems.length) throw new TaskValidationError(`Invalid resolveStep input: ${summarize(problems)}`, problems);
     if (!isTaskId(taskId)) throw new TaskNotFoundError(String(taskId));
-    const rows = await this.tasks.resolveStep(taskId, stepName, JSON.stringify(results), input.actor ?? null, input.reason ?? null);
-    return this.afterAction(taskId, rows);
+    return this.afterAction(taskId, () =>
+      this.tasks.resolveStep(taskId, stepName, JSON.stringify(results), input.actor ?? null, input.reason ?? null),
+    );
   }
 
   private checkActor(id: string, by: ActorInput | undefined): void {
@@ -217,8 +224,9 @@ export class TaskerService {
     if (!isTaskId(id)) throw new TaskNotFoundError(String(id));
   }
 
-  private async afterAction(id: string, rows: TransitionRow[]): Promise<TaskView> {
-    this.bus.publishTransitions(rows);
+  /** Runs an operator action and publishes its transitions; the worker publishes claims that follow from it after them. */
+  private async afterAction(id: string, action: () => Promise<TransitionRow[]>): Promise<TaskView> {
+    await this.worker.track(action().then((rows) => this.bus.publishTransitions(rows)));
     this.worker.wake();
     const [task] = await this.tasks.getTasks([id]);
     if (!task) throw new TaskNotFoundError(id);

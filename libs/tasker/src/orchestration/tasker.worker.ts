@@ -8,8 +8,9 @@ import type { ClaimRow } from '../persistence/rows';
 import { StepRepository } from '../persistence/step.repository';
 import { HandlerRegistry } from '../registry/handler.registry';
 import { TASKER_CONFIG } from '../tasker.constants';
+import { serializeError } from './outcome';
 import { OutcomeRecorder } from './outcome.recorder';
-import { AttemptAbort, StepExecutor } from './step.executor';
+import { AttemptAbort, AttemptOutcome, StepExecutor } from './step.executor';
 
 interface RunningAttempt {
   claim: ClaimRow;
@@ -37,6 +38,10 @@ export class TaskerWorker {
   private wakeTimer?: NodeJS.Timeout;
   private wakeTime = Infinity;
   private lastPollError = 0;
+  /** Changes of this process whose events are not published yet (see track). */
+  private readonly publishing = new Set<Promise<unknown>>();
+  /** Tasks cancelled recently, by id, with when this process heard of it. */
+  private readonly cancelledTasks = new Map<string, number>();
 
   constructor(
     private readonly steps: StepRepository,
@@ -88,8 +93,26 @@ export class TaskerWorker {
     }, Math.max(0, t - Date.now()));
   }
 
+  /**
+   * Registers a change (an outcome, a creation, an operator action) until its events are published.
+   * A claim publishes its events only after the changes in flight when it returned: a claim can see
+   * a change that committed before that change's own events went out, and this process must not
+   * emit a dependent's step.started before its parent's step.completed (or task.created).
+   */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.publishing.add(p);
+    const done = () => this.publishing.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
   /** Aborts the signals of this task's running attempts (the task was cancelled). */
   abortTask(taskId: string): void {
+    // Also remembered for a while: a claim that read the task just before the cancel committed
+    // may launch its step after this call; it must not start it either. Cancelled is terminal.
+    const now = Date.now();
+    this.cancelledTasks.set(taskId, now);
+    for (const [id, at] of this.cancelledTasks) if (now - at > 5 * 60_000) this.cancelledTasks.delete(id);
     for (const r of this.running.values()) {
       if (String(r.claim.task_id) === taskId && !r.controller.signal.aborted) {
         r.controller.abort(new AttemptAbort('cancelled', `Task ${taskId} was cancelled.`));
@@ -128,6 +151,7 @@ export class TaskerWorker {
         const types = this.registry.typeIds();
         if (free <= 0 || types.length === 0 || this.stopping) break;
         const claims = await this.steps.claim(this.owner, types, free, this.config.worker.leaseMs);
+        if (claims.length > 0 && this.publishing.size > 0) await Promise.allSettled([...this.publishing]);
         if (this.stopping) {
           // Claimed while shutting down: give them straight back.
           for (const c of claims) await this.recorder.record(c, { kind: 'released', reason: 'worker shutting down' });
@@ -159,10 +183,15 @@ export class TaskerWorker {
     const entry: RunningAttempt = { claim, controller, done: Promise.resolve() };
     entry.done = (async () => {
       try {
-        const outcome = handler
-          ? await this.executor.run(claim, handler, controller, heartbeat)
-          : ({ kind: 'released', reason: 'no handler in this process' } as const);
-        const retryAt = await this.recorder.record(claim, outcome);
+        // Claimed while its task was being cancelled (the cancel skipped the row the claim held):
+        // the step does not start; recording the attempt settles it as cancelled.
+        const cancelled = claim.task_state === 'cancelled' || this.cancelledTasks.has(String(claim.task_id));
+        const outcome: AttemptOutcome = cancelled
+          ? { kind: 'failure', error: serializeError(new AttemptAbort('cancelled', `Task ${claim.task_id} was cancelled.`)), retryAt: null }
+          : handler
+            ? await this.executor.run(claim, handler, controller, heartbeat)
+            : { kind: 'released', reason: 'no handler in this process' };
+        const retryAt = await this.track(this.recorder.record(claim, outcome));
         if (retryAt) this.wakeAt(retryAt);
       } catch (e) {
         this.logger.error(`Could not record the outcome of step ${claim.step_name} (task ${claim.task_id}): ${(e as Error).message}`);

@@ -1,12 +1,13 @@
 import type { MigrationInterface } from 'typeorm';
 import { initialMigration } from './1764140000000-initial';
+import { workersMigration } from './1764200000000-workers';
 
 /**
  * Tasker's migrations for a schema, oldest first: an explicit list, never a glob. Users who run
  * migrations themselves pass these to their DataSource's `migrations` and set `migrationsRun: false`.
  */
 export function taskerMigrations(schema = 'tasker'): (new () => MigrationInterface)[] {
-  return [initialMigration(schema)];
+  return [initialMigration(schema), workersMigration(schema)];
 }
 
 export { quoteIdent, wakeChannel } from './naming';

@@ -42,6 +42,10 @@ export type {
   ActorInput,
   TaskState,
   StepState,
+  TaskTypeView,
+  WorkerView,
+  TaskerStats,
+  TaskerHealth,
 } from './interfaces/views.interface';
 export type { BackoffOptions } from './orchestration/backoff';
 export { STATES } from './state/states';

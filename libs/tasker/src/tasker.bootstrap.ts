@@ -89,7 +89,7 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.worker.enabled) return;
-    this.worker.start();
+    await this.worker.start();
     this.sweeper.start();
     await this.listener.start();
   }

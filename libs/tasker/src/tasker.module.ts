@@ -13,6 +13,7 @@ import { StepExecutor } from './orchestration/step.executor';
 import { TaskerWorker } from './orchestration/tasker.worker';
 import { WakeListener } from './orchestration/wake.listener';
 import { DefinitionRepository } from './persistence/definition.repository';
+import { MonitoringRepository } from './persistence/monitoring.repository';
 import { StepRepository } from './persistence/step.repository';
 import { TaskRepository } from './persistence/task.repository';
 import { TaskerDatabase } from './persistence/tasker-database';
@@ -43,6 +44,7 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     repository(TaskRepository),
     repository(StepRepository),
     repository(DefinitionRepository),
+    repository(MonitoringRepository),
     TaskerMetadataAccessor,
     TaskerExplorer,
     HandlerRegistry,

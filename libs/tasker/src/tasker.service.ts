@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AfterCommit } from './events/after-commit';
 import { TaskerAuditService } from './events/tasker-audit.service';
@@ -12,14 +12,23 @@ import type {
   TaskPage,
   TaskQuery,
   TaskRequest,
+  TaskerHealth,
+  TaskerStats,
+  TaskTypeView,
   TaskView,
+  WorkerView,
 } from './interfaces/views.interface';
+import type { TaskerConfig } from './interfaces/tasker-options.interface';
+import { DefinitionRepository } from './persistence/definition.repository';
+import { pendingTaskerMigrations } from './persistence/migration.runner';
+import { MonitoringRepository } from './persistence/monitoring.repository';
+import { TaskerDatabase } from './persistence/tasker-database';
 import { TaskerWorker } from './orchestration/tasker.worker';
 import { TransitionRow, toStepView, toTaskView } from './persistence/rows';
 import { NewTaskRow, TaskRepository } from './persistence/task.repository';
 import { TaskTypeResolver } from './registry/task-type.resolver';
-import { SETTLED_TASK_STATES } from './state/states';
-import { DEFAULT_NAMESPACE } from './tasker.constants';
+import { SETTLED_TASK_STATES, STATES } from './state/states';
+import { DEFAULT_NAMESPACE, TASKER_CONFIG, TASKER_DATA_SOURCE } from './tasker.constants';
 import { contextProblems } from './validation/context.validation';
 import {
   actorProblems,
@@ -45,6 +54,10 @@ export class TaskerService {
     private readonly bus: TaskerEventBus,
     private readonly worker: TaskerWorker,
     private readonly afterCommit: AfterCommit,
+    private readonly definitions: DefinitionRepository,
+    private readonly monitoring: MonitoringRepository,
+    @Inject(TASKER_DATA_SOURCE) private readonly db: TaskerDatabase,
+    @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
 
   /**
@@ -216,6 +229,61 @@ export class TaskerService {
     return this.afterAction(taskId, () =>
       this.tasks.resolveStep(taskId, stepName, JSON.stringify(results), input.actor ?? null, input.reason ?? null),
     );
+  }
+
+  /** Every task type registered by any process on this database, with its step graph. */
+  async listTaskTypes(filter: { namespace?: string; name?: string } = {}): Promise<TaskTypeView[]> {
+    const rows = await this.definitions.find(filter.namespace, filter.name);
+    return rows.map((r) => ({
+      namespace: r.namespace,
+      name: r.name,
+      version: r.version,
+      description: r.description,
+      steps: r.definition.steps.map((st) => ({
+        name: st.name,
+        description: st.description,
+        dependsOn: st.dependsOn,
+        retryLimit: st.retryLimit,
+        retryable: st.retryable,
+        timeoutMs: st.timeoutMs,
+      })),
+      registeredAt: r.created_at,
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  /** Workers that refreshed their heartbeat within one lease period. */
+  async listWorkers(): Promise<WorkerView[]> {
+    const rows = await this.monitoring.workers(this.config.worker.leaseMs);
+    return rows.map((w) => ({
+      id: w.id,
+      hostname: w.hostname,
+      pid: w.pid,
+      concurrency: w.concurrency,
+      inFlight: w.in_flight,
+      taskTypes: w.task_types,
+      startedAt: w.started_at,
+      lastSeenAt: w.last_seen_at,
+    }));
+  }
+
+  /** Tasks and steps by state, and how many workers are alive. */
+  async stats(): Promise<TaskerStats> {
+    const zero = () => Object.fromEntries(STATES.map((st) => [st, 0])) as TaskerStats['tasks'];
+    const out: TaskerStats = { tasks: zero(), steps: zero(), workersAlive: 0 };
+    for (const r of await this.monitoring.stateCounts()) (r.kind === 'task' ? out.tasks : out.steps)[r.state as keyof TaskerStats['tasks']] = r.n;
+    out.workersAlive = (await this.monitoring.workers(this.config.worker.leaseMs)).length;
+    return out;
+  }
+
+  /** Whether Postgres answers and the schema has every migration this version needs. Never throws. */
+  async health(): Promise<TaskerHealth> {
+    try {
+      await this.monitoring.ping();
+      return { database: 'up', pendingMigrations: await pendingTaskerMigrations(this.db.dataSource, this.config.schema) };
+    } catch (e) {
+      return { database: 'down', error: (e as Error).message, pendingMigrations: [] };
+    }
   }
 
   private checkActor(id: string, by: ActorInput | undefined): void {

@@ -112,3 +112,47 @@ export interface ActorInput {
   actor?: string;
   reason?: string;
 }
+
+/** A registered task type, as recorded in the database by the processes that have its handler. */
+export interface TaskTypeView {
+  namespace: string;
+  name: string;
+  version: string;
+  description?: string | null;
+  steps: {
+    name: string;
+    description?: string | null;
+    dependsOn: string[];
+    retryLimit: number;
+    retryable: boolean;
+    timeoutMs?: number | null;
+  }[];
+  registeredAt: Date;
+  updatedAt: Date;
+}
+
+/** A worker process seen recently (it refreshes its row every lease-renewal tick). */
+export interface WorkerView {
+  id: string;
+  hostname: string;
+  pid: number;
+  concurrency: number;
+  inFlight: number;
+  taskTypes: string[];
+  startedAt: Date;
+  lastSeenAt: Date;
+}
+
+/** Counts by state, for dashboards and metrics. */
+export interface TaskerStats {
+  tasks: Record<TaskState, number>;
+  steps: Record<StepState, number>;
+  workersAlive: number;
+}
+
+/** What a readiness probe needs: is Postgres reachable, is the schema migrated. */
+export interface TaskerHealth {
+  database: 'up' | 'down';
+  error?: string;
+  pendingMigrations: string[];
+}

@@ -5,6 +5,7 @@ import { TaskerEventBus } from '../events/tasker-event-bus';
 import { eventsForClaims } from '../events/transition-events';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import type { ClaimRow } from '../persistence/rows';
+import { MonitoringRepository } from '../persistence/monitoring.repository';
 import { StepRepository } from '../persistence/step.repository';
 import { HandlerRegistry } from '../registry/handler.registry';
 import { TASKER_CONFIG } from '../tasker.constants';
@@ -38,6 +39,7 @@ export class TaskerWorker {
   private wakeTimer?: NodeJS.Timeout;
   private wakeTime = Infinity;
   private lastPollError = 0;
+  private beat?: Promise<void>;
   /** Changes of this process whose events are not published yet (see track). */
   private readonly publishing = new Set<Promise<unknown>>();
   /** Tasks cancelled recently, by id, with when this process heard of it. */
@@ -49,8 +51,16 @@ export class TaskerWorker {
     private readonly executor: StepExecutor,
     private readonly recorder: OutcomeRecorder,
     private readonly bus: TaskerEventBus,
+    private readonly monitoring: MonitoringRepository,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
+
+  private readonly claimListeners: ((latencyMs: number, claimed: number) => void)[] = [];
+
+  /** Observes every claim query (for metrics): its latency and how many steps it claimed. */
+  onClaim(listener: (latencyMs: number, claimed: number) => void): void {
+    this.claimListeners.push(listener);
+  }
 
   get isRunning(): boolean {
     return this.started && !this.stopping;
@@ -61,13 +71,15 @@ export class TaskerWorker {
     return this.running.size;
   }
 
-  start(): void {
+  /** Starts claiming; resolves once the worker is recorded as alive. */
+  async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     const w = this.config.worker;
     this.pollTimer = setInterval(() => this.wake(), w.pollIntervalMs);
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(w.leaseMs / 3)));
     this.wake();
+    await this.heartbeat();
   }
 
   /** Looks for ready work now (coalesced: at most one claim query runs at a time). */
@@ -138,6 +150,8 @@ export class TaskerWorker {
     }
     await all();
     clearInterval(this.renewTimer);
+    await this.beat; // a heartbeat landing after the removal would bring this worker back
+    await this.monitoring.removeWorker(this.owner).catch(() => undefined);
     // A claim query may still be in flight; let it settle so no connection is used after close.
     while (this.polling) await new Promise((r) => setTimeout(r, 5));
   }
@@ -150,7 +164,9 @@ export class TaskerWorker {
         const free = this.config.worker.concurrency - this.running.size;
         const types = this.registry.typeIds();
         if (free <= 0 || types.length === 0 || this.stopping) break;
+        const began = performance.now();
         const claims = await this.steps.claim(this.owner, types, free, this.config.worker.leaseMs);
+        for (const l of this.claimListeners) l(performance.now() - began, claims.length);
         if (claims.length > 0 && this.publishing.size > 0) await Promise.allSettled([...this.publishing]);
         if (this.stopping) {
           // Claimed while shutting down: give them straight back.
@@ -203,7 +219,17 @@ export class TaskerWorker {
     this.running.set(claim.lease_token, entry);
   }
 
+  /** Tells the database this worker is alive (the workers table), so operators and metrics see it. */
+  private heartbeat(): Promise<void> {
+    const types = this.registry.all().map((h) => `${h.namespace}/${h.name}@${h.version}`);
+    this.beat = this.monitoring
+      .heartbeat(this.owner, this.config.worker.concurrency, this.running.size, types)
+      .catch((e) => this.logger.warn(`Could not record worker heartbeat: ${(e as Error).message}`));
+    return this.beat;
+  }
+
   private async renewLeases(): Promise<void> {
+    if (!this.stopping) void this.heartbeat();
     const tokens = [...this.running.keys()];
     if (tokens.length === 0) return;
     try {

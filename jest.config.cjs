@@ -16,6 +16,9 @@ module.exports = {
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
-  moduleNameMapper: { '^nestjs-tasker$': '<rootDir>/libs/tasker/src/index.ts' },
+  moduleNameMapper: {
+    '^nestjs-tasker$': '<rootDir>/libs/tasker/src/index.ts',
+    '^nestjs-tasker/admin$': '<rootDir>/libs/tasker/src/admin/index.ts',
+  },
   testTimeout: 60_000,
 };

@@ -1,21 +1,36 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { TaskerService } from 'nestjs-tasker';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { AppModule } from './app.module';
+import { readServiceConfig } from './config';
+import { configureAdminApp } from './configure-app';
 import { EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Main');
+  const config = readServiceConfig(process.env, process.argv);
   let embedded: EmbeddedDatabase | undefined;
-  let databaseUrl = process.env.DATABASE_URL;
+  let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     embedded = await startEmbeddedDatabase(join(process.cwd(), '.tmp', 'demo-postgres'));
     databaseUrl = embedded.url;
     logger.log(`No DATABASE_URL: started an embedded PostgreSQL (${databaseUrl.replace(/:[^:@/]+@/, ':***@')})`);
   }
-  const app = await NestFactory.create(AppModule.forRoot(databaseUrl));
+  if (config.demo && !process.env.TASKER_API_KEYS && process.env.TASKER_INSECURE !== 'true') {
+    const secret = randomBytes(18).toString('base64url');
+    process.env.TASKER_API_KEYS = `demo:operator:${secret}`;
+    logger.log(`Demo API key (operator): ${secret}  — e.g. curl -H "Authorization: Bearer ${secret}" localhost:${config.port}/tasker/tasks`);
+  }
+
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot({ databaseUrl, schema: config.schema, workerEnabled: config.workerEnabled, example: config.demo }),
+    { bodyParser: false },
+  );
+  configureAdminApp(app);
   // Our own signal handling rather than enableShutdownHooks: the embedded server must stop after the app.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -26,11 +41,10 @@ async function bootstrap(): Promise<void> {
         .finally(() => process.exit(0));
     });
   }
-  const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port);
-  logger.log(`Tasker admin service listening on port ${port}`);
+  await app.listen(config.port);
+  logger.log(`Tasker admin service on http://localhost:${config.port}/tasker/dashboard (API docs: /tasker/docs)`);
 
-  if (process.env.TASKER_DEMO !== 'false') {
+  if (config.demo) {
     const tasker = app.get(TaskerService);
     const task = await tasker.createTask({
       name: 'order_processing',

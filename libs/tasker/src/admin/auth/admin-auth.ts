@@ -1,0 +1,21 @@
+import { TaskerConfigError } from '../../errors/boot.errors';
+import type { ApiKey, TaskerAdminOptions } from '../admin-options.interface';
+import { parseApiKeys } from './api-keys';
+
+export interface AdminAuth {
+  keys: ApiKey[];
+  insecure: boolean;
+}
+
+/** Resolves the admin API's credentials from options and environment; refuses to run open by accident. */
+export function resolveAdminAuth(options: TaskerAdminOptions, env: NodeJS.ProcessEnv = process.env): AdminAuth {
+  const keys = parseApiKeys(options.apiKeys ?? env.TASKER_API_KEYS);
+  const insecure = options.insecure ?? env.TASKER_INSECURE === 'true';
+  if (keys.length === 0 && !insecure) {
+    throw new TaskerConfigError(
+      'The Tasker admin API has no API keys. Set TASKER_API_KEYS="name:operator:<secret>,name:viewer:<secret>" ' +
+        '(or apiKeys in TaskerAdminModule.forRoot), or TASKER_INSECURE=true for local development only.',
+    );
+  }
+  return { keys, insecure };
+}

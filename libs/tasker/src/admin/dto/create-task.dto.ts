@@ -1,0 +1,69 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsISO8601, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+
+const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
+const NAME_MESSAGE = '$property must be 1-128 letters, digits, "_", ".", ":" or "-"';
+
+/** Body of `POST /tasker/tasks` (a TaskRequest). */
+export class CreateTaskDto {
+  @ApiProperty({ example: 'order_processing' })
+  @IsString()
+  @Matches(NAME, { message: NAME_MESSAGE })
+  name!: string;
+
+  @ApiPropertyOptional({ example: 'fulfillment', default: 'default' })
+  @IsOptional()
+  @IsString()
+  @Matches(NAME, { message: NAME_MESSAGE })
+  namespace?: string;
+
+  @ApiPropertyOptional({ example: '1.0.0', description: 'Default: the highest registered version.' })
+  @IsOptional()
+  @IsString()
+  @Matches(NAME, { message: NAME_MESSAGE })
+  version?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { orderId: 'A-1' } })
+  @IsOptional()
+  @IsObject()
+  context?: Record<string, unknown>;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  initiator?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  sourceSystem?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  reason?: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(100, { each: true })
+  tags?: string[];
+
+  @ApiPropertyOptional({ description: 'Same key (per namespace and name) returns the existing task.' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
+  idempotencyKey?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Delayed start.' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  runAt?: string;
+}

@@ -1,0 +1,18 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+
+/** Body of retry and cancel: why (recorded in the audit trail with the caller as actor). */
+export class OperatorActionDto {
+  @ApiPropertyOptional({ example: 'payment provider fixed' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  reason?: string;
+}
+
+/** Body of resolve: the results the step's dependents will see, and why. */
+export class ResolveStepDto extends OperatorActionDto {
+  @ApiPropertyOptional({ description: 'Any JSON value; stored as the step results.' })
+  @IsOptional()
+  results?: unknown;
+}

@@ -1,0 +1,59 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import {
+  HandlerNotFoundError,
+  InvalidTransitionError,
+  StepNotFoundError,
+  TaskNotFoundError,
+  TaskValidationError,
+  TaskWaitTimeoutError,
+} from '../../errors/service.errors';
+import { TaskerError } from '../../errors/tasker.error';
+import { ErrorBody, errorBody } from './error-body';
+
+/** Errors raised while reading the request body (body-parser sets `type` and `status`). */
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  statusCode?: number;
+  limit?: number;
+}
+
+/**
+ * Every failure of the admin API becomes `{ statusCode, error, message, details? }`: typed Tasker
+ * errors map to 400/404/409, body problems to 400/413, anything unexpected to a 500 that reveals
+ * nothing (it is logged here instead, without the request body).
+ */
+@Catch()
+export class TaskerExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('TaskerAdmin');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse();
+    const body = this.toBody(exception);
+    res.status(body.statusCode).json(body);
+  }
+
+  toBody(e: unknown): ErrorBody {
+    if (e instanceof TaskValidationError) return errorBody(400, e.message, e.errors);
+    if (e instanceof TaskNotFoundError || e instanceof StepNotFoundError || e instanceof HandlerNotFoundError) return errorBody(404, e.message);
+    if (e instanceof InvalidTransitionError) return errorBody(409, e.message);
+    if (e instanceof TaskWaitTimeoutError) return errorBody(408, e.message);
+    if (e instanceof TaskerError) return errorBody(400, e.message);
+    if (e instanceof HttpException) {
+      const status = e.getStatus();
+      const response = e.getResponse() as string | { message?: unknown; details?: ErrorBody['details'] };
+      if (typeof response === 'string') return errorBody(status, response);
+      const message = Array.isArray(response.message) ? response.message.join('; ') : String(response.message ?? e.message);
+      return errorBody(status, message, response.details);
+    }
+    const bp = e as BodyParserError;
+    if (bp && typeof bp.type === 'string' && typeof (bp.status ?? bp.statusCode) === 'number') {
+      const status = (bp.status ?? bp.statusCode)!;
+      if (bp.type === 'entity.too.large') return errorBody(413, `Request body is larger than the ${bp.limit ?? ''} bytes allowed.`.replace('the  bytes', 'limit'));
+      if (bp.type === 'entity.parse.failed') return errorBody(400, 'Request body is not valid JSON.');
+      return errorBody(status, 'The request body could not be read.');
+    }
+    this.logger.error(`Unexpected error: ${(e as Error)?.stack ?? String(e)}`);
+    return errorBody(500, 'Internal server error.');
+  }
+}

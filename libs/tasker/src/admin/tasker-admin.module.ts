@@ -1,0 +1,38 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import type { TaskerAdminOptions } from './admin-options.interface';
+import { TASKER_ADMIN_AUTH, TASKER_ADMIN_OPTIONS } from './admin.constants';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { resolveAdminAuth } from './auth/admin-auth';
+import { DashboardController } from './controllers/dashboard.controller';
+import { HandlersController } from './controllers/handlers.controller';
+import { HealthController } from './controllers/health.controller';
+import { MetricsController } from './controllers/metrics.controller';
+import { TasksController } from './controllers/tasks.controller';
+import { TaskerHealthIndicator } from './health/tasker.health';
+import { TaskerMetrics } from './metrics/tasker-metrics.service';
+
+/**
+ * The admin API of SPEC §6 under `/tasker`: tasks, audit, graph, operator actions, handlers,
+ * health, metrics and the dashboard. Import it next to `TaskerModule.forRoot(...)` in any Nest HTTP
+ * app. API keys come from `TASKER_API_KEYS` (or `apiKeys`); without any, the app refuses to start
+ * unless `insecure` (`TASKER_INSECURE=true`) is set.
+ */
+@Module({})
+export class TaskerAdminModule {
+  static forRoot(options: TaskerAdminOptions = {}): DynamicModule {
+    return {
+      module: TaskerAdminModule,
+      imports: [TerminusModule.forRoot({ logger: false })],
+      controllers: [TasksController, HandlersController, HealthController, MetricsController, DashboardController],
+      providers: [
+        { provide: TASKER_ADMIN_OPTIONS, useValue: options },
+        { provide: TASKER_ADMIN_AUTH, useFactory: (o: TaskerAdminOptions) => resolveAdminAuth(o), inject: [TASKER_ADMIN_OPTIONS] },
+        ApiKeyGuard,
+        TaskerHealthIndicator,
+        TaskerMetrics,
+      ],
+      exports: [TaskerMetrics],
+    };
+  }
+}

@@ -1,0 +1,28 @@
+/** The admin microservice's settings, from the environment only. Pure: easy to test, clear errors. */
+export interface ServiceConfig {
+  databaseUrl?: string;
+  port: number;
+  schema?: string;
+  /** Run a worker in this process (and the example workflow's handler in demo mode). */
+  workerEnabled: boolean;
+  /** `npm start`: embedded Postgres when no DATABASE_URL, a generated key, the example workflow. */
+  demo: boolean;
+}
+
+export function readServiceConfig(env: NodeJS.ProcessEnv, argv: string[]): ServiceConfig {
+  const demo = argv.includes('--demo');
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}".`);
+  if (!demo && !env.DATABASE_URL) {
+    throw new Error('DATABASE_URL is required (postgres://user:password@host:5432/db). For a local demo with an embedded Postgres, run `npm start`.');
+  }
+  const worker = env.TASKER_WORKER_ENABLED;
+  if (worker !== undefined && worker !== 'true' && worker !== 'false') throw new Error('TASKER_WORKER_ENABLED must be true or false.');
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    port,
+    schema: env.TASKER_SCHEMA || undefined,
+    workerEnabled: worker === undefined ? demo : worker === 'true',
+    demo,
+  };
+}

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { initialFunctionsSql } from './1764140000000-initial-functions.sql';
+import { initialOperationsSql } from './1764140000000-initial-operations.sql';
 import { initialSchemaSql } from './1764140000000-initial-schema.sql';
 import { quoteIdent, wakeChannel } from './naming';
 
@@ -13,6 +14,7 @@ export function initialMigration(schema: string): new () => MigrationInterface {
       await queryRunner.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
       await queryRunner.query(initialSchemaSql(s));
       await queryRunner.query(initialFunctionsSql(s, wakeChannel(schema)));
+      await queryRunner.query(initialOperationsSql(s, wakeChannel(schema)));
     }
 
     async down(queryRunner: QueryRunner): Promise<void> {

@@ -53,3 +53,5 @@ export { taskerMigrations } from '../../../migrations';
 export { TASKER_DATA_SOURCE } from './tasker.constants';
 export { taskerEntities } from './persistence/entities';
 export type { TaskerTaskRecord, TaskerStepRecord, TaskerTransitionRecord, TaskerStepTransitionRecord } from './persistence/entities';
+export { httpStep } from './http/http-step';
+export type { HttpStepInit, HttpStepResponse } from './http/http-step';

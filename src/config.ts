@@ -11,7 +11,7 @@ export interface ServiceConfig {
 
 export function readServiceConfig(env: NodeJS.ProcessEnv, argv: string[]): ServiceConfig {
   const demo = argv.includes('--demo');
-  const port = Number(env.PORT ?? 3000);
+  const port = Number(env.PORT?.trim() || 3000); // an empty PORT is unset, not port 0 (a random port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${env.PORT}".`);
   if (!demo && !env.DATABASE_URL) {
     throw new Error('DATABASE_URL is required (postgres://user:password@host:5432/db). For a local demo with an embedded Postgres, run `npm start`.');

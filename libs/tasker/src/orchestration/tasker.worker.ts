@@ -98,11 +98,12 @@ export class TaskerWorker {
     if (!this.isRunning || t >= this.wakeTime) return;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTime = t;
+    // setTimeout fires at once (with a warning) beyond 2^31-1 ms; waking early only re-polls.
     this.wakeTimer = setTimeout(() => {
       this.wakeTime = Infinity;
       this.wakeTimer = undefined;
       this.wake();
-    }, Math.max(0, t - Date.now()));
+    }, Math.min(2_147_483_647, Math.max(0, t - Date.now())));
   }
 
   /**

@@ -24,6 +24,7 @@ export function parseApiKeys(input: string | ApiKey[] | undefined): ApiKey[] {
           return { name, role: role as ApiKey['role'], secret };
         });
   const names = new Set<string>();
+  const secrets = new Set<string>();
   entries.forEach((k, i) => {
     const where = `API key ${i + 1}${typeof k?.name === 'string' ? ` ("${k.name}")` : ''}`;
     if (typeof k?.name !== 'string' || !/^[\w.@-]{1,64}$/.test(k.name)) {
@@ -34,7 +35,10 @@ export function parseApiKeys(input: string | ApiKey[] | undefined): ApiKey[] {
       throw new TaskerConfigError(`${where}: the secret must be at least ${MIN_SECRET} characters.`);
     }
     if (names.has(k.name)) throw new TaskerConfigError(`${where}: the name is used twice.`);
+    // A shared secret would make the key indistinguishable from another (another name, maybe another role).
+    if (secrets.has(k.secret)) throw new TaskerConfigError(`${where}: the secret is the same as another key's.`);
     names.add(k.name);
+    secrets.add(k.secret);
   });
   return entries.map((k) => ({ name: k.name, role: k.role, secret: k.secret }));
 }
@@ -57,6 +61,6 @@ export function findApiKey(keys: readonly ApiKey[], presented: string): ApiKey |
 /** The bearer token of an Authorization header, or undefined when the header is absent or malformed. */
 export function bearerToken(header: unknown): string | undefined {
   if (typeof header !== 'string') return undefined;
-  const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header.trim());
+  const m = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header.trim());
   return m?.[1];
 }

@@ -1,2 +1,120 @@
-/** The dashboard page (replaced by the full page in this change). */
-export const DASHBOARD_HTML = '<!doctype html><title>Tasker</title><p>Tasker dashboard</p>';
+import { DASHBOARD_CORE_SCRIPT } from './dashboard.core.script';
+import { DASHBOARD_STYLE, STATE_STYLE } from './dashboard.style';
+import { DASHBOARD_TASK_SCRIPT } from './dashboard.task.script';
+
+/**
+ * The operator dashboard: one self-contained page (inline CSS and vanilla JS, nothing external, so
+ * the strict CSP of DashboardController holds). It asks for an API key, keeps it in sessionStorage
+ * and calls the admin API with it; every text it shows is inserted with textContent.
+ *
+ * Elements the e2e test (test/dashboard.e2e-spec.ts) drives have ids or data-testid attributes.
+ */
+const BODY = String.raw`
+<header class="topbar">
+  <a class="brand" href="#">Tasker</a>
+  <span class="spacer"></span>
+  <label id="auto-refresh-label" hidden><input type="checkbox" id="auto-refresh" checked> Auto-refresh</label>
+  <button type="button" id="refresh" class="small" hidden>Refresh</button>
+  <span id="whoami" data-testid="whoami" hidden></span>
+  <a id="signout" href="#" hidden>Sign out</a>
+</header>
+<main>
+  <section id="login" hidden>
+    <form id="login-form" class="card login" autocomplete="off">
+      <h1>Sign in to Tasker</h1>
+      <p class="muted">Enter an API key. It stays in this browser tab (sessionStorage) and is sent as a Bearer token with every request.</p>
+      <label for="api-key">API key</label>
+      <input id="api-key" type="password" required>
+      <p id="login-message" class="message error" role="alert" hidden></p>
+      <button type="submit" id="login-submit" class="primary">Sign in</button>
+    </form>
+  </section>
+
+  <section id="list-view" hidden>
+    <form id="filters" class="toolbar">
+      <label>State <select id="filter-state"><option value="">any</option></select></label>
+      <label>Namespace <input id="filter-namespace" size="14" placeholder="any"></label>
+      <label>Name <input id="filter-name" size="18" placeholder="any"></label>
+      <button type="submit" id="filter-apply">Apply</button>
+      <button type="button" id="filter-failed" class="danger">Failed only</button>
+      <button type="button" id="filter-clear">Clear</button>
+    </form>
+    <p id="list-message" class="message error" role="alert" hidden></p>
+    <table class="grid" id="tasks-table">
+      <thead><tr><th>ID</th><th>Task</th><th>State</th><th>Created</th><th>Completed</th><th>Initiator</th></tr></thead>
+      <tbody id="tasks-body"></tbody>
+    </table>
+    <div class="footer-row">
+      <span id="list-count" class="muted"></span>
+      <button type="button" id="load-more" hidden>Load more</button>
+    </div>
+  </section>
+
+  <section id="task-view" hidden>
+    <div class="task-head">
+      <a href="#" id="back">&larr; All tasks</a>
+      <h1 id="task-title"></h1>
+      <span id="task-state" class="badge" data-testid="task-state"></span>
+      <span id="task-type" class="muted mono"></span>
+      <span class="spacer"></span>
+      <span id="readonly-note" class="muted" hidden>Read-only: viewer key</span>
+      <button type="button" id="retry-task" data-testid="retry-task">Retry</button>
+      <button type="button" id="cancel-task" data-testid="cancel-task" class="danger">Cancel</button>
+    </div>
+    <p id="task-message" class="message error" role="alert" hidden></p>
+    <p id="action-message" class="message ok" role="status" hidden></p>
+    <div class="columns">
+      <div class="card">
+        <h2>Task</h2>
+        <dl id="task-fields" class="fields"></dl>
+        <h3>Context</h3>
+        <pre id="task-context" data-testid="task-context"></pre>
+      </div>
+      <div class="card">
+        <h2>Graph</h2>
+        <div id="task-graph" class="graph" data-testid="task-graph"></div>
+        <div id="task-mermaid"></div>
+      </div>
+    </div>
+    <div class="card">
+      <h2>Steps</h2>
+      <table class="grid" id="steps-table">
+        <thead><tr><th>Step</th><th>State</th><th>Attempts</th><th>Next retry</th><th>Started</th><th>Completed</th><th>Duration</th><th>Readiness</th><th>Depends on</th><th>Results</th><th></th></tr></thead>
+        <tbody id="steps-body"></tbody>
+      </table>
+    </div>
+    <div class="card">
+      <h2>Audit trail</h2>
+      <table class="grid" id="audit-table">
+        <thead><tr><th>At</th><th>Step</th><th>Transition</th><th>Attempt</th><th>Actor</th><th>Reason</th><th>Error</th></tr></thead>
+        <tbody id="audit-body"></tbody>
+      </table>
+    </div>
+  </section>
+</main>
+
+<dialog id="action-dialog" data-testid="action-dialog">
+  <form id="action-form">
+    <h2 id="action-title"></h2>
+    <p id="action-help" class="muted"></p>
+    <div id="action-results-field" hidden>
+      <label for="action-results">Results (JSON, empty for none)</label>
+      <textarea id="action-results" rows="6" spellcheck="false" placeholder='{ "paymentId": "manual-123" }'></textarea>
+    </div>
+    <label for="action-reason">Reason (recorded in the audit trail)</label>
+    <input id="action-reason" maxlength="1000" placeholder="why">
+    <p id="action-error" class="message error" role="alert" hidden></p>
+    <div class="actions">
+      <button type="button" id="action-close">Close</button>
+      <button type="submit" id="action-confirm" class="primary">Confirm</button>
+    </div>
+  </form>
+</dialog>
+`;
+
+export const DASHBOARD_HTML =
+  '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
+  '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="referrer" content="no-referrer">\n' +
+  '<title>Tasker dashboard</title>\n<link rel="icon" href="data:,">\n' +
+  '<style>' + DASHBOARD_STYLE + STATE_STYLE + '</style>\n</head>\n<body>' + BODY +
+  '<script>\n(function () {\n\'use strict\';\n' + DASHBOARD_CORE_SCRIPT + DASHBOARD_TASK_SCRIPT + '\nboot();\n})();\n</script>\n</body>\n</html>\n';

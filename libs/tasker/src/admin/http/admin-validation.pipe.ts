@@ -1,4 +1,4 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { FieldError } from '../../errors/service.errors';
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
@@ -11,9 +11,29 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return out;
 }
 
+/** Deeper than any stored JSON may be (64 levels): refused before class-transformer recurses into it. */
+const MAX_DEPTH = 100;
+
+function tooDeep(v: unknown, d = 0): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (d >= MAX_DEPTH) return true;
+  return Object.values(v).some((x) => tooDeep(x, d + 1));
+}
+
+/** A deeply nested body would overflow class-transformer's stack (a 500); it is a 400 instead. */
+class AdminValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (tooDeep(value)) {
+      const messages = [`must not nest deeper than ${MAX_DEPTH} levels`];
+      throw new BadRequestException({ message: `Invalid request: ${metadata.type} ${messages[0]}`, details: [{ field: metadata.type, messages }] });
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** Bodies and queries are checked against their DTOs; unknown fields are refused; one entry per bad field. */
 export function adminValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new AdminValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -18,6 +18,11 @@ interface BodyParserError {
   limit?: number;
 }
 
+function isBodyParserError(e: unknown): e is BodyParserError {
+  const bp = e as BodyParserError | undefined;
+  return !!bp && typeof bp.type === 'string' && typeof (bp.status ?? bp.statusCode) === 'number';
+}
+
 /**
  * Every failure of the admin API becomes `{ statusCode, error, message, details? }`: typed Tasker
  * errors map to 400/404/409, body problems to 400/413, anything unexpected to a 500 that reveals
@@ -39,6 +44,9 @@ export class TaskerExceptionFilter implements ExceptionFilter {
     if (e instanceof InvalidTransitionError) return errorBody(409, e.message);
     if (e instanceof TaskWaitTimeoutError) return errorBody(408, e.message);
     if (e instanceof TaskerError) return errorBody(400, e.message);
+    // Nest 12 wraps body-parser errors in an HttpException whose message is the raw parser text
+    // (which quotes the body); answer them as the body-parser errors they are.
+    if (e instanceof HttpException && isBodyParserError(e.cause)) return this.toBody(e.cause);
     if (e instanceof HttpException) {
       const status = e.getStatus();
       const response = e.getResponse() as string | { message?: unknown; details?: ErrorBody['details'] };
@@ -46,8 +54,8 @@ export class TaskerExceptionFilter implements ExceptionFilter {
       const message = Array.isArray(response.message) ? response.message.join('; ') : String(response.message ?? e.message);
       return errorBody(status, message, response.details);
     }
-    const bp = e as BodyParserError;
-    if (bp && typeof bp.type === 'string' && typeof (bp.status ?? bp.statusCode) === 'number') {
+    if (isBodyParserError(e)) {
+      const bp = e;
       const status = (bp.status ?? bp.statusCode)!;
       if (bp.type === 'entity.too.large') return errorBody(413, `Request body is larger than the ${bp.limit ?? ''} bytes allowed.`.replace('the  bytes', 'limit'));
       if (bp.type === 'entity.parse.failed') return errorBody(400, 'Request body is not valid JSON.');

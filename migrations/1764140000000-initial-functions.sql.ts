@@ -174,18 +174,21 @@ RETURNS SETOF ${s}.transition_event LANGUAGE plpgsql AS $$
 DECLARE
   t ${s}.tasks;
   w ${s}.workflow_steps;
+  v_owner text;
 BEGIN
   SELECT x.* INTO t FROM ${s}.tasks x JOIN ${s}.workflow_steps y ON y.task_id = x.id
    WHERE y.id = p_step_id FOR UPDATE OF x;
   IF NOT FOUND THEN RETURN; END IF;
+  -- The worker that ran the attempt is the actor of its outcome in the audit trail.
+  SELECT lease_owner INTO v_owner FROM ${s}.workflow_steps WHERE id = p_step_id;
   UPDATE ${s}.workflow_steps SET state = 'complete', results = p_results, completed_at = now(), updated_at = now(),
          lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
    WHERE id = p_step_id AND lease_token = p_token AND state = 'in_progress'
   RETURNING * INTO w;
   IF NOT FOUND THEN RETURN; END IF;
   UPDATE ${s}.tasks SET steps_done = steps_done + 1, updated_at = now() WHERE id = t.id;
-  RETURN QUERY SELECT * FROM ${s}._start_if_pending(t.id, w.lease_owner);
-  RETURN QUERY SELECT * FROM ${s}._step_moved(t, w.id, w.name, 'in_progress', 'complete', w.attempts, NULL, NULL, NULL, NULL,
+  RETURN QUERY SELECT * FROM ${s}._start_if_pending(t.id, v_owner);
+  RETURN QUERY SELECT * FROM ${s}._step_moved(t, w.id, w.name, 'in_progress', 'complete', w.attempts, v_owner, NULL, NULL, NULL,
                                               (extract(epoch FROM clock_timestamp() - w.started_at) * 1000)::int);
   PERFORM ${s}._parent_done(w.id);
   RETURN QUERY SELECT * FROM ${s}._settle_task(t.id, NULL, NULL);
@@ -201,8 +204,8 @@ BEGIN
     UPDATE ${s}.workflow_steps SET state = 'cancelled', last_error = p_error, completed_at = now(), updated_at = now(),
            lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
      WHERE id = w.id;
-    RETURN QUERY SELECT * FROM ${s}._step_moved(t, w.id, w.name, 'in_progress', 'cancelled', w.attempts, p_actor,
-                                                'task cancelled', p_error, NULL, v_duration);
+    RETURN QUERY SELECT * FROM ${s}._step_moved(t, w.id, w.name, 'in_progress', 'cancelled', w.attempts,
+                                                coalesce(p_actor, w.lease_owner), 'task cancelled', p_error, NULL, v_duration);
     RETURN;
   END IF;
   UPDATE ${s}.workflow_steps SET state = 'error', last_error = p_error, exhausted = (p_retry_at IS NULL),
@@ -213,8 +216,8 @@ BEGIN
     UPDATE ${s}.tasks SET steps_failed = steps_failed + 1, updated_at = now() WHERE id = t.id;
   END IF;
   RETURN QUERY SELECT * FROM ${s}._start_if_pending(t.id, w.lease_owner);
-  RETURN QUERY SELECT * FROM ${s}._step_moved(t, w.id, w.name, 'in_progress', 'error', w.attempts, p_actor, NULL,
-                                              p_error, p_retry_at, v_duration);
+  RETURN QUERY SELECT * FROM ${s}._step_moved(t, w.id, w.name, 'in_progress', 'error', w.attempts,
+                                              coalesce(p_actor, w.lease_owner), NULL, p_error, p_retry_at, v_duration);
   RETURN QUERY SELECT * FROM ${s}._settle_task(t.id, NULL, NULL);
 END $$;
 

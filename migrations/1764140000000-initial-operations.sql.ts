@@ -6,7 +6,8 @@
  */
 export const initialOperationsSql = (s: string, ch: string) => `
 -- Instantiates tasks from their registered definitions. p_requests is a JSON array of
--- {namedTaskId, context, tags, initiator, sourceSystem, reason, idempotencyKey, runAt}.
+-- {namedTaskId, context, tags, initiator, sourceSystem, reason, idempotencyKey, runAt, actor}; the actor
+-- (who created it, e.g. an API key's name) defaults to the initiator (on whose behalf, a business field).
 -- With an idempotency key already used (per namespace and name) the existing task is returned.
 CREATE FUNCTION ${s}.create_tasks(p_requests jsonb)
 RETURNS TABLE (idx int, task_id bigint, created boolean) LANGUAGE plpgsql AS $$
@@ -69,7 +70,7 @@ BEGIN
      WHERE e.named_task_id = (r.v->>'namedTaskId')::int;
 
     INSERT INTO ${s}.task_transitions (task_id, from_state, to_state, actor, reason)
-    VALUES (v_task, NULL, 'pending', r.v->>'initiator', r.v->>'reason');
+    VALUES (v_task, NULL, 'pending', coalesce(r.v->>'actor', r.v->>'initiator'), r.v->>'reason');
     v_any := true;
     idx := r.i; task_id := v_task; created := true;
     RETURN NEXT;

@@ -60,9 +60,14 @@ describe('admin API: health, metrics and docs', () => {
       expect(ready.body).toEqual({
         statusCode: 503,
         error: 'Service Unavailable',
-        // Nest's default text for terminus's exception; the reason is in details.
-        message: 'Service Unavailable Exception',
-        details: { database: { status: 'down', message: 'migrations pending', pendingMigrations: [row.name] } },
+        message: 'Not ready: database: migrations pending',
+        // terminus's own report
+        details: {
+          status: 'error',
+          info: {},
+          error: { database: { status: 'down', message: 'migrations pending', pendingMigrations: [row.name] } },
+          details: { database: { status: 'down', message: 'migrations pending', pendingMigrations: [row.name] } },
+        },
       });
       expect((await request(a.server).get('/tasker/health/live')).status).toBe(200);
     } finally {

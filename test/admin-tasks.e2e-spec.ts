@@ -55,6 +55,9 @@ describe('admin API: creating tasks', () => {
     const res = await a.post('/tasker/tasks', linear({ context, initiator: 'checkout-service' }));
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ initiator: 'checkout-service', context });
+    // The initiator is business data the caller chooses; the audit actor is always the key's name.
+    const trail = await a.get(`/tasker/tasks/${res.body.id}/audit`);
+    expect(trail.body[0]).toMatchObject({ stepName: null, from: null, to: 'pending', actor: 'alice' });
   });
 
   it('returns the existing task for a known idempotencyKey, without creating another', async () => {

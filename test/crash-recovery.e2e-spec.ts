@@ -123,7 +123,7 @@ describe('crash recovery', () => {
         { from: 'pending', to: 'in_progress', attempt: 1, actor: deadOwner, error: null },
         { from: 'in_progress', to: 'error', attempt: 1, actor: 'tasker:sweeper', error: { name: 'LeaseExpiredError', code: 'LEASE_EXPIRED' } },
         { from: 'error', to: 'in_progress', attempt: 2, actor: survivorOwner, error: null },
-        { from: 'in_progress', to: 'complete', attempt: 2, actor: undefined, error: null },
+        { from: 'in_progress', to: 'complete', attempt: 2, actor: survivorOwner, error: null },
       ]);
       expect(trail.filter((e) => !e.stepName).map((e) => [e.from, e.to])).toEqual([
         [null, 'pending'],

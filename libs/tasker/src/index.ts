@@ -1,6 +1,7 @@
 // The package's only entry point: everything public is exported here, nothing else is.
 export { TaskerModule } from './tasker.module';
 export { TaskerService } from './tasker.service';
+export type { CreateOptions } from './tasker.service';
 export { TaskHandler } from './decorators/task-handler.decorator';
 export { Step } from './decorators/step.decorator';
 export { DependsOn } from './decorators/depends-on.decorator';

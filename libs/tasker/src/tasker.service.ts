@@ -42,6 +42,14 @@ import {
 } from './validation/request.validation';
 
 const DEFAULT_WAIT_MS = 60_000;
+
+/** Options of createTask / createTasks. */
+export interface CreateOptions {
+  /** Write the task rows in this transaction: they exist if and only if it commits. */
+  manager?: EntityManager;
+  /** Who creates the task, recorded as the actor of its first audit entry (default: the request's initiator). */
+  actor?: string;
+}
 const MAX_BULK = 10_000;
 
 /** The public facade of Tasker (SPEC §3): create, inspect, wait for and operate on tasks. */
@@ -64,13 +72,13 @@ export class TaskerService {
    * Creates a task (its steps come from the registered definition). With `opts.manager` the rows
    * are written in the caller's transaction, and `tasker.task.created` is emitted when it commits.
    */
-  async createTask(request: TaskRequest, opts?: { manager?: EntityManager }): Promise<TaskView> {
+  async createTask(request: TaskRequest, opts?: CreateOptions): Promise<TaskView> {
     const [view] = await this.createTasks([request], opts);
     return view;
   }
 
   /** Creates many tasks in one transaction and one round-trip. */
-  async createTasks(requests: TaskRequest[], opts?: { manager?: EntityManager }): Promise<TaskView[]> {
+  async createTasks(requests: TaskRequest[], opts?: CreateOptions): Promise<TaskView[]> {
     if (!Array.isArray(requests)) {
       throw new TaskValidationError('createTasks expects an array of task requests', [{ field: 'requests', messages: ['must be an array'] }]);
     }
@@ -79,6 +87,8 @@ export class TaskerService {
         { field: 'requests', messages: [`must have at most ${MAX_BULK} items`] },
       ]);
     }
+    const actorErrors = actorProblems(opts?.actor === undefined ? undefined : { actor: opts.actor });
+    if (actorErrors.length) throw new TaskValidationError(`Invalid actor: ${summarize(actorErrors)}`, actorErrors);
     if (requests.length === 0) return [];
     const bulk = requests.length > 1;
     const rows: NewTaskRow[] = [];
@@ -102,6 +112,7 @@ export class TaskerService {
         reason: req.reason,
         idempotencyKey: req.idempotencyKey,
         runAt: req.runAt ? new Date(req.runAt).toISOString() : undefined,
+        actor: opts?.actor,
       });
     }
     const manager = opts?.manager;
@@ -126,7 +137,7 @@ export class TaskerService {
               namespace: v.namespace,
               version: v.version,
               occurredAt: v.createdAt,
-              ...(v.initiator ? { actor: v.initiator } : {}),
+              ...(opts?.actor ?? v.initiator ? { actor: opts?.actor ?? v.initiator } : {}),
               ...(v.reason ? { reason: v.reason } : {}),
             });
             if (v.runAt && v.runAt.getTime() > Date.now()) this.worker.wakeAt(v.runAt);

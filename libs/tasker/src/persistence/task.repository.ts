@@ -20,6 +20,8 @@ export interface NewTaskRow {
   reason?: string;
   idempotencyKey?: string;
   runAt?: string;
+  /** Who created it, for the audit trail; defaults to the initiator. */
+  actor?: string;
 }
 
 export interface ListFilter {

@@ -17,5 +17,6 @@ export function resolveAdminAuth(options: TaskerAdminOptions, env: NodeJS.Proces
         '(or apiKeys in TaskerAdminModule.forRoot), or TASKER_INSECURE=true for local development only.',
     );
   }
-  return { keys, insecure };
+  // Configured keys always win: insecure mode only opens an API that has no keys at all.
+  return { keys, insecure: insecure && keys.length === 0 };
 }

@@ -166,5 +166,7 @@ describe('resolveAdminAuth', () => {
     expect(resolveAdminAuth({}, { TASKER_INSECURE: 'true' })).toEqual({ keys: [], insecure: true });
     expect(resolveAdminAuth({ insecure: true }, {})).toEqual({ keys: [], insecure: true });
     expect(() => resolveAdminAuth({ insecure: false }, { TASKER_INSECURE: 'true' })).toThrow(TaskerConfigError);
+    // Configured keys always win over insecure mode.
+    expect(resolveAdminAuth({ insecure: true }, { TASKER_API_KEYS: keyEnv })).toEqual({ keys: [{ name: 'alice', role: 'operator', secret: SECRET_A }], insecure: false });
   });
 });

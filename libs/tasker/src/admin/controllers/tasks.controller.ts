@@ -26,7 +26,11 @@ export class TasksController {
   @ApiCreatedResponse({ description: 'The task (or, with a known idempotencyKey, the existing one).' })
   create(@Body() dto: CreateTaskDto, @CurrentCaller() caller: Caller): Promise<TaskView> {
     const { runAt, ...rest } = dto;
-    return this.tasker.createTask({ ...rest, initiator: dto.initiator ?? caller.name, ...(runAt ? { runAt: new Date(runAt) } : {}) });
+    // The caller is the audit actor whatever the body says; initiator is the business field.
+    return this.tasker.createTask(
+      { ...rest, initiator: dto.initiator ?? caller.name, ...(runAt ? { runAt: new Date(runAt) } : {}) },
+      { actor: caller.name },
+    );
   }
 
   @Get()

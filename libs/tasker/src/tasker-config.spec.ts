@@ -33,6 +33,7 @@ describe('normalizeOptions', () => {
       worker: { enabled: true, concurrency: 10, pollIntervalMs: 1_000, leaseMs: 30_000, sweepIntervalMs: 5_000, shutdownTimeoutMs: 10_000 },
       defaults: { retryLimit: 3, backoff: { baseMs: 1_000, maxMs: 300_000, jitter: 0.2 } },
       logging: true,
+      retryDelays: 'real',
     });
   });
 

@@ -30,6 +30,7 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
   }
   if (o.migrationsRun !== undefined && typeof o.migrationsRun !== 'boolean') problems.push('migrationsRun must be a boolean');
   if (o.logging !== undefined && typeof o.logging !== 'boolean') problems.push('logging must be a boolean');
+  if (o.retryDelays !== undefined && o.retryDelays !== 'real' && o.retryDelays !== 'skip') problems.push("retryDelays must be 'real' or 'skip'");
   if (o.poolSize !== undefined && !(positiveInt(o.poolSize) && o.poolSize <= 1000)) problems.push('poolSize must be an integer from 1 to 1000');
 
   unknownKeys(o, TOP_LEVEL_KEYS, '', problems);
@@ -67,10 +68,11 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
       backoff: { ...DEFAULT_BACKOFF, ...stripUndefined(d.backoff ?? {}) },
     },
     logging: o.logging ?? true,
+    retryDelays: o.retryDelays ?? 'real',
   };
 }
 
-const TOP_LEVEL_KEYS = ['databaseUrl', 'dataSourceName', 'schema', 'migrationsRun', 'poolSize', 'worker', 'defaults', 'logging'];
+const TOP_LEVEL_KEYS = ['databaseUrl', 'dataSourceName', 'schema', 'migrationsRun', 'poolSize', 'worker', 'defaults', 'logging', 'retryDelays'];
 const WORKER_KEYS = ['enabled', 'concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'shutdownTimeoutMs'];
 
 /** A misspelt option (`concurency`) must not be silently ignored. */

@@ -20,6 +20,12 @@ export interface TaskerModuleOptions {
   };
   /** Structured log lines for every lifecycle event through Nest's Logger. Default `true`. */
   logging?: boolean;
+  /**
+   * `skip`: a failed attempt that will be retried is retried at once instead of after its backoff
+   * or Retry-After (same decisions, same attempt counts). For tests; the testing kit sets it.
+   * Default `real`.
+   */
+  retryDelays?: 'real' | 'skip';
 }
 
 export interface WorkerOptions {
@@ -47,4 +53,5 @@ export interface TaskerConfig {
   worker: Required<WorkerOptions>;
   defaults: { retryLimit: number; backoff: BackoffOptions };
   logging: boolean;
+  retryDelays: 'real' | 'skip';
 }

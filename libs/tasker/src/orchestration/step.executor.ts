@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { TaskerConfig } from '../interfaces/tasker-options.interface';
+import { TASKER_CONFIG } from '../tasker.constants';
 import { PermanentError, StepResultError, StepTimeoutError } from '../errors/step.errors';
 import type { StepContext } from '../interfaces/step-context.interface';
 import type { ClaimRow } from '../persistence/rows';
@@ -31,6 +33,8 @@ export class AttemptAbort extends Error {
 /** Runs one attempt of one step: builds its context, enforces its timeout, classifies the outcome. */
 @Injectable()
 export class StepExecutor {
+  constructor(@Inject(TASKER_CONFIG) private readonly config: TaskerConfig) {}
+
   async run(
     claim: ClaimRow,
     handler: RegisteredHandler,
@@ -110,6 +114,8 @@ export class StepExecutor {
       { attempt: claim.attempt, retryLimit: claim.retry_limit, retryable: claim.retryable, backoff },
       Date.now(),
     );
-    return { kind: 'failure', error: serializeError(err), retryAt };
+    // retryDelays 'skip' (tests): the same retry decisions, without waiting for them.
+    const due = retryAt && this.config.retryDelays === 'skip' ? new Date() : retryAt;
+    return { kind: 'failure', error: serializeError(err), retryAt: due };
   }
 }

@@ -23,7 +23,9 @@ CREATE TYPE ${s}.transition_event AS (
   error          jsonb,
   next_retry_at  timestamptz,
   duration_ms    int,
-  at             timestamptz
+  at             timestamptz,
+  task_created_at timestamptz,
+  trace_context  jsonb       -- the W3C trace context of the task's creation, for tracing
 );
 
 -- Records one task transition and returns it as an event.
@@ -32,7 +34,8 @@ RETURNS SETOF ${s}.transition_event LANGUAGE sql AS $$
   INSERT INTO ${s}.task_transitions (task_id, from_state, to_state, actor, reason)
   VALUES (t.id, t.state, p_to, p_actor, p_reason)
   RETURNING 'task', id, task_id, t.name, t.namespace, t.version, NULL::bigint, NULL::text,
-            from_state, to_state, NULL::int, actor, reason, NULL::jsonb, NULL::timestamptz, NULL::int, created_at
+            from_state, to_state, NULL::int, actor, reason, NULL::jsonb, NULL::timestamptz, NULL::int, created_at,
+            t.created_at, t.trace_context
 $$;
 
 -- Records one step transition and returns it as an event.
@@ -44,7 +47,7 @@ RETURNS SETOF ${s}.transition_event LANGUAGE sql AS $$
     (task_id, step_id, step_name, from_state, to_state, attempt, actor, reason, error, next_retry_at, duration_ms)
   VALUES (t.id, p_step_id, p_step_name, p_from, p_to, p_attempt, p_actor, p_reason, p_error, p_next_retry_at, p_duration_ms)
   RETURNING 'step', id, task_id, t.name, t.namespace, t.version, step_id, step_name, from_state, to_state,
-            attempt, actor, reason, error, next_retry_at, duration_ms, created_at
+            attempt, actor, reason, error, next_retry_at, duration_ms, created_at, t.created_at, t.trace_context
 $$;
 
 -- Moves the (locked) task to where its steps say it is: complete when every step is done,
@@ -110,7 +113,7 @@ CREATE FUNCTION ${s}.claim_steps(p_owner text, p_types int[], p_limit int, p_lea
 RETURNS TABLE (step_id bigint, task_id bigint, step_name text, attempt int, retry_limit int, retryable boolean,
                timeout_ms int, backoff jsonb, lease_token uuid, claimed_at timestamptz,
                task_name text, namespace text, version text, task_state text, context jsonb, tags text[],
-               parent_results jsonb, task_started boolean)
+               parent_results jsonb, task_started boolean, trace_context jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
   v_ids bigint[];
@@ -161,7 +164,7 @@ BEGIN
          (SELECT coalesce(jsonb_object_agg(p.name, p.results), '{}'::jsonb)
             FROM ${s}.workflow_step_edges e JOIN ${s}.workflow_steps p ON p.id = e.from_step_id
            WHERE e.to_step_id = w.id),
-         w.task_id = ANY (coalesce(v_started, '{}'::bigint[]))
+         w.task_id = ANY (coalesce(v_started, '{}'::bigint[])), t.trace_context
     FROM ${s}.workflow_steps w JOIN ${s}.tasks t ON t.id = w.task_id
    WHERE w.id = ANY (v_ids)
    ORDER BY w.id;

@@ -27,12 +27,12 @@ BEGIN
             ORDER BY e.value->>'idempotencyKey' IS NULL, kns.name, knt.name, e.value->>'idempotencyKey', e.ordinality LOOP
     v_task := NULL;
     INSERT INTO ${s}.tasks (named_task_id, namespace, name, version, context, tags, initiator, source_system,
-                            reason, idempotency_key, run_at, steps_total)
+                            reason, idempotency_key, run_at, steps_total, trace_context)
     SELECT nt.id, ns.name, nt.name, nt.version, coalesce(r.v->'context', '{}'::jsonb),
            coalesce(ARRAY(SELECT jsonb_array_elements_text(r.v->'tags')), '{}'::text[]),
            r.v->>'initiator', r.v->>'sourceSystem', r.v->>'reason', r.v->>'idempotencyKey',
            (r.v->>'runAt')::timestamptz,
-           (SELECT count(*) FROM ${s}.named_steps st WHERE st.named_task_id = nt.id)
+           (SELECT count(*) FROM ${s}.named_steps st WHERE st.named_task_id = nt.id), r.v->'traceContext'
       FROM ${s}.named_tasks nt JOIN ${s}.namespaces ns ON ns.id = nt.namespace_id
      WHERE nt.id = (r.v->>'namedTaskId')::int
     ON CONFLICT (namespace, name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -129,7 +129,7 @@ BEGIN
     RETURNING *
   )
   SELECT 'step', l.id, l.task_id, t.name, t.namespace, t.version, l.step_id, l.step_name, l.from_state, l.to_state,
-         l.attempt, l.actor, l.reason, NULL::jsonb, NULL::timestamptz, NULL::int, l.created_at
+         l.attempt, l.actor, l.reason, NULL::jsonb, NULL::timestamptz, NULL::int, l.created_at, t.created_at, t.trace_context
     FROM logged l ORDER BY l.id;
   UPDATE ${s}.tasks SET state = 'cancelled', updated_at = now(), completed_at = now() WHERE id = t.id;
   RETURN QUERY SELECT * FROM ${s}._task_moved(t, 'cancelled', p_actor, p_reason);

@@ -61,6 +61,8 @@ CREATE TABLE ${s}.tasks (
   reason           text,
   idempotency_key  text,
   run_at           timestamptz,
+  -- W3C trace context (traceparent, tracestate) of the creation, so step spans join the caller's trace.
+  trace_context    jsonb,
   -- Counters kept under the task's row lock, so finishing a step never scans the task's steps.
   steps_total      int NOT NULL DEFAULT 0,
   steps_done       int NOT NULL DEFAULT 0,

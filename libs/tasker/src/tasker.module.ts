@@ -24,6 +24,7 @@ import { normalizeOptions } from './tasker-config';
 import { TASKER_CONFIG, TASKER_DATA_SOURCE } from './tasker.constants';
 import { ConfigurableModuleClass, TASKER_MODULE_OPTIONS } from './tasker.module-definition';
 import { TaskerService } from './tasker.service';
+import { TaskerTracing } from './tracing/tasker-tracing';
 
 const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
   provide: Repo,
@@ -49,6 +50,7 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     TaskerExplorer,
     HandlerRegistry,
     TaskTypeResolver,
+    TaskerTracing,
     TaskerEventBus,
     TaskerLoggingListener,
     TaskerAuditService,

@@ -24,6 +24,7 @@ import { pendingTaskerMigrations } from './persistence/migration.runner';
 import { MonitoringRepository } from './persistence/monitoring.repository';
 import { TaskerDatabase } from './persistence/tasker-database';
 import { TaskerWorker } from './orchestration/tasker.worker';
+import { TaskerTracing } from './tracing/tasker-tracing';
 import { TransitionRow, toStepView, toTaskView } from './persistence/rows';
 import { NewTaskRow, TaskRepository } from './persistence/task.repository';
 import { TaskTypeResolver } from './registry/task-type.resolver';
@@ -62,6 +63,7 @@ export class TaskerService {
     private readonly bus: TaskerEventBus,
     private readonly worker: TaskerWorker,
     private readonly afterCommit: AfterCommit,
+    private readonly tracing: TaskerTracing,
     private readonly definitions: DefinitionRepository,
     private readonly monitoring: MonitoringRepository,
     @Inject(TASKER_DATA_SOURCE) private readonly db: TaskerDatabase,
@@ -118,36 +120,44 @@ export class TaskerService {
     const manager = opts?.manager;
     // Tracked by the worker until task.created is out, so that its claims' events come after it
     // (a caller's transaction commits later, on its own: its events follow that commit).
-    const insert = async (): Promise<TaskView[]> => {
-      const created = await this.tasks.create(rows, manager);
-      const found = await this.tasks.getTasks(
-        created.map((c) => c.taskId),
-        manager,
+    const insert = () =>
+      this.tracing.create(
+        [...new Set(requests.map((r) => r.name))],
+        (traceContext) => this.insertTasks(traceContext ? rows.map((r) => ({ ...r, traceContext })) : rows, opts),
       );
-      const byId = new Map(found.map((r) => [String(r.id), toTaskView(r)]));
-      const views = created.map((c) => byId.get(c.taskId)!);
-      const fresh = views.filter((v, i) => created[i].created);
-      if (fresh.length > 0) {
-        this.afterCommit.run(manager, () => {
-          for (const v of fresh) {
-            this.bus.publish({
-              event: TaskerEvents.TASK_CREATED,
-              taskId: v.id,
-              taskName: v.name,
-              namespace: v.namespace,
-              version: v.version,
-              occurredAt: v.createdAt,
-              ...(opts?.actor ?? v.initiator ? { actor: opts?.actor ?? v.initiator } : {}),
-              ...(v.reason ? { reason: v.reason } : {}),
-            });
-            if (v.runAt && v.runAt.getTime() > Date.now()) this.worker.wakeAt(v.runAt);
-          }
-          this.worker.wake();
-        });
-      }
-      return views;
-    };
     return manager ? insert() : this.worker.track(insert());
+  }
+
+  /** Writes the tasks (in the caller's transaction when given) and announces them after commit. */
+  private async insertTasks(rows: NewTaskRow[], opts: CreateOptions | undefined): Promise<TaskView[]> {
+    const manager = opts?.manager;
+    const created = await this.tasks.create(rows, manager);
+    const found = await this.tasks.getTasks(
+      created.map((c) => c.taskId),
+      manager,
+    );
+    const byId = new Map(found.map((r) => [String(r.id), toTaskView(r)]));
+    const views = created.map((c) => byId.get(c.taskId)!);
+    const fresh = views.filter((v, i) => created[i].created);
+    if (fresh.length > 0) {
+      this.afterCommit.run(manager, () => {
+        for (const v of fresh) {
+          this.bus.publish({
+            event: TaskerEvents.TASK_CREATED,
+            taskId: v.id,
+            taskName: v.name,
+            namespace: v.namespace,
+            version: v.version,
+            occurredAt: v.createdAt,
+            ...(opts?.actor ?? v.initiator ? { actor: opts?.actor ?? v.initiator } : {}),
+            ...(v.reason ? { reason: v.reason } : {}),
+          });
+          if (v.runAt && v.runAt.getTime() > Date.now()) this.worker.wakeAt(v.runAt);
+        }
+        this.worker.wake();
+      });
+    }
+    return views;
   }
 
   /** A task with its steps: state, attempts, results, last error, timings, dependencies, readiness. */

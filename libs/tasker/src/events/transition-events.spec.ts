@@ -23,6 +23,8 @@ function taskRow(from: TransitionRow['from_state'], to: TransitionRow['to_state'
     next_retry_at: null,
     duration_ms: null,
     at,
+    task_created_at: at,
+    trace_context: null,
     ...over,
   };
 }
@@ -172,6 +174,7 @@ describe('eventsForClaims', () => {
     tags: [],
     parent_results: {},
     task_started: started,
+    trace_context: null,
   });
 
   it('emits each started task once, before the step starts, and every step start', () => {

@@ -7,6 +7,7 @@ import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import type { ClaimRow } from '../persistence/rows';
 import { MonitoringRepository } from '../persistence/monitoring.repository';
 import { StepRepository } from '../persistence/step.repository';
+import { TaskerTracing } from '../tracing/tasker-tracing';
 import { HandlerRegistry } from '../registry/handler.registry';
 import { TASKER_CONFIG } from '../tasker.constants';
 import { serializeError } from './outcome';
@@ -52,6 +53,7 @@ export class TaskerWorker {
     private readonly recorder: OutcomeRecorder,
     private readonly bus: TaskerEventBus,
     private readonly monitoring: MonitoringRepository,
+    private readonly tracing: TaskerTracing,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
 
@@ -206,7 +208,7 @@ export class TaskerWorker {
         const outcome: AttemptOutcome = cancelled
           ? { kind: 'failure', error: serializeError(new AttemptAbort('cancelled', `Task ${claim.task_id} was cancelled.`)), retryAt: null }
           : handler
-            ? await this.executor.run(claim, handler, controller, heartbeat)
+            ? await this.tracing.step(claim, () => this.executor.run(claim, handler, controller, heartbeat), outcomeLabel)
             : { kind: 'released', reason: 'no handler in this process' };
         const retryAt = await this.track(this.recorder.record(claim, outcome));
         if (retryAt) this.wakeAt(retryAt);
@@ -245,4 +247,11 @@ export class TaskerWorker {
       this.logger.warn(`Could not renew leases: ${(e as Error).message}`);
     }
   }
+}
+
+/** How an attempt ended, for its span. */
+function outcomeLabel(o: AttemptOutcome): string {
+  if (o.kind === 'success') return 'completed';
+  if (o.kind === 'failure') return o.retryAt ? 'retry' : 'failed';
+  return o.kind;
 }

@@ -27,6 +27,7 @@ export interface TaskerTaskRecord {
   reason: string | null;
   idempotencyKey: string | null;
   runAt: Date | null;
+  traceContext: Record<string, string> | null;
   stepsTotal: number;
   stepsDone: number;
   stepsFailed: number;
@@ -152,6 +153,7 @@ export function taskerEntities(schema = 'tasker') {
       reason: nullable('text'),
       idempotencyKey: nullable('text', 'idempotency_key'),
       runAt: at('run_at', true),
+      traceContext: nullable('jsonb', 'trace_context'),
       stepsTotal: col('int', { name: 'steps_total' }),
       stepsDone: col('int', { name: 'steps_done' }),
       stepsFailed: col('int', { name: 'steps_failed' }),

@@ -62,6 +62,8 @@ export interface TransitionRow {
   next_retry_at: Date | null;
   duration_ms: number | null;
   at: Date;
+  task_created_at: Date;
+  trace_context: Record<string, string> | null;
 }
 
 export interface ClaimRow {
@@ -83,6 +85,7 @@ export interface ClaimRow {
   tags: string[];
   parent_results: Record<string, unknown>;
   task_started: boolean;
+  trace_context: Record<string, string> | null;
 }
 
 export interface AuditRow {

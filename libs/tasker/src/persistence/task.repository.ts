@@ -22,6 +22,8 @@ export interface NewTaskRow {
   runAt?: string;
   /** Who created it, for the audit trail; defaults to the initiator. */
   actor?: string;
+  /** W3C trace context of the creation (traceparent, tracestate). */
+  traceContext?: Record<string, string>;
 }
 
 export interface ListFilter {

@@ -210,6 +210,18 @@ describe('task definitions in the database', () => {
       expect(await countTasks()).toBe(before);
     });
 
+    it('created by a process without the DTO (API-only), an invalid context fails the root step before any work', async () => {
+      const api = await start(schema, [], { worker: { enabled: false } });
+      const created = await api.tasker.createTask({ name: 'validated_order', namespace: 'defs', context: { orderId: 7, quantity: 0 } });
+      const done = await api.tasker.waitForTask(created.id, WAIT);
+      expect(done.state).toBe('error');
+      expect(done.steps[0]).toMatchObject({ state: 'error', attempts: 1, results: undefined });
+      expect(done.steps[0].lastError).toMatchObject({ name: 'PermanentError', code: 'TASK_VALIDATION' });
+      expect(done.steps[0].lastError!.message).toBe(
+        'Task context is invalid for defs/validated_order@1.0.0: context.orderId orderId must be a string; context.quantity quantity must not be less than 1',
+      );
+    });
+
     it('runs a task whose context is valid', async () => {
       const task = await worker.tasker.createTask({
         name: 'validated_order',

@@ -6,6 +6,8 @@ import type { StepContext } from '../interfaces/step-context.interface';
 import type { ClaimRow } from '../persistence/rows';
 import type { RegisteredHandler } from '../registry/handler.registry';
 import type { BackoffOptions } from './backoff';
+import { contextProblems } from '../validation/context.validation';
+import { summarize } from '../validation/request.validation';
 import { retryTimeFor, serializeError, SerializedError } from './outcome';
 
 /** Results larger than this are refused: a step should store references, not payloads. */
@@ -48,6 +50,19 @@ export class StepExecutor {
         new PermanentError(`Handler ${handler.namespace}/${handler.name}@${handler.version} has no step "${claim.step_name}" any more.`),
         claim,
       );
+    }
+    // A task created by a process without this handler (the API-only admin service) had its
+    // context checked by no DTO: its root steps check it here, before any work is done.
+    if (handler.contextDto && def.dependsOn.length === 0) {
+      const problems = await contextProblems(handler.contextDto, claim.context);
+      if (problems.length > 0) {
+        return this.failure(
+          new PermanentError(`Task context is invalid for ${handler.namespace}/${handler.name}@${handler.version}: ${summarize(problems)}`, {
+            code: 'TASK_VALIDATION',
+          }),
+          claim,
+        );
+      }
     }
     const ctx: StepContext = {
       task: {

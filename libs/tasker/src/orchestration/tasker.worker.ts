@@ -45,6 +45,7 @@ export class TaskerWorker {
   private readonly publishing = new Set<Promise<unknown>>();
   /** Tasks cancelled recently, by id, with when this process heard of it. */
   private readonly cancelledTasks = new Map<string, number>();
+  private readonly claimListeners: ((latencyMs: number, claimed: number) => void)[] = [];
 
   constructor(
     private readonly steps: StepRepository,
@@ -56,8 +57,6 @@ export class TaskerWorker {
     private readonly tracing: TaskerTracing,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
-
-  private readonly claimListeners: ((latencyMs: number, claimed: number) => void)[] = [];
 
   /** Observes every claim query (for metrics): its latency and how many steps it claimed. */
   onClaim(listener: (latencyMs: number, claimed: number) => void): void {

@@ -46,6 +46,8 @@ export class TaskerTestingApp {
     readonly tasker: TaskerService,
     readonly schema: string,
     private readonly cleanup: () => Promise<void>,
+    /** The Postgres server this app uses (DATABASE_URL, or the embedded one), e.g. for a child process of your test. */
+    readonly databaseUrl: string,
   ) {
     app.get(EventEmitter2).onAny((name: string | string[], payload: TaskerEventPayload) => {
       if (typeof name === 'string' && name.startsWith('tasker.')) this.events.push(payload);
@@ -131,7 +133,7 @@ export async function createTaskerTestingApp(options: TaskerTestingOptions = {})
     if (options.configure) builder = options.configure(builder);
     const moduleRef = await builder.compile();
     const app = await moduleRef.init();
-    return new TaskerTestingApp(app, app.get(TaskerService), schema, cleanup);
+    return new TaskerTestingApp(app, app.get(TaskerService), schema, cleanup, db.url);
   } catch (e) {
     await cleanup();
     throw e;

@@ -8,7 +8,7 @@ import { OrdersModule } from './orders/orders.module';
   imports: [
     EventEmitterModule.forRoot(),
     ScheduleModule.forRoot(),
-    TaskerModule.forRoot({ databaseUrl: process.env.DATABASE_URL, schema: process.env.TASKER_SCHEMA ?? 'tasker_orders_example' }),
+    TaskerModule.forRoot({ databaseUrl: process.env.DATABASE_URL, schema: process.env.TASKER_SCHEMA ?? 'tasker' }),
     OrdersModule,
   ],
 })

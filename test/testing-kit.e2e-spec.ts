@@ -29,6 +29,22 @@ class SlowRetries {
   }
 }
 
+@TaskHandler({ name: 'versioned', namespace: 'kit', version: '9.0.0' })
+class VersionNine {
+  @Step()
+  only() {
+    return 9;
+  }
+}
+
+@TaskHandler({ name: 'versioned', namespace: 'kit', version: '10.0.0' })
+class VersionTen {
+  @Step()
+  only() {
+    return 10;
+  }
+}
+
 describe('nestjs-tasker/testing', () => {
   let kit: TaskerTestingApp;
   beforeAll(async () => {
@@ -91,6 +107,19 @@ describe('nestjs-tasker/testing', () => {
       'scenarios/linear@1.0.0 has no step "nope" (steps: step_1, step_2, step_3, step_4).',
     );
     expect(() => kit.failStep({ name: 'linear' }, 'step_1')).toThrow('No handler is registered for task "default/linear"');
+  });
+
+  it('failStep without a version targets the highest one, compared numerically (10.0.0 > 9.0.0)', async () => {
+    const other = await createTaskerTestingApp({ providers: [VersionNine, VersionTen] });
+    try {
+      other.failStep({ name: 'versioned', namespace: 'kit' }, 'only', { permanent: true });
+      const latest = await other.run({ name: 'versioned', namespace: 'kit' });
+      expect([latest.version, latest.state]).toEqual(['10.0.0', 'error']);
+      const nine = await other.run({ name: 'versioned', namespace: 'kit', version: '9.0.0' });
+      expect([nine.state, TaskerTestingApp.results(nine).only]).toEqual(['complete', 9]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('overrides providers through configure', async () => {

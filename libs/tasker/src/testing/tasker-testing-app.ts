@@ -6,6 +6,7 @@ import type { TaskerEventName, TaskerEventPayload } from '../events/tasker-event
 import { HandlerNotFoundError } from '../errors/service.errors';
 import type { TaskerModuleOptions } from '../interfaces/tasker-options.interface';
 import type { TaskDetail, TaskRequest } from '../interfaces/views.interface';
+import { compareVersions } from '../registry/definition-builder';
 import { HandlerRegistry } from '../registry/handler.registry';
 import { DEFAULT_NAMESPACE } from '../tasker.constants';
 import { TaskerModule } from '../tasker.module';
@@ -104,7 +105,7 @@ export class TaskerTestingApp {
     const namespace = type.namespace ?? DEFAULT_NAMESPACE;
     const candidates = registry.all().filter((h) => h.namespace === namespace && h.name === type.name && (!type.version || h.version === type.version));
     if (candidates.length === 0) throw new HandlerNotFoundError(namespace, type.name, type.version);
-    return candidates.sort((a, b) => (a.version < b.version ? 1 : -1))[0];
+    return candidates.sort((a, b) => compareVersions(b.version, a.version))[0];
   }
 }
 

@@ -123,13 +123,13 @@ describe('admin API: operator actions', () => {
   it('400 for bad action bodies: unknown fields, a reason that is not a string or too long, results too deep', async () => {
     for (const action of ['retry', 'cancel', 'steps/step_1/resolve']) {
       const path = `/tasker/tasks/${completeId}/${action}`;
-      expectError(await a.post(path, { reason: 'ok', force: true }), 400, 'Invalid request: force property force should not exist', [
+      expectError(await a.post(path, { reason: 'ok', force: true }), 400, 'Invalid request: property force should not exist', [
         field('force', 'property force should not exist'),
       ]);
       expectError(await a.post(path, { reason: 42 }), 400, /reason must be a string/, [
         field('reason', 'reason must be shorter than or equal to 1000 characters', 'reason must be a string'),
       ]);
-      expectError(await a.post(path, { reason: 'r'.repeat(1001) }), 400, 'Invalid request: reason reason must be shorter than or equal to 1000 characters', [
+      expectError(await a.post(path, { reason: 'r'.repeat(1001) }), 400, 'Invalid request: reason must be shorter than or equal to 1000 characters', [
         field('reason', 'reason must be shorter than or equal to 1000 characters'),
       ]);
     }

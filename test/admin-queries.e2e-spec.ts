@@ -99,7 +99,7 @@ describe('admin API: finding and diagnosing tasks', () => {
       field('state', states),
       field('limit', 'limit must not be less than 1'),
     ]);
-    expectError(await a.get('/tasker/tasks?limit=501'), 400, 'Invalid request: limit limit must not be greater than 500', [
+    expectError(await a.get('/tasker/tasks?limit=501'), 400, 'Invalid request: limit must not be greater than 500', [
       field('limit', 'limit must not be greater than 500'),
     ]);
     expectError(await a.get('/tasker/tasks?limit=2.5'), 400, /limit must be an integer number/, [field('limit', 'limit must be an integer number')]);
@@ -107,7 +107,7 @@ describe('admin API: finding and diagnosing tasks', () => {
       field('limit', 'limit must not be greater than 500', 'limit must not be less than 1', 'limit must be an integer number'),
     ]);
     expectError(await a.get('/tasker/tasks?state=error&state=complete'), 400, /state must be one of/, [field('state', states)]);
-    expectError(await a.get('/tasker/tasks?namespace=a%20b'), 400, 'Invalid request: namespace namespace must be a namespace name', [
+    expectError(await a.get('/tasker/tasks?namespace=a%20b'), 400, 'Invalid request: namespace must be a namespace name', [
       field('namespace', 'namespace must be a namespace name'),
     ]);
     expectError(await a.get(`/tasker/tasks?tag=${'t'.repeat(101)}`), 400, /tag must be shorter than or equal to 100 characters/, [

@@ -165,7 +165,7 @@ describe('admin API: creating tasks', () => {
       [linear({ namespace: 'has space' }), field('namespace', 'namespace must be 1-128 letters, digits, "_", ".", ":" or "-"')],
     ];
     for (const [body, expected] of cases) {
-      expectError(await a.post('/tasker/tasks', body), 400, `Invalid request: ${expected.field} ${expected.messages.join(', ')}`, [expected]);
+      expectError(await a.post('/tasker/tasks', body), 400, `Invalid request: ${expected.messages.join(', ')}`, [expected]);
     }
     // At the limits, the same requests are accepted.
     const ok = await a.post('/tasker/tasks', linear({ tags: Array.from({ length: 50 }, () => 'x'.repeat(100)), reason: 'r'.repeat(1000), idempotencyKey: 'k'.repeat(255) }));

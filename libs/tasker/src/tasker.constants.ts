@@ -21,3 +21,6 @@ export const DEFAULT_WORKER = {
 } as const;
 export const DEFAULT_LIST_LIMIT = 50;
 export const MAX_LIST_LIMIT = 500;
+
+/** Names of tasks, namespaces, versions and steps: what the database, URLs and metrics labels can carry safely. */
+export const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;

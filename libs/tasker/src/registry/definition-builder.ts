@@ -2,7 +2,7 @@
 import { HandlerDefinitionError } from '../errors/boot.errors';
 import type { StepOptions, TaskHandlerOptions } from '../interfaces/handler-options.interface';
 import { backoffProblems, BackoffOptions } from '../orchestration/backoff';
-import { DEFAULT_NAMESPACE, DEFAULT_VERSION } from '../tasker.constants';
+import { DEFAULT_NAMESPACE, DEFAULT_VERSION, NAME_PATTERN } from '../tasker.constants';
 import { describeDagProblem, findDagProblems, topologicalOrder } from './dag';
 import { HandlerDefinition, StepDefinition } from './handler-definition';
 
@@ -17,10 +17,9 @@ export interface StepDefaults {
   backoff: BackoffOptions;
 }
 
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
 
 export function isValidName(value: unknown): value is string {
-  return typeof value === 'string' && NAME.test(value);
+  return typeof value === 'string' && NAME_PATTERN.test(value);
 }
 
 export function buildHandlerDefinition(

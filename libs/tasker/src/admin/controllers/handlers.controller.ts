@@ -1,28 +1,14 @@
 import { Controller, Get, Query, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsOptional, Matches } from 'class-validator';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { TaskTypeView, WorkerView } from '../../interfaces/views.interface';
 import { TaskerService } from '../../tasker.service';
 import { ADMIN_PREFIX } from '../admin.constants';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import { Caller, CurrentCaller } from '../auth/auth.decorators';
 import { buildGraph } from '../graph/task-graph';
+import { HandlersQuery } from '../dto/handlers.query';
 import { adminValidationPipe } from '../http/admin-validation.pipe';
 import { TaskerExceptionFilter } from '../http/tasker-exception.filter';
-
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
-
-export class HandlersQuery {
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Matches(NAME, { message: 'namespace must be a namespace name' })
-  namespace?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Matches(NAME, { message: 'name must be a task name' })
-  name?: string;
-}
 
 /** What the fleet can run: task types recorded by the workers, the workers alive, and who is asking. */
 @ApiTags('handlers')

@@ -1,26 +1,26 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { NAME_PATTERN } from '../../tasker.constants';
 import { ArrayMaxSize, IsArray, IsISO8601, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
 const NAME_MESSAGE = '$property must be 1-128 letters, digits, "_", ".", ":" or "-"';
 
 /** Body of `POST /tasker/tasks` (a TaskRequest). */
 export class CreateTaskDto {
   @ApiProperty({ example: 'order_processing' })
   @IsString()
-  @Matches(NAME, { message: NAME_MESSAGE })
+  @Matches(NAME_PATTERN, { message: NAME_MESSAGE })
   name!: string;
 
   @ApiPropertyOptional({ example: 'fulfillment', default: 'default' })
   @IsOptional()
   @IsString()
-  @Matches(NAME, { message: NAME_MESSAGE })
+  @Matches(NAME_PATTERN, { message: NAME_MESSAGE })
   namespace?: string;
 
   @ApiPropertyOptional({ example: '1.0.0', description: 'Default: the highest registered version.' })
   @IsOptional()
   @IsString()
-  @Matches(NAME, { message: NAME_MESSAGE })
+  @Matches(NAME_PATTERN, { message: NAME_MESSAGE })
   version?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { orderId: 'A-1' } })

@@ -2,9 +2,8 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { STATES, TaskState } from '../../state/states';
-import { MAX_LIST_LIMIT } from '../../tasker.constants';
+import { MAX_LIST_LIMIT, NAME_PATTERN } from '../../tasker.constants';
 
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}$/;
 
 /** Query of `GET /tasker/tasks`. */
 export class ListTasksQuery {
@@ -15,12 +14,12 @@ export class ListTasksQuery {
 
   @ApiPropertyOptional()
   @IsOptional()
-  @Matches(NAME, { message: 'namespace must be a namespace name' })
+  @Matches(NAME_PATTERN, { message: 'namespace must be a namespace name' })
   namespace?: string;
 
   @ApiPropertyOptional()
   @IsOptional()
-  @Matches(NAME, { message: 'name must be a task name' })
+  @Matches(NAME_PATTERN, { message: 'name must be a task name' })
   name?: string;
 
   @ApiPropertyOptional()

@@ -40,7 +40,8 @@ export function adminValidationPipe(): ValidationPipe {
     exceptionFactory: (errors) => {
       const details = flatten(errors);
       return new BadRequestException({
-        message: `Invalid request: ${details.map((d) => `${d.field} ${d.messages.join(', ')}`).join('; ')}`,
+        // class-validator's messages already name the property ("limit must not be greater than 500").
+        message: `Invalid request: ${details.map((d) => d.messages.join(', ')).join('; ')}`,
         details,
       });
     },

@@ -27,6 +27,7 @@ import { TaskerWorker } from './orchestration/tasker.worker';
 import { TaskerTracing } from './tracing/tasker-tracing';
 import { TransitionRow, toStepView, toTaskView } from './persistence/rows';
 import { NewTaskRow, TaskRepository } from './persistence/task.repository';
+import { isValidName } from './registry/definition-builder';
 import { TaskTypeResolver } from './registry/task-type.resolver';
 import { SETTLED_TASK_STATES, STATES } from './state/states';
 import { DEFAULT_NAMESPACE, TASKER_CONFIG, TASKER_DATA_SOURCE } from './tasker.constants';
@@ -35,8 +36,10 @@ import {
   actorProblems,
   assertValidRequest,
   encodeCursor,
+  hasLoneSurrogate,
   isTaskId,
   jsonProblems,
+  printableId,
   LIMITS,
   normalizeQuery,
   summarize,
@@ -162,7 +165,7 @@ export class TaskerService {
 
   /** A task with its steps: state, attempts, results, last error, timings, dependencies, readiness. */
   async getTask(id: string): Promise<TaskDetail> {
-    if (!isTaskId(id)) throw new TaskNotFoundError(String(id));
+    if (!isTaskId(id)) throw new TaskNotFoundError(printableId(id));
     const [task] = await this.tasks.getTasks([id]);
     if (!task) throw new TaskNotFoundError(id);
     const steps = await this.tasks.getSteps(id);
@@ -180,7 +183,7 @@ export class TaskerService {
 
   /** Every transition of the task and its steps, in order, with actor, reason, attempt and error. */
   async getAuditTrail(id: string): Promise<AuditEntry[]> {
-    if (!isTaskId(id)) throw new TaskNotFoundError(String(id));
+    if (!isTaskId(id)) throw new TaskNotFoundError(printableId(id));
     return this.audit.trail(id);
   }
 
@@ -189,6 +192,11 @@ export class TaskerService {
    * operator, so it counts as settled). Rejects with TaskWaitTimeoutError after `timeoutMs` (default 60 s).
    */
   async waitForTask(id: string, opts: { timeoutMs?: number } = {}): Promise<TaskDetail> {
+    // Options that are not an object (null, a number...) are a caller's mistake to report, not a TypeError
+    // (found by test/hostile-service.e2e-spec.ts).
+    if (opts === null || typeof opts !== 'object') {
+      throw new TaskValidationError('waitForTask options must be an object { timeoutMs? }', [{ field: 'opts', messages: ['must be an object'] }]);
+    }
     const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_MS;
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
       throw new TaskValidationError('timeoutMs must be a number >= 0', [{ field: 'timeoutMs', messages: ['must be a number >= 0'] }]);
@@ -239,21 +247,34 @@ export class TaskerService {
   /** Marks a pending or failed step `resolved_manually` with the given results; it counts as complete for its dependents. */
   async resolveStep(taskId: string, stepName: string, input: { results?: unknown } & ActorInput = {}): Promise<TaskView> {
     const problems: FieldError[] = actorProblems(input);
-    if (typeof stepName !== 'string' || stepName.length === 0 || stepName.length > 128) {
+    // A NUL or a lone surrogate would reach Postgres as an invalid text (a raw driver error, found by
+    // test/hostile-service.e2e-spec.ts); no step can be named so anyway.
+    if (typeof stepName !== 'string' || stepName.length === 0 || stepName.length > 128 || stepName.includes('\u0000') || hasLoneSurrogate(stepName)) {
       problems.push({ field: 'stepName', messages: ['must be a step name'] });
     }
     const results = input?.results === undefined ? null : input.results;
     const rp = jsonProblems(results, LIMITS.contextBytes);
     if (rp.length) problems.push({ field: 'results', messages: rp });
     if (problems.length) throw new TaskValidationError(`Invalid resolveStep input: ${summarize(problems)}`, problems);
-    if (!isTaskId(taskId)) throw new TaskNotFoundError(String(taskId));
+    if (!isTaskId(taskId)) throw new TaskNotFoundError(printableId(taskId));
+    // input may be null (no actor, no results): actorProblems accepts it, so read it with care.
     return this.afterAction(taskId, () =>
-      this.tasks.resolveStep(taskId, stepName, JSON.stringify(results), input.actor ?? null, input.reason ?? null),
+      this.tasks.resolveStep(taskId, stepName, JSON.stringify(results), input?.actor ?? null, input?.reason ?? null),
     );
   }
 
   /** Every task type registered by any process on this database, with its step graph. */
   async listTaskTypes(filter: { namespace?: string; name?: string } = {}): Promise<TaskTypeView[]> {
+    // Checked like listTasks' filters: a non-string reached Postgres as a raw driver error (found by
+    // test/hostile-service.e2e-spec.ts).
+    const problems: FieldError[] = [];
+    if (filter === null || typeof filter !== 'object') problems.push({ field: 'filter', messages: ['must be an object { namespace?, name? }'] });
+    else {
+      for (const key of Object.keys(filter)) if (key !== 'namespace' && key !== 'name') problems.push({ field: key, messages: ['is not a known filter'] });
+      if (filter.namespace !== undefined && !isValidName(filter.namespace)) problems.push({ field: 'namespace', messages: ['must be a namespace name'] });
+      if (filter.name !== undefined && !isValidName(filter.name)) problems.push({ field: 'name', messages: ['must be a task name'] });
+    }
+    if (problems.length) throw new TaskValidationError(`Invalid task type filter: ${summarize(problems)}`, problems);
     const rows = await this.definitions.find(filter.namespace, filter.name);
     return rows.map((r) => ({
       namespace: r.namespace,
@@ -310,7 +331,7 @@ export class TaskerService {
   private checkActor(id: string, by: ActorInput | undefined): void {
     const problems = actorProblems(by);
     if (problems.length) throw new TaskValidationError(`Invalid actor: ${summarize(problems)}`, problems);
-    if (!isTaskId(id)) throw new TaskNotFoundError(String(id));
+    if (!isTaskId(id)) throw new TaskNotFoundError(printableId(id));
   }
 
   /** Runs an operator action and publishes its transitions; the worker publishes claims that follow from it after them. */

@@ -39,7 +39,20 @@ export function jsonProblems(v: unknown, maxBytes: number): string[] {
   if (text !== undefined && Buffer.byteLength(text) > maxBytes) return [`must be at most ${maxBytes} bytes as JSON`];
   // A NUL is the escape \u0000 after an even number of backslashes (an odd number means the text spells "\u0000").
   if (text !== undefined && /(?:^|[^\\])(?:\\\\)*\\u0000/.test(text)) return ['must not contain NUL characters (\\u0000)'];
+  // JSON.stringify writes a lone surrogate (half of a UTF-16 pair, in a string or a key) as an escape
+  // \udXXX, which Postgres's jsonb refuses (found by test/hostile-service.e2e-spec.ts: a 500 otherwise).
+  if (text !== undefined && /(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i.test(text)) return [LONE_SURROGATE];
   return [];
+}
+
+const LONE_SURROGATE = 'must be valid Unicode text (it contains half of a UTF-16 surrogate pair)';
+
+/**
+ * Whether a string holds a lone surrogate. The database driver would silently store it as U+FFFD,
+ * so two different idempotency keys (or names) could become the same one: refused instead.
+ */
+export function hasLoneSurrogate(v: string): boolean {
+  return /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(v);
 }
 
 function optionalText(errors: FieldError[], field: string, v: unknown, max: number = LIMITS.text): void {
@@ -47,6 +60,7 @@ function optionalText(errors: FieldError[], field: string, v: unknown, max: numb
   if (typeof v !== 'string') errors.push({ field, messages: ['must be a string'] });
   else if (v.length > max) errors.push({ field, messages: [`must be at most ${max} characters`] });
   else if (v.includes('\u0000')) errors.push({ field, messages: ['must not contain NUL characters'] });
+  else if (hasLoneSurrogate(v)) errors.push({ field, messages: [LONE_SURROGATE] });
 }
 
 export function requestProblems(req: unknown, prefix = ''): FieldError[] {
@@ -75,7 +89,7 @@ export function requestProblems(req: unknown, prefix = ''): FieldError[] {
   if (r.tags !== undefined) {
     if (!Array.isArray(r.tags)) errors.push({ field: f('tags'), messages: ['must be an array of strings'] });
     else if (r.tags.length > LIMITS.tags) errors.push({ field: f('tags'), messages: [`must have at most ${LIMITS.tags} tags`] });
-    else if (r.tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > LIMITS.tag || t.includes('\u0000'))) {
+    else if (r.tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > LIMITS.tag || t.includes('\u0000') || hasLoneSurrogate(t))) {
       errors.push({ field: f('tags'), messages: [`each tag must be a non-empty string of at most ${LIMITS.tag} characters`] });
     }
   }
@@ -93,6 +107,21 @@ export function assertValidRequest(req: unknown, prefix = ''): asserts req is Ta
 
 export function summarize(errors: FieldError[]): string {
   return errors.map((e) => `${e.field} ${e.messages.join(', ')}`).join('; ');
+}
+
+/**
+ * An id as it may appear in an error message: any value (also one without a string form, like an
+ * object with a null prototype, whose String() throws: found by test/hostile-service.e2e-spec.ts),
+ * cut to a readable length.
+ */
+export function printableId(id: unknown): string {
+  let text: string;
+  try {
+    text = typeof id === 'string' ? id : String(id);
+  } catch {
+    text = Object.prototype.toString.call(id);
+  }
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }
 
 /** Task ids are positive 64-bit integers written as strings. */

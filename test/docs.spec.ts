@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { codeBlocks, regionText, sampleText } from './support/doc-samples';
 
 const root = join(__dirname, '..');
-const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const docs = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+  ...readdirSync(join(root, 'examples')).map((e) => `examples/${e}/README.md`),
+];
 const blocks = docs.flatMap((doc) => codeBlocks(doc, readFileSync(join(root, doc), 'utf8')));
 const where = (b: { doc: string; line: number }) => `${b.doc}:${b.line}`;
 
@@ -31,18 +37,35 @@ describe('documentation samples', () => {
     expect(b.text).toBe(sampleText(root, b.sample!));
   });
 
-  it('links between guides point at files that exist', () => {
+  it('links between pages point at files and headings that exist', () => {
     const broken: string[] = [];
     for (const doc of docs) {
       const text = readFileSync(join(root, doc), 'utf8');
-      for (const m of text.matchAll(/\]\(((?!https?:|#|mailto:)[^)#\s]+)(#[^)\s]*)?\)/g)) {
-        const target = join(root, doc, '..', m[1]);
-        if (!existsSync(target)) broken.push(`${doc} → ${m[1]}`);
+      for (const m of text.matchAll(/\]\(((?!https?:|mailto:)[^)#\s]*)(?:#([^)\s]*))?\)/g)) {
+        const [, path, anchor] = m;
+        const target = path ? join(root, doc, '..', path) : join(root, doc);
+        if (!existsSync(target)) broken.push(`${doc} → ${path}`);
+        else if (anchor && target.endsWith('.md') && !headingSlugs(readFileSync(target, 'utf8')).includes(anchor)) {
+          broken.push(`${doc} → ${path}#${anchor}`);
+        }
       }
     }
     expect(broken).toEqual([]);
   });
 });
+
+/** GitHub's anchors for the headings of a markdown text. */
+function headingSlugs(markdown: string): string[] {
+  const slugs: string[] = [];
+  let fence: string | undefined;
+  for (const line of markdown.split('\n')) {
+    const f = /^\s*(`{3,}|~{3,})/.exec(line);
+    if (f) fence = fence === undefined ? f[1] : line.trim().startsWith(fence) ? undefined : fence;
+    const h = fence === undefined && !f ? /^#{1,6}\s+(.+?)\s*#*\s*$/.exec(line) : null;
+    if (h) slugs.push(h[1].toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-'));
+  }
+  return slugs;
+}
 
 describe('the sample checker itself', () => {
   const file = ['const a = 1;', '  // #region outer', '  function f() {', '    // #region inner', '    return 2;', '    // #endregion', '  }', '  // #endregion', ''].join('\n');
@@ -52,6 +75,14 @@ describe('the sample checker itself', () => {
     expect(regionText(file, 'inner')).toBe('return 2;');
     expect(regionText(file)).toBe('const a = 1;\n  function f() {\n    return 2;\n  }');
     expect(() => regionText(file, 'missing')).toThrow('no "// #region missing"');
+  });
+
+  it('makes the anchors GitHub makes', () => {
+    expect(headingSlugs('# A\n## Calling HTTP APIs: `httpStep`\n### 8. Configure Jest\n```bash\n# not a heading\n```\n')).toEqual([
+      'a',
+      'calling-http-apis-httpstep',
+      '8-configure-jest',
+    ]);
   });
 
   it('finds blocks, their language and marker, and tells a changed block from its region', () => {

@@ -13,8 +13,21 @@ export interface SerializedError {
 const MAX_MESSAGE = 10_000;
 const MAX_STACK = 20_000;
 
-/** Turns anything a step may throw (also strings, numbers, null, objects) into a storable error. */
+/**
+ * Turns anything a step may throw (also strings, numbers, null, objects) into a storable error.
+ * Never throws itself: a thrown Proxy whose traps throw, or an Error whose getters throw, made it
+ * throw, and the attempt's outcome was then never recorded (the step hung until its lease expired;
+ * found by test/hostile-steps.e2e-spec.ts).
+ */
 export function serializeError(err: unknown): SerializedError {
+  try {
+    return describeThrown(err);
+  } catch {
+    return { name: 'NonErrorThrown', message: 'A step threw a value that cannot be inspected (its properties throw when read).' };
+  }
+}
+
+function describeThrown(err: unknown): SerializedError {
   if (err instanceof Error) {
     const out: SerializedError = { name: err.name || 'Error', message: truncate(String(err.message ?? ''), MAX_MESSAGE) };
     const code = err instanceof TaskerError ? err.code : (err as { code?: unknown }).code;
@@ -49,8 +62,16 @@ export interface AttemptInfo {
 
 /** `retryAt` null means the step will not be tried again (until an operator retries the task). */
 export function retryTimeFor(err: unknown, info: AttemptInfo, now: number, random: () => number = Math.random): Date | null {
-  if (err instanceof PermanentError) return null;
+  // instanceof reads the prototype, which a thrown Proxy may refuse: such a value is a plain failure.
+  const is = <T>(cls: abstract new (...args: never[]) => T): boolean => {
+    try {
+      return err instanceof cls;
+    } catch {
+      return false;
+    }
+  };
+  if (is(PermanentError)) return null;
   if (!info.retryable || info.attempt >= info.retryLimit) return null;
-  if (err instanceof RetryableError && err.retryAfterMs !== undefined) return new Date(now + err.retryAfterMs);
+  if (is(RetryableError) && (err as RetryableError).retryAfterMs !== undefined) return new Date(now + (err as RetryableError).retryAfterMs!);
   return new Date(now + backoffDelayMs(info.attempt, info.backoff, random));
 }

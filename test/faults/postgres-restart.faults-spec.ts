@@ -1,0 +1,92 @@
+/**
+ * Fault run: the Postgres server is restarted under load, in fast and in immediate shutdown mode
+ * (the latter without a checkpoint: crash recovery at start), down for a random while each time.
+ * The workers are never restarted: they must reconnect by themselves (pool, LISTEN connection)
+ * and finish every task, without losing or duplicating a step.
+ */
+import { waitFor } from '../support/wait';
+import { FaultPostgres, ShutdownMode } from './support/fault-postgres';
+import { Fleet } from './support/fleet';
+import { faultRun } from './support/run';
+
+describe('fault run: Postgres restarts', () => {
+  let pg: FaultPostgres;
+  beforeAll(async () => {
+    pg = await FaultPostgres.start();
+  });
+  afterAll(async () => {
+    await pg?.destroy();
+  });
+
+  it('finishes every task exactly once across fast and immediate restarts; workers reconnect by themselves', async () => {
+    const modes: ShutdownMode[] = ['fast', 'immediate', 'fast', 'immediate', 'immediate', 'fast'];
+    const { report, fleet } = await faultRun({
+      name: 'postgres-restart',
+      baseUrl: pg.url(),
+      workers: 3,
+      tasks: 180,
+      waves: 12,
+      seed: 1,
+      fleet: { leaseMs: 3_000 },
+      nemesis: async (n) => {
+        for (const mode of modes) {
+          await n.progress(40);
+          await pg.stop(mode);
+          n.fault(`${mode}-restart`);
+          await n.sleep(200 + n.random() * 1_800); // down for 0.2-2 s
+          await pg.startAgain();
+        }
+      },
+    });
+    expect(report.faults).toHaveLength(modes.length);
+    expect(report.unexpectedExits).toEqual([]);
+    expect(report.violations).toEqual([]);
+    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
+      tasks: 180,
+      completed: 180,
+      lost: 0,
+      duplicated: 0,
+    });
+    expect(fleet.workers.size).toBe(0); // all stopped gracefully at the end
+  });
+
+  it('each worker has its LISTEN connection back after a restart', async () => {
+    const { report } = await faultRun({
+      name: 'postgres-restart-listen',
+      baseUrl: pg.url(),
+      workers: 2,
+      tasks: 12,
+      waves: 2,
+      seed: 2,
+      nemesis: async (n) => {
+        await n.progress(5);
+        await pg.stop('immediate');
+        n.fault('immediate-restart');
+        await n.sleep(1_500);
+        await pg.startAgain();
+        // Every worker LISTENs again (on a connection of its own, named after the worker).
+        for (const label of n.fleet.labels) {
+          await waitFor(
+            `worker ${label} to LISTEN again`,
+            async () => {
+              const { Client } = await import('pg');
+              const c = new Client({ connectionString: pg.url() });
+              await c.connect();
+              try {
+                const { rows } = await c.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN %'`, [
+                  Fleet.appName(label),
+                ]);
+                return rows.length === 1;
+              } finally {
+                await c.end();
+              }
+            },
+            { timeoutMs: 30_000, intervalMs: 200 },
+          );
+        }
+      },
+    });
+    expect(report.violations).toEqual([]);
+    expect(report.lost).toBe(0);
+  });
+});

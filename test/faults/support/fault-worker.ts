@@ -1,0 +1,67 @@
+/**
+ * One worker process of a fault run: a Nest app with TaskerModule and the workload's handlers,
+ * configured by environment (see fleet.ts). Prints "ready <owner>" once its worker runs. On
+ * SIGTERM it shuts down gracefully (app.close(): stop claiming, finish or release running steps)
+ * and prints "stopped" before exiting 0. Warnings and errors go to stderr.
+ * Run with: node -r @swc-node/register test/faults/support/fault-worker.ts
+ */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TaskerModule } from 'nestjs-tasker';
+import { TaskerWorker } from '../../../libs/tasker/src/orchestration/tasker.worker';
+import { ExecutionRecorder, workloadProviders, WorkloadOptions } from './workload';
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is required`);
+  return v;
+};
+const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+const workload = JSON.parse(env('FAULT_WORKLOAD')) as WorkloadOptions;
+
+@Module({
+  imports: [
+    EventEmitterModule.forRoot(),
+    ScheduleModule.forRoot(),
+    TaskerModule.forRoot({
+      databaseUrl: env('DATABASE_URL'),
+      schema: env('TASKER_SCHEMA'),
+      logging: false,
+      poolSize: num('POOL_SIZE', 5),
+      worker: {
+        concurrency: num('CONCURRENCY', 8),
+        leaseMs: num('LEASE_MS', 2_000),
+        pollIntervalMs: num('POLL_MS', 200),
+        sweepIntervalMs: num('SWEEP_MS', 250),
+        shutdownTimeoutMs: num('SHUTDOWN_TIMEOUT_MS', 1_000),
+      },
+    }),
+  ],
+  providers: workloadProviders(workload),
+})
+class FaultWorkerModule {}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.createApplicationContext(FaultWorkerModule, { logger: ['error', 'warn', 'fatal'] });
+  let closing = false;
+  process.on('SIGTERM', () => {
+    if (closing) return;
+    closing = true;
+    void (async () => {
+      await app.close();
+      await app.get(ExecutionRecorder).close();
+      process.stdout.write('stopped\n');
+      process.exit(0);
+    })();
+  });
+  process.stdout.write(`ready ${app.get(TaskerWorker).owner}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`fault worker failed to boot: ${(e as Error).stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,232 @@
+/**
+ * One fault run: a workload of many tasks of the reference shapes, created in waves while a
+ * nemesis injects faults, then a wait for every task to settle and the checker over the history.
+ * The run returns its figures (the table of RELIABILITY.md) and appends them to
+ * .tmp/faults/results.jsonl.
+ */
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import { TaskerModule, TaskerService, TaskRequest } from 'nestjs-tasker';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { uniqueSchema } from '../../support/database';
+import { waitFor } from '../../support/wait';
+import { check, readHistory, Verdict } from './checker';
+import { Fleet, FleetOptions } from './fleet';
+import { executionsTableSql, SHAPES, WORKLOAD_NAMESPACE, workloadProviders, WorkloadOptions } from './workload';
+
+const ROOT = join(__dirname, '..', '..', '..');
+export const RESULTS_DIR = join(ROOT, '.tmp', 'faults');
+
+/** A small seeded PRNG (mulberry32): a run's choices are reproducible from its seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface Nemesis {
+  fleet: Fleet;
+  schema: string;
+  random: () => number;
+  /** Resolves when every wave of tasks has been created. */
+  created: Promise<void>;
+  /** Records one injected fault (what the table counts). */
+  fault(what: string): void;
+  /** Steps completed so far (read on a fresh connection; undefined while the server is down). */
+  completedSteps(): Promise<number | undefined>;
+  /** Waits until `n` more steps completed than when it was called: faults land while work goes on. */
+  progress(n: number): Promise<void>;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface RunOptions {
+  name: string;
+  /** Server URL without an application name. */
+  baseUrl: string;
+  workers: number;
+  tasks: number;
+  waves: number;
+  seed: number;
+  fleet?: Partial<Omit<FleetOptions, 'baseUrl' | 'schema' | 'workload' | 'logDir'>>;
+  workload?: Partial<Omit<WorkloadOptions, 'databaseUrl' | 'schema'>>;
+  /** Runs while the waves are created; must leave every worker it stopped running again. */
+  nemesis(n: Nemesis): Promise<void>;
+  /** Called after the workers stopped and before the check (e.g. to remove an injected slowness). */
+  beforeCheck?(schema: string): Promise<void>;
+  settleTimeoutMs?: number;
+}
+
+export interface RunReport extends Verdict {
+  run: string;
+  faults: string[];
+  workers: number;
+  seconds: number;
+  unexpectedExits: string[];
+  schema: string;
+}
+
+async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+export async function faultRun(o: RunOptions): Promise<{ report: RunReport; fleet: Fleet }> {
+  const began = Date.now();
+  const schema = uniqueSchema(o.name.replace(/\W/g, '_'));
+  const random = rng(o.seed);
+  const workload: WorkloadOptions = { maxStepMs: 30, ...o.workload, databaseUrl: `${o.baseUrl}?application_name=fault-recorder`, schema };
+
+  // The creator: an API-only app (no worker) that records the workload's task types and creates tasks.
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      EventEmitterModule.forRoot(),
+      ScheduleModule.forRoot(),
+      TaskerModule.forRoot({
+        databaseUrl: `${o.baseUrl}?application_name=fault-creator`,
+        schema,
+        logging: false,
+        poolSize: 3,
+        worker: { enabled: false },
+      }),
+    ],
+    providers: workloadProviders(workload),
+  }).compile();
+  const creator = await moduleRef.init();
+  const tasker = creator.get(TaskerService);
+  await query(o.baseUrl, executionsTableSql(schema));
+
+  const fleet = new Fleet({ ...o.fleet, baseUrl: o.baseUrl, schema, workload, logDir: join(RESULTS_DIR, `${o.name}-logs`) });
+  const faults: string[] = [];
+  let report: RunReport | undefined;
+  try {
+    for (let i = 0; i < o.workers; i++) await fleet.spawn(`w${i + 1}`);
+
+    // The load: waves of tasks with idempotency keys, each wave retried until the server took it
+    // (a retry after a lost acknowledgement returns the same tasks: exactly one task per key).
+    const perWave = Math.ceil(o.tasks / o.waves);
+    let made = 0;
+    const createWave = async (wave: number) => {
+      const requests: TaskRequest[] = [];
+      for (let i = 0; i < perWave && made < o.tasks; i++, made++) {
+        const shape = SHAPES[made % SHAPES.length];
+        requests.push({ name: shape.name, namespace: WORKLOAD_NAMESPACE, context: { x: 1 + Math.floor(random() * 30) }, idempotencyKey: `${o.name}-${made}` });
+      }
+      await waitFor(`wave ${wave} to be created`, () => tasker.createTasks(requests).then(() => true), { timeoutMs: 60_000, intervalMs: 100 });
+    };
+    const stepCounts = async () => {
+      try {
+        const [r] = await query<{ done: number; left: number }>(
+          o.baseUrl,
+          `SELECT count(*) FILTER (WHERE state = 'complete')::int AS done, count(*) FILTER (WHERE state <> 'complete')::int AS left
+             FROM "${schema}".workflow_steps`,
+        );
+        return r;
+      } catch {
+        return undefined; // the server is down right now
+      }
+    };
+    const completedSteps = async () => (await stepCounts())?.done;
+    let allCreated = false;
+    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    const created = (async () => {
+      for (let w = 0; w < o.waves; w++) {
+        await createWave(w);
+        if (w < o.waves - 1) await sleep(300 + random() * 700); // the schedule of the load, not an assertion
+      }
+      allCreated = true;
+    })();
+    const nemesis: Nemesis = {
+      fleet,
+      schema,
+      random,
+      created,
+      fault: (what) => void faults.push(what),
+      completedSteps,
+      progress: async (n) => {
+        const from = await waitFor('the step count', completedSteps, { timeoutMs: 60_000, intervalMs: 100 });
+        // More steps done, or nothing left to do at all.
+        await waitFor(
+          `${n} more steps to complete`,
+          async () => {
+            const c = await stepCounts();
+            return !!c && (c.done >= from + n || (allCreated && c.left === 0));
+          },
+          { timeoutMs: 120_000, intervalMs: 50 },
+        );
+      },
+      sleep,
+    };
+    await Promise.all([created, o.nemesis(nemesis)]);
+
+    // Every task settles (complete, or error if something went wrong: the checker tells).
+    await waitFor(
+      'every task to settle',
+      async () => {
+        const [r] = await query<{ n: number }>(
+          o.baseUrl,
+          `SELECT count(*)::int AS n FROM "${schema}".tasks WHERE state NOT IN ('complete', 'error', 'cancelled', 'resolved_manually')`,
+        );
+        return r.n === 0;
+      },
+      { timeoutMs: o.settleTimeoutMs ?? 120_000, intervalMs: 200 },
+    ).catch(() => undefined); // the checker reports what did not settle
+    await fleet.stopAll();
+    await o.beforeCheck?.(schema);
+    const history = await readHistory(o.baseUrl, schema);
+    const verdict = check(history);
+    if (verdict.violations.length) {
+      // The post-mortem: the whole history of every task named in a violation.
+      const ids = new Set(verdict.violations.map((v) => /^task (\d+)/.exec(v)?.[1]).filter(Boolean));
+      const of = <T extends { task_id: string }>(xs: T[]) => xs.filter((x) => ids.has(x.task_id));
+      mkdirSync(RESULTS_DIR, { recursive: true });
+      writeFileSync(
+        join(RESULTS_DIR, `${o.name}-violations.json`),
+        JSON.stringify({ violations: verdict.violations, steps: of(history.steps), transitions: of(history.transitions), executions: of(history.executions) }, null, 1),
+      );
+    }
+    report = {
+      run: o.name,
+      faults,
+      workers: o.workers,
+      seconds: Math.round((Date.now() - began) / 1000),
+      unexpectedExits: fleet.unexpectedExits,
+      schema,
+      ...verdict,
+    };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    appendFileSync(join(RESULTS_DIR, 'results.jsonl'), `${JSON.stringify({ ...report, at: new Date().toISOString() })}\n`);
+    process.stdout.write(`${summary(report)}\n`);
+    return { report, fleet };
+  } finally {
+    await fleet.stopAll().catch(() => undefined);
+    await creator.close().catch(() => undefined);
+  }
+}
+
+/** One line of the table: run | faults injected | tasks | completed | lost | duplicated | re-executions | fenced. */
+export function summary(r: RunReport): string {
+  const kinds = new Map<string, number>();
+  // A fault's kind is its text before a colon (what follows names the victim).
+  for (const f of r.faults) kinds.set(f.split(':')[0], (kinds.get(f.split(':')[0]) ?? 0) + 1);
+  const faults = [...kinds].map(([k, n]) => `${n}× ${k}`).join(', ');
+  return (
+    `| ${r.run} | ${faults || 'none'} | ${r.tasks} | ${r.completed} | ${r.lost} | ${r.duplicated} | ${r.reexecutions} | ` +
+    `${r.leaseExpiries} | ${r.fencedLateFinishes} | ${r.releases} | ${r.seconds} s |` +
+    (r.violations.length ? `\n  violations:\n  - ${r.violations.slice(0, 30).join('\n  - ')}` : '') +
+    (r.unexpectedExits.length ? `\n  unexpected exits: ${r.unexpectedExits.join('; ')}` : '')
+  );
+}

@@ -239,7 +239,13 @@ export function check(h: History): Verdict {
         // A worker never claims the same attempt of a step twice, but if it did, the latest claim before the start is the one.
         const claim = mine.filter((c) => c.open.at.getTime() <= e.started_at.getTime()).pop();
         if (!claim) {
-          bad(`${sw}: execution ${e.id} (attempt ${e.attempt} by ${e.worker}) has no claim`);
+          // Started before its own claim: while another attempt held the lease, or out of nowhere.
+          const during = claims.find((c) => c.open.at.getTime() <= e.started_at.getTime() && (!c.close || e.started_at.getTime() < c.close.at.getTime()));
+          bad(
+            mine.length > 0 && during
+              ? `${sw}: execution ${e.id} (attempt ${e.attempt}) started while attempt ${during.open.attempt} still held the lease`
+              : `${sw}: execution ${e.id} (attempt ${e.attempt} by ${e.worker}) has no claim`,
+          );
           continue;
         }
         perClaim.set(claim, [...(perClaim.get(claim) ?? []), e]);

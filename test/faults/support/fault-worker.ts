@@ -12,7 +12,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TaskerModule } from 'nestjs-tasker';
 import { TaskerWorker } from '../../../libs/tasker/src/orchestration/tasker.worker';
-import { ExecutionRecorder, workloadProviders, WorkloadOptions } from './workload';
+import { workloadProviders, WorkloadOptions } from './workload';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -52,8 +52,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     void (async () => {
-      await app.close();
-      await app.get(ExecutionRecorder).close();
+      await app.close(); // also closes the recorder's pool
       process.stdout.write('stopped\n');
       process.exit(0);
     })();

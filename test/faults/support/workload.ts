@@ -7,7 +7,7 @@
  * Handlers are built from a table of shapes, not written out, so the checker can recompute
  * every expected value from the same table.
  */
-import { Inject, Injectable, Provider } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { DependsOn, Step, StepContext, TaskHandler } from 'nestjs-tasker';
 import { Pool } from 'pg';
 import { TaskerWorker } from '../../../libs/tasker/src/orchestration/tasker.worker';
@@ -153,7 +153,7 @@ CREATE TABLE IF NOT EXISTS "${schema}".fault_executions (
  * like any step's own database work would, the attempt fails, and Tasker retries it.
  */
 @Injectable()
-export class ExecutionRecorder {
+export class ExecutionRecorder implements OnApplicationShutdown {
   private pool?: Pool;
 
   constructor(
@@ -170,7 +170,13 @@ export class ExecutionRecorder {
   }
 
   async close(): Promise<void> {
-    await this.pool?.end().catch(() => undefined);
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end().catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
   }
 
   async run(ctx: StepContext<{ x: number }>, st: StepShape): Promise<StepResult> {

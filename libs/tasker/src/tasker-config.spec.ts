@@ -30,6 +30,7 @@ describe('normalizeOptions', () => {
       schema: 'tasker',
       migrationsRun: true,
       poolSize: 10,
+      statementTimeoutMs: 60_000,
       worker: { enabled: true, concurrency: 10, pollIntervalMs: 1_000, leaseMs: 30_000, sweepIntervalMs: 5_000, shutdownTimeoutMs: 10_000 },
       defaults: { retryLimit: 3, backoff: { baseMs: 1_000, maxMs: 300_000, jitter: 0.2 } },
       logging: true,
@@ -119,6 +120,10 @@ describe('normalizeOptions', () => {
         'defaults.backoff.baseMs must be a number >= 0; defaults.backoff.jitter must be a boolean or a number from 0 to 1.',
     );
     expect(configError({ databaseUrl: url, poolSize: 1001 }).message).toContain('poolSize must be an integer from 1 to 1000');
+    for (const statementTimeoutMs of [0, 99, 1.5, '1000'] as never[]) {
+      expect(configError({ databaseUrl: url, statementTimeoutMs }).message).toContain('statementTimeoutMs must be an integer of at least 100 (ms)');
+    }
+    expect(normalizeOptions({ databaseUrl: url, statementTimeoutMs: 100 }).statementTimeoutMs).toBe(100);
     expect(configError({ databaseUrl: url, defaults: { retryLimit: 1001 } }).message).toContain('defaults.retryLimit must be an integer from 1 to 1000');
   });
 

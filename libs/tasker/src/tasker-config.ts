@@ -2,7 +2,7 @@
 import { TaskerConfigError } from './errors/boot.errors';
 import type { TaskerConfig, TaskerModuleOptions } from './interfaces/tasker-options.interface';
 import { backoffProblems } from './orchestration/backoff';
-import { DEFAULT_BACKOFF, DEFAULT_RETRY_LIMIT, DEFAULT_SCHEMA, DEFAULT_WORKER } from './tasker.constants';
+import { DEFAULT_BACKOFF, DEFAULT_RETRY_LIMIT, DEFAULT_SCHEMA, DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_WORKER } from './tasker.constants';
 
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -32,6 +32,9 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
   if (o.logging !== undefined && typeof o.logging !== 'boolean') problems.push('logging must be a boolean');
   if (o.retryDelays !== undefined && o.retryDelays !== 'real' && o.retryDelays !== 'skip') problems.push("retryDelays must be 'real' or 'skip'");
   if (o.poolSize !== undefined && !(positiveInt(o.poolSize) && o.poolSize <= 1000)) problems.push('poolSize must be an integer from 1 to 1000');
+  if (o.statementTimeoutMs !== undefined && !(positiveInt(o.statementTimeoutMs) && o.statementTimeoutMs >= 100)) {
+    problems.push('statementTimeoutMs must be an integer of at least 100 (ms)');
+  }
 
   unknownKeys(o, TOP_LEVEL_KEYS, '', problems);
   const w = o.worker ?? {};
@@ -62,6 +65,7 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
     schema,
     migrationsRun: o.migrationsRun ?? true,
     poolSize: o.poolSize ?? 10,
+    statementTimeoutMs: o.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
     worker: { ...DEFAULT_WORKER, ...stripUndefined(w) },
     defaults: {
       retryLimit: d.retryLimit ?? DEFAULT_RETRY_LIMIT,
@@ -72,7 +76,7 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
   };
 }
 
-const TOP_LEVEL_KEYS = ['databaseUrl', 'dataSourceName', 'schema', 'migrationsRun', 'poolSize', 'worker', 'defaults', 'logging', 'retryDelays'];
+const TOP_LEVEL_KEYS = ['databaseUrl', 'dataSourceName', 'schema', 'migrationsRun', 'poolSize', 'statementTimeoutMs', 'worker', 'defaults', 'logging', 'retryDelays'];
 const WORKER_KEYS = ['enabled', 'concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'shutdownTimeoutMs'];
 
 /** A misspelt option (`concurency`) must not be silently ignored. */

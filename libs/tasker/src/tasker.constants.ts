@@ -19,6 +19,8 @@ export const DEFAULT_WORKER = {
   sweepIntervalMs: 5_000,
   shutdownTimeoutMs: 10_000,
 } as const;
+/** See TaskerModuleOptions.statementTimeoutMs. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
 export const DEFAULT_LIST_LIMIT = 50;
 export const MAX_LIST_LIMIT = 500;
 

@@ -41,7 +41,11 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
   imports: [DiscoveryModule],
   providers: [
     { provide: TASKER_CONFIG, useFactory: (o: TaskerModuleOptions) => normalizeOptions(o), inject: [TASKER_MODULE_OPTIONS] },
-    { provide: TASKER_DATA_SOURCE, useFactory: (c: { schema: string }) => new TaskerDatabase(c.schema), inject: [TASKER_CONFIG] },
+    {
+      provide: TASKER_DATA_SOURCE,
+      useFactory: (c: { schema: string; statementTimeoutMs: number }) => new TaskerDatabase(c.schema, c.statementTimeoutMs),
+      inject: [TASKER_CONFIG],
+    },
     repository(TaskRepository),
     repository(StepRepository),
     repository(DefinitionRepository),

@@ -32,6 +32,7 @@ const workload = JSON.parse(env('FAULT_WORKLOAD')) as WorkloadOptions;
       schema: env('TASKER_SCHEMA'),
       logging: false,
       poolSize: num('POOL_SIZE', 5),
+      ...(process.env.STATEMENT_TIMEOUT_MS ? { statementTimeoutMs: num('STATEMENT_TIMEOUT_MS', 60_000) } : {}),
       worker: {
         concurrency: num('CONCURRENCY', 8),
         leaseMs: num('LEASE_MS', 2_000),

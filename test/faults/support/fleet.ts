@@ -22,6 +22,7 @@ export interface FleetOptions {
   poolSize?: number;
   shutdownTimeoutMs?: number;
   sweepIntervalMs?: number;
+  statementTimeoutMs?: number;
 }
 
 export interface WorkerProcess {
@@ -66,6 +67,7 @@ export class Fleet {
         POOL_SIZE: String(o.poolSize ?? 5),
         SHUTDOWN_TIMEOUT_MS: String(o.shutdownTimeoutMs ?? 1_000),
         SWEEP_MS: String(o.sweepIntervalMs ?? 250),
+        ...(o.statementTimeoutMs ? { STATEMENT_TIMEOUT_MS: String(o.statementTimeoutMs) } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

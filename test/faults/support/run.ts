@@ -100,6 +100,7 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
         schema,
         logging: false,
         poolSize: 3,
+        ...(o.fleet?.statementTimeoutMs ? { statementTimeoutMs: o.fleet.statementTimeoutMs } : {}),
         worker: { enabled: false },
       }),
     ],

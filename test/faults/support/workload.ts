@@ -163,10 +163,30 @@ export class ExecutionRecorder implements OnApplicationShutdown {
 
   private db(): Pool {
     if (!this.pool) {
-      this.pool = new Pool({ connectionString: this.opts.databaseUrl, max: 4, application_name: 'fault-recorder' });
+      this.pool = new Pool({ connectionString: this.opts.databaseUrl, max: 4, application_name: 'fault-recorder', connectionTimeoutMillis: 5_000 });
       this.pool.on('error', () => undefined); // a broken idle connection is dropped; the next query opens another
     }
     return this.pool;
+  }
+
+  /** A statement that fails after 5 s instead of hanging on a silent connection (which is then dropped). */
+  private async query<T>(sql: string, params: unknown[]): Promise<T[]> {
+    const client = await this.db().connect();
+    // A checked-out client has no 'error' listener of the pool's: the error of the destroyed socket is reported by the query.
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    const timer = setTimeout(() => (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy(), 5_000);
+    try {
+      const { rows } = await client.query(sql, params);
+      client.release();
+      return rows as T[];
+    } catch (e) {
+      client.release(e as Error);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      client.off('error', ignore);
+    }
   }
 
   async close(): Promise<void> {
@@ -182,7 +202,7 @@ export class ExecutionRecorder implements OnApplicationShutdown {
   async run(ctx: StepContext<{ x: number }>, st: StepShape): Promise<StepResult> {
     const by = this.worker.owner;
     const t = `"${this.opts.schema}".fault_executions`;
-    const { rows } = await this.db().query<{ id: string }>(
+    const rows = await this.query<{ id: string }>(
       `INSERT INTO ${t} (task_id, step, attempt, worker, pid, seen) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
       [ctx.task.id, ctx.step.name, ctx.step.attempt, by, process.pid, JSON.stringify(ctx.results)],
     );
@@ -190,7 +210,7 @@ export class ExecutionRecorder implements OnApplicationShutdown {
     await work(slow ? (this.opts.slowStepMs ?? 0) : Math.random() * this.opts.maxStepMs, ctx.signal);
     const parents = Object.fromEntries(st.deps.map((d) => [d, (ctx.results[d] as StepResult).v]));
     const result: StepResult = { v: st.fn(ctx.task.context.x, parents), attempt: ctx.step.attempt, by };
-    await this.db().query(`UPDATE ${t} SET ended_at = clock_timestamp(), result = $2 WHERE id = $1`, [rows[0].id, JSON.stringify(result)]);
+    await this.query(`UPDATE ${t} SET ended_at = clock_timestamp(), result = $2 WHERE id = $1`, [rows[0].id, JSON.stringify(result)]);
     return result;
   }
 }

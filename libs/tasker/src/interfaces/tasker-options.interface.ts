@@ -12,6 +12,13 @@ export interface TaskerModuleOptions {
   migrationsRun?: boolean;
   /** Size of the connection pool Tasker opens (own DataSource only). Default 10. */
   poolSize?: number;
+  /**
+   * How long one of Tasker's own statements (and getting a connection for it) may take. Past it,
+   * the connection is taken for dead and closed, and the statement fails as a connection error
+   * (which the worker retries): a connection that went silent (a lost route, a stuck proxy) would
+   * otherwise hang the worker for good. Default 60000 ms.
+   */
+  statementTimeoutMs?: number;
   worker?: WorkerOptions;
   defaults?: {
     /** Total attempts of a step (first try included). Default 3. */
@@ -50,6 +57,7 @@ export interface TaskerConfig {
   schema: string;
   migrationsRun: boolean;
   poolSize: number;
+  statementTimeoutMs: number;
   worker: Required<WorkerOptions>;
   defaults: { retryLimit: number; backoff: BackoffOptions };
   logging: boolean;

@@ -17,6 +17,7 @@ export class WakeListener {
   private client?: Client;
   private stopped = true;
   private retryTimer?: NodeJS.Timeout;
+  private pingTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(TASKER_DATA_SOURCE) private readonly db: TaskerDatabase,
@@ -32,6 +33,7 @@ export class WakeListener {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
     const c = this.client;
     this.client = undefined;
     if (c) await c.end().catch(() => undefined);
@@ -47,6 +49,7 @@ export class WakeListener {
       this.worker.wake();
     });
     client.on('end', () => {
+      clearInterval(this.pingTimer);
       if (this.client === client) this.client = undefined;
       if (!this.stopped) this.retryTimer = setTimeout(() => void this.connect(), 1_000);
     });
@@ -58,11 +61,30 @@ export class WakeListener {
         return;
       }
       this.client = client;
+      this.watch(client);
       this.worker.wake(); // work may have arrived while we were not listening
     } catch (e) {
       this.logger.warn(`LISTEN connection failed (${(e as Error).message}); polling meanwhile.`);
       await client.end().catch(() => undefined);
     }
+  }
+
+  /**
+   * A LISTEN connection that goes silent (no reset, no error: a lost route, a stuck proxy) would
+   * never deliver another notification, and cancellations would no longer reach running steps
+   * (found by test/faults/network-faults.faults-spec.ts, "black holes"). Every statementTimeoutMs it
+   * must answer a SELECT 1 within statementTimeoutMs, or its socket is destroyed: 'end' reconnects.
+   */
+  private watch(client: Client): void {
+    const every = this.config.statementTimeoutMs;
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => {
+      const timer = setTimeout(() => (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy(), every);
+      client.query('SELECT 1').then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer), // an error ends the connection by itself
+      );
+    }, every);
   }
 
   /** The same server as Tasker's DataSource, on a connection of its own. */

@@ -16,7 +16,9 @@ export async function openDataSource(config: TaskerConfig, moduleRef: ModuleRef)
     synchronize: false,
     migrationsRun: false,
     logging: false,
-    extra: { max: config.poolSize, application_name: 'tasker' },
+    // connectionTimeoutMillis: waiting for a pool slot or a new connection is bounded too (a server
+    // that accepts nothing would otherwise park every statement for good).
+    extra: { max: config.poolSize, application_name: 'tasker', connectionTimeoutMillis: config.statementTimeoutMs },
   });
   try {
     await dataSource.initialize();

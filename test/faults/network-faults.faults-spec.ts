@@ -1,0 +1,103 @@
+/**
+ * Fault runs on the network between the processes and Postgres, through a TCP proxy: latency on
+ * every packet with freezes longer than the lease (renewals arrive late: leases lapse while steps
+ * run), and black holes (connections that go silent for good, as when a route disappears).
+ */
+import { Client } from 'pg';
+import { waitFor } from '../support/wait';
+import { FaultPostgres } from './support/fault-postgres';
+import { Fleet } from './support/fleet';
+import { faultRun } from './support/run';
+import { TcpProxy } from './support/tcp-proxy';
+
+describe('fault runs: network', () => {
+  let pg: FaultPostgres;
+  let proxy: TcpProxy;
+  beforeAll(async () => {
+    pg = await FaultPostgres.start();
+    proxy = await TcpProxy.start(pg.port);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await pg?.destroy();
+  });
+  const viaProxy = () => `postgres://postgres:postgres@127.0.0.1:${proxy.port}/postgres`;
+
+  it('latency on every packet and freezes longer than the lease: slower, nothing lost, late results fenced', async () => {
+    const { report } = await faultRun({
+      name: 'network-latency-freezes',
+      baseUrl: viaProxy(),
+      workers: 3,
+      tasks: 120,
+      waves: 8,
+      seed: 9,
+      fleet: { leaseMs: 1_500 },
+      nemesis: async (n) => {
+        proxy.maxDelayMs = 15;
+        n.fault('latency: 0-15 ms per packet');
+        for (let i = 0; i < 4; i++) {
+          await n.progress(30);
+          const ms = 1_000 + Math.floor(n.random() * 2_000);
+          proxy.freeze(ms);
+          n.fault(`freeze: ${ms} ms`);
+        }
+      },
+      beforeCheck: async () => {
+        proxy.maxDelayMs = 0;
+      },
+    });
+    expect(report.unexpectedExits).toEqual([]);
+    expect(report.violations).toEqual([]);
+    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
+      tasks: 120,
+      completed: 120,
+      lost: 0,
+      duplicated: 0,
+    });
+  });
+
+  it('black holes: every open connection goes silent for good, twice; workers carry on over new connections', async () => {
+    const { report } = await faultRun({
+      name: 'network-blackhole',
+      baseUrl: viaProxy(),
+      workers: 3,
+      tasks: 90,
+      waves: 6,
+      seed: 10,
+      // Statements that get no answer within 3 s are taken for dead (the default is 60 s).
+      fleet: { leaseMs: 2_000, statementTimeoutMs: 3_000 },
+      nemesis: async (n) => {
+        for (let i = 0; i < 2; i++) {
+          await n.progress(40);
+          const at = new Date();
+          n.fault(`blackhole: ${proxy.blackhole()} connections`);
+          // Each worker notices that its LISTEN connection went silent and listens on a new one.
+          for (const label of n.fleet.labels) {
+            await waitFor(`worker ${label} to LISTEN on a new connection`, async () => {
+              const c = new Client({ connectionString: pg.url() });
+              await c.connect();
+              try {
+                const { rows } = await c.query(
+                  `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN %' AND backend_start > $2`,
+                  [Fleet.appName(label), at],
+                );
+                return rows.length > 0;
+              } finally {
+                await c.end();
+              }
+            });
+          }
+        }
+      },
+      settleTimeoutMs: 90_000,
+    });
+    expect(report.unexpectedExits).toEqual([]);
+    expect(report.violations).toEqual([]);
+    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
+      tasks: 90,
+      completed: 90,
+      lost: 0,
+      duplicated: 0,
+    });
+  });
+});

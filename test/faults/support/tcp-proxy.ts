@@ -1,0 +1,88 @@
+/**
+ * A TCP proxy between the workers and Postgres that injects network faults: latency on every
+ * chunk (order kept per direction), freezes (nothing flows for a while, then everything does),
+ * and black holes (the connections open now go silent for good, without FIN or RST, as when a
+ * route to the server disappears; new connections work).
+ */
+import { createServer, Server, Socket } from 'node:net';
+
+interface Pipe {
+  client: Socket;
+  server: Socket;
+  dead: boolean;
+}
+
+export class TcpProxy {
+  private readonly pipes = new Set<Pipe>();
+  private frozenUntil = 0;
+  /** Delay of each chunk: a random value up to this (ms). */
+  maxDelayMs = 0;
+
+  private constructor(
+    private readonly srv: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<TcpProxy> {
+    const ref: { proxy?: TcpProxy } = {};
+    const srv = createServer((client) => ref.proxy!.connect(client, targetPort));
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    ref.proxy = new TcpProxy(srv, (srv.address() as { port: number }).port);
+    return ref.proxy;
+  }
+
+  private connect(client: Socket, targetPort: number): void {
+    const server = new Socket();
+    const pipe: Pipe = { client, server, dead: false };
+    this.pipes.add(pipe);
+    const forward = (from: Socket, to: Socket) => {
+      let chain = Promise.resolve();
+      from.on('data', (chunk) => {
+        const delay = Math.max(Math.random() * this.maxDelayMs, this.frozenUntil - Date.now());
+        chain = chain.then(async () => {
+          if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+          // A frozen period that started while this chunk waited holds it too.
+          while (this.frozenUntil > Date.now()) await new Promise((r) => setTimeout(r, this.frozenUntil - Date.now()));
+          if (!pipe.dead && !to.destroyed) to.write(chunk);
+        });
+      });
+      from.on('end', () => void chain.then(() => !pipe.dead && to.end()));
+    };
+    const close = () => {
+      if (pipe.dead) return; // a black-holed connection stays open and silent
+      this.pipes.delete(pipe);
+      client.destroy();
+      server.destroy();
+    };
+    client.on('error', close);
+    server.on('error', close);
+    client.on('close', close);
+    server.on('close', close);
+    server.connect(targetPort, '127.0.0.1');
+    forward(client, server);
+    forward(server, client);
+  }
+
+  /** Nothing flows for `ms`; then everything that waited does, in order. */
+  freeze(ms: number): void {
+    this.frozenUntil = Math.max(this.frozenUntil, Date.now() + ms);
+  }
+
+  /** Every connection open now goes silent forever (no data, no FIN, no RST). Returns how many. */
+  blackhole(): number {
+    let n = 0;
+    for (const p of this.pipes) {
+      if (!p.dead) n++;
+      p.dead = true;
+    }
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.pipes) {
+      p.client.destroy();
+      p.server.destroy();
+    }
+    await new Promise<void>((resolve) => this.srv.close(() => resolve()));
+  }
+}

@@ -10,6 +10,8 @@ interface Pipe {
   client: Socket;
   server: Socket;
   dead: boolean;
+  /** Requests still reach the server, answers are dropped (and the connection stays open). */
+  deaf: boolean;
 }
 
 export class TcpProxy {
@@ -17,6 +19,7 @@ export class TcpProxy {
   private frozenUntil = 0;
   /** Delay of each chunk: a random value up to this (ms). */
   maxDelayMs = 0;
+  private swallow?: { match: RegExp; left: number; hit: () => void };
 
   private constructor(
     private readonly srv: Server,
@@ -33,11 +36,19 @@ export class TcpProxy {
 
   private connect(client: Socket, targetPort: number): void {
     const server = new Socket();
-    const pipe: Pipe = { client, server, dead: false };
+    const pipe: Pipe = { client, server, dead: false, deaf: false };
     this.pipes.add(pipe);
     const forward = (from: Socket, to: Socket) => {
       let chain = Promise.resolve();
       from.on('data', (chunk) => {
+        const sw = this.swallow;
+        if (from === client && sw && sw.left > 0 && sw.match.test(chunk.toString('latin1'))) {
+          // This request goes through; its answer, and every later one on this connection, never comes back.
+          sw.left--;
+          pipe.deaf = true;
+          sw.hit();
+        }
+        if (from === server && pipe.deaf) return;
         const delay = Math.max(Math.random() * this.maxDelayMs, this.frozenUntil - Date.now());
         chain = chain.then(async () => {
           if (delay > 0) await new Promise((r) => setTimeout(r, delay));
@@ -61,6 +72,17 @@ export class TcpProxy {
     server.connect(targetPort, '127.0.0.1');
     forward(client, server);
     forward(server, client);
+  }
+
+  /**
+   * The next `times` requests whose bytes match `match` reach the server, but their answers are
+   * lost, as are all later ones on those connections (which stay open and silent): a statement that
+   * committed while its client never heard. Resolves when all of them were sent.
+   */
+  swallowAnswers(match: RegExp, times = 1): Promise<void> {
+    return new Promise((resolve) => {
+      this.swallow = { match, left: times, hit: () => this.swallow!.left === 0 && resolve() };
+    });
   }
 
   /** Nothing flows for `ms`; then everything that waited does, in order. */

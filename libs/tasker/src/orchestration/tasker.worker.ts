@@ -40,6 +40,8 @@ export class TaskerWorker {
   private wakeTimer?: NodeJS.Timeout;
   private wakeTime = Infinity;
   private lastPollError = 0;
+  /** Until then, each poll first gives back the steps claimed for this worker that it is not running (releaseOrphans). */
+  private orphanCheckUntil = 0;
   private beat?: Promise<void>;
   /** Changes of this process whose events are not published yet (see track). */
   private readonly publishing = new Set<Promise<unknown>>();
@@ -163,6 +165,7 @@ export class TaskerWorker {
     try {
       do {
         this.pollAgain = false;
+        if (Date.now() < this.orphanCheckUntil && !this.stopping) await this.releaseOrphans();
         const free = this.config.worker.concurrency - this.running.size;
         const types = this.registry.typeIds();
         if (free <= 0 || types.length === 0 || this.stopping) break;
@@ -180,12 +183,30 @@ export class TaskerWorker {
         if (claims.length === free) this.pollAgain = true;
       } while (this.pollAgain);
     } catch (e) {
+      // The claim may have committed although its answer never arrived (the connection was lost or
+      // timed out after the request): those steps are in progress under this worker's lease, and no
+      // one runs them. For a lease period, polls look for them first.
+      this.orphanCheckUntil = Date.now() + this.config.worker.leaseMs;
       if (Date.now() - this.lastPollError > 10_000) {
         this.lastPollError = Date.now();
         this.logger.error(`Could not claim steps (will keep trying): ${(e as Error).message}`);
       }
     } finally {
       this.polling = false;
+    }
+  }
+
+  /**
+   * Gives back, unused, the attempts claimed for this worker whose claim it never received. They
+   * waited for their lease to lapse before, and then counted as failed attempts: a step that may run
+   * once ended in error without having run (found by test/lost-claim.e2e-spec.ts). Runs inside
+   * poll(), so no claim of this process is between its commit and its launch meanwhile.
+   */
+  private async releaseOrphans(): Promise<void> {
+    const orphans = await this.steps.orphans(this.owner, [...this.running.keys()]);
+    for (const o of orphans) {
+      this.logger.warn(`Step ${o.step_name} (task ${o.task_id}) was claimed for this worker, but the claim's answer was lost; giving it back.`);
+      await this.track(this.recorder.record(o as ClaimRow, { kind: 'released', reason: 'claim lost: its answer never reached the worker' }));
     }
   }
 

@@ -2,6 +2,7 @@ import type { SerializedError } from '../orchestration/outcome';
 import { claimStepsSql } from './sql/claim-steps.sql';
 import { completeStepSql } from './sql/complete-step.sql';
 import { expireLeasesSql } from './sql/expire-leases.sql';
+import { findOrphansSql } from './sql/find-orphans.sql';
 import { failStepSql } from './sql/fail-step.sql';
 import { releaseStepSql } from './sql/release-step.sql';
 import { renewLeasesSql } from './sql/renew-leases.sql';
@@ -33,6 +34,11 @@ export class StepRepository {
     if (tokens.length === 0) return new Set();
     const rows = await this.db.query<{ token: string }>(renewLeasesSql(this.db.s), [tokens, leaseMs]);
     return new Set(rows.map((r) => r.token));
+  }
+
+  /** Steps in progress under `owner`'s lease but not among its running attempts (see findOrphansSql). */
+  orphans(owner: string, running: string[]): Promise<Pick<ClaimRow, 'step_id' | 'task_id' | 'step_name' | 'attempt' | 'lease_token'>[]> {
+    return this.db.query(findOrphansSql(this.db.s), [owner, running]);
   }
 
   expire(limit: number): Promise<TransitionRow[]> {

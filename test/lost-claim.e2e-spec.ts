@@ -1,0 +1,68 @@
+import { Step, StepContext, TaskHandler } from 'nestjs-tasker';
+import { TcpProxy } from './faults/support/tcp-proxy';
+import { expectConsistentAuditTrail } from './support/audit-check';
+import { databaseUrl, dropSchema, uniqueSchema } from './support/database';
+import { startApp, TestApp } from './support/tasker-app';
+
+const runs: string[] = [];
+
+@TaskHandler({ name: 'once', namespace: 'reliability', version: '1.0.0' })
+class RunOnceWorkflow {
+  @Step({ retryable: false })
+  only(ctx: StepContext) {
+    runs.push(`${ctx.task.id}/${ctx.step.attempt}`);
+    return 'ran';
+  }
+}
+
+/**
+ * A claim that committed while its worker never heard the answer (the connection went silent right
+ * after the request): the step is in progress under that worker's lease, but nothing runs it. It
+ * must be given back and run, not failed for a lapsed lease: a step that may run once would end in
+ * error without having run at all.
+ */
+describe('a claim whose answer was lost', () => {
+  const schema = uniqueSchema('lost_claim');
+  let proxy: TcpProxy;
+  let api: TestApp;
+  let worker: TestApp | undefined;
+  let viaProxy: string;
+
+  beforeAll(async () => {
+    const url = new URL(databaseUrl());
+    proxy = await TcpProxy.start(Number(url.port || 5432));
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    viaProxy = url.toString();
+    // The task is created (and the schema migrated) by an API-only app on a direct connection.
+    api = await startApp(schema, [RunOnceWorkflow], { worker: { enabled: false } });
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await api?.close();
+    await proxy?.stop();
+    await dropSchema(schema);
+  });
+
+  it('is given back by its worker and runs once: the step that may run only once is not failed without having run', async () => {
+    const task = await api.tasker.createTask({ name: 'once', namespace: 'reliability', context: {} });
+    // The worker's first claim takes the task; its answer is lost on the way back.
+    const swallowed = proxy.swallowAnswers(/claim_steps/);
+    worker = await startApp(schema, [RunOnceWorkflow], {
+      databaseUrl: viaProxy,
+      statementTimeoutMs: 1_000,
+      worker: { leaseMs: 1_500, pollIntervalMs: 100, sweepIntervalMs: 100 },
+    });
+    await swallowed;
+    const done = await api.tasker.waitForTask(task.id, { timeoutMs: 30_000 });
+    expect(done.state).toBe('complete');
+    expect(runs).toEqual([`${task.id}/1`]);
+    const trail = await expectConsistentAuditTrail(api.tasker, done);
+    expect(trail.filter((e) => e.stepName === 'only').map((e) => [e.from, e.to, e.attempt, e.error?.code ?? null])).toEqual([
+      ['pending', 'in_progress', 1, null], // the claim whose answer was lost
+      ['in_progress', 'pending', 1, null], // given back, unused
+      ['pending', 'in_progress', 1, null],
+      ['in_progress', 'complete', 1, null],
+    ]);
+  });
+});

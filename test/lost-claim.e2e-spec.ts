@@ -3,14 +3,20 @@ import { TcpProxy } from './faults/support/tcp-proxy';
 import { expectConsistentAuditTrail } from './support/audit-check';
 import { databaseUrl, dropSchema, uniqueSchema } from './support/database';
 import { startApp, TestApp } from './support/tasker-app';
+import { Latch } from './support/wait';
 
 const runs: string[] = [];
+/** Tasks whose step waits for the test (by task id). */
+const holds = new Map<string, Latch>();
+const started = new Map<string, Latch>();
 
 @TaskHandler({ name: 'once', namespace: 'reliability', version: '1.0.0' })
 class RunOnceWorkflow {
   @Step({ retryable: false })
-  only(ctx: StepContext) {
+  async only(ctx: StepContext) {
     runs.push(`${ctx.task.id}/${ctx.step.attempt}`);
+    started.get(ctx.task.id)?.resolve();
+    await holds.get(ctx.task.id)?.promise;
     return 'ran';
   }
 }
@@ -64,5 +70,23 @@ describe('a claim whose answer was lost', () => {
       ['pending', 'in_progress', 1, null],
       ['in_progress', 'complete', 1, null],
     ]);
+  });
+
+  it('an attempt that ran but whose outcome could not be stored within the lease is not given back: it lapses, and the step that may run once runs once', async () => {
+    const task = await api.tasker.createTask({ name: 'once', namespace: 'reliability', context: {} });
+    const hold = new Latch();
+    const began = new Latch();
+    holds.set(task.id, hold);
+    started.set(task.id, began);
+    await began.promise;
+    // The database is out of reach for twice the lease: the outcome cannot be stored, claims fail meanwhile.
+    proxy.down(3_000);
+    hold.resolve();
+    const done = await api.tasker.waitForTask(task.id, { timeoutMs: 30_000 });
+
+    expect(runs.filter((r) => r.startsWith(`${task.id}/`))).toEqual([`${task.id}/1`]);
+    expect(done.state).toBe('error');
+    expect(done.steps[0].lastError).toMatchObject({ name: 'LeaseExpiredError', code: 'LEASE_EXPIRED' });
+    await expectConsistentAuditTrail(api.tasker, done);
   });
 });

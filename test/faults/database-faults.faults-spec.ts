@@ -37,14 +37,14 @@ describe('fault runs: database', () => {
   const removeLatency = (schema: string) => sql(`DROP FUNCTION IF EXISTS "${schema}".fault_latency() CASCADE`);
 
   it("pg_terminate_backend of the workers' backends in the middle of Tasker's transactions: nothing lost, nothing duplicated", async () => {
-    const target = 60;
+    const target = 150;
     let schema = '';
     const { report } = await faultRun({
       name: 'terminate-backend',
       baseUrl: pg.url(),
       workers: 3,
-      tasks: 180,
-      waves: 12,
+      tasks: 300,
+      waves: 20,
       seed: 6,
       fleet: { leaseMs: 3_000 },
       nemesis: async (n) => {
@@ -84,8 +84,8 @@ describe('fault runs: database', () => {
     expect(report.unexpectedExits).toEqual([]);
     expect(report.violations).toEqual([]);
     expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 180,
-      completed: 180,
+      tasks: 300,
+      completed: 300,
       lost: 0,
       duplicated: 0,
     });
@@ -97,8 +97,8 @@ describe('fault runs: database', () => {
       name: 'slow-db-small-pool',
       baseUrl: pg.url(),
       workers: 3,
-      tasks: 90,
-      waves: 6,
+      tasks: 150,
+      waves: 10,
       seed: 7,
       fleet: { leaseMs: 3_000, concurrency: 12, poolSize: 2 },
       nemesis: async (n) => {
@@ -116,8 +116,8 @@ describe('fault runs: database', () => {
     expect(report.unexpectedExits).toEqual([]);
     expect(report.violations).toEqual([]);
     expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 90,
-      completed: 90,
+      tasks: 150,
+      completed: 150,
       lost: 0,
       duplicated: 0,
     });
@@ -128,8 +128,8 @@ describe('fault runs: database', () => {
       name: 'connection-slots-exhausted',
       baseUrl: pg.url(),
       workers: 3,
-      tasks: 120,
-      waves: 8,
+      tasks: 150,
+      waves: 10,
       seed: 8,
       fleet: { leaseMs: 3_000, poolSize: 4 },
       nemesis: async (n) => {
@@ -158,8 +158,8 @@ describe('fault runs: database', () => {
     expect(report.unexpectedExits).toEqual([]);
     expect(report.violations).toEqual([]);
     expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 120,
-      completed: 120,
+      tasks: 150,
+      completed: 150,
       lost: 0,
       duplicated: 0,
     });

@@ -28,14 +28,14 @@ describe('fault runs: network', () => {
       name: 'network-latency-freezes',
       baseUrl: viaProxy(),
       workers: 3,
-      tasks: 120,
-      waves: 8,
+      tasks: 200,
+      waves: 12,
       seed: 9,
       fleet: { leaseMs: 1_500 },
       nemesis: async (n) => {
         proxy.maxDelayMs = 15;
         n.fault('latency: 0-15 ms per packet');
-        for (let i = 0; i < 4; i++) {
+        for (let i = 0; i < 6; i++) {
           await n.progress(30);
           const ms = 1_000 + Math.floor(n.random() * 2_000);
           proxy.freeze(ms);
@@ -49,25 +49,25 @@ describe('fault runs: network', () => {
     expect(report.unexpectedExits).toEqual([]);
     expect(report.violations).toEqual([]);
     expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 120,
-      completed: 120,
+      tasks: 200,
+      completed: 200,
       lost: 0,
       duplicated: 0,
     });
   });
 
-  it('black holes: every open connection goes silent for good, twice; workers carry on over new connections', async () => {
+  it('black holes: every open connection goes silent for good, three times; workers carry on over new connections', async () => {
     const { report } = await faultRun({
       name: 'network-blackhole',
       baseUrl: viaProxy(),
       workers: 3,
-      tasks: 90,
-      waves: 6,
+      tasks: 150,
+      waves: 10,
       seed: 10,
       // Statements that get no answer within 3 s are taken for dead (the default is 60 s).
       fleet: { leaseMs: 2_000, statementTimeoutMs: 3_000 },
       nemesis: async (n) => {
-        for (let i = 0; i < 2; i++) {
+        for (let i = 0; i < 3; i++) {
           await n.progress(40);
           const at = new Date();
           n.fault(`blackhole: ${proxy.blackhole()} connections`);
@@ -94,8 +94,8 @@ describe('fault runs: network', () => {
     expect(report.unexpectedExits).toEqual([]);
     expect(report.violations).toEqual([]);
     expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 90,
-      completed: 90,
+      tasks: 150,
+      completed: 150,
       lost: 0,
       duplicated: 0,
     });

@@ -32,13 +32,13 @@ describe('fault runs: worker processes', () => {
   const pick = (n: Nemesis) => n.fleet.labels[Math.floor(n.random() * n.fleet.labels.length)];
 
   it('kill -9 of workers at random moments, restarted, while the others keep working: nothing lost, nothing duplicated', async () => {
-    const kills = 8;
+    const kills = 16;
     const { report } = await faultRun({
       name: 'kill-9',
       baseUrl: pg.url(),
       workers: 4,
-      tasks: 240,
-      waves: 16,
+      tasks: 400,
+      waves: 24,
       seed: 3,
       fleet: { leaseMs: 2_000, concurrency: 6 },
       workload: { maxStepMs: 60 },
@@ -57,8 +57,8 @@ describe('fault runs: worker processes', () => {
     expect(report.unexpectedExits).toEqual([]);
     expect(report.violations).toEqual([]);
     expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 240,
-      completed: 240,
+      tasks: 400,
+      completed: 400,
       lost: 0,
       duplicated: 0,
     });
@@ -67,13 +67,13 @@ describe('fault runs: worker processes', () => {
   });
 
   it('a paused worker (SIGSTOP) loses its leases while its steps run; when it wakes, its late results are fenced', async () => {
-    const pauses = 4;
+    const pauses = 6;
     const { report } = await faultRun({
       name: 'pause-lease-lapse',
       baseUrl: pg.url(),
       workers: 3,
-      tasks: 120,
-      waves: 8,
+      tasks: 200,
+      waves: 12,
       seed: 4,
       fleet: { leaseMs: 1_000, concurrency: 6 },
       workload: { maxStepMs: 40, slowEvery: 4, slowStepMs: 600 },
@@ -98,8 +98,8 @@ describe('fault runs: worker processes', () => {
     expect(report.unexpectedExits).toEqual([]);
     expect(report.violations).toEqual([]);
     expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 120,
-      completed: 120,
+      tasks: 200,
+      completed: 200,
       lost: 0,
       duplicated: 0,
     });
@@ -107,14 +107,14 @@ describe('fault runs: worker processes', () => {
   });
 
   it('SIGTERM under load: graceful; the stopped worker leaves no step owned and is no longer listed', async () => {
-    const stops = 4;
+    const stops = 6;
     const leftovers: string[] = [];
     const { report } = await faultRun({
       name: 'sigterm',
       baseUrl: pg.url(),
       workers: 3,
-      tasks: 120,
-      waves: 8,
+      tasks: 200,
+      waves: 12,
       seed: 5,
       // Leases far longer than the run between a stop and the check: only the shutdown itself can have freed the steps.
       fleet: { leaseMs: 30_000, concurrency: 6, shutdownTimeoutMs: 300 },
@@ -143,8 +143,8 @@ describe('fault runs: worker processes', () => {
     expect(report.unexpectedExits).toEqual([]);
     expect(report.violations).toEqual([]);
     expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 120,
-      completed: 120,
+      tasks: 200,
+      completed: 200,
       lost: 0,
       duplicated: 0,
     });

@@ -20,6 +20,7 @@ export class TcpProxy {
   /** Delay of each chunk: a random value up to this (ms). */
   maxDelayMs = 0;
   private swallow?: { match: RegExp; left: number; hit: () => void };
+  private downUntil = 0;
 
   private constructor(
     private readonly srv: Server,
@@ -35,6 +36,10 @@ export class TcpProxy {
   }
 
   private connect(client: Socket, targetPort: number): void {
+    if (Date.now() < this.downUntil) {
+      client.destroy(); // refused, as by a server that is down
+      return;
+    }
     const server = new Socket();
     const pipe: Pipe = { client, server, dead: false, deaf: false };
     this.pipes.add(pipe);
@@ -83,6 +88,15 @@ export class TcpProxy {
     return new Promise((resolve) => {
       this.swallow = { match, left: times, hit: () => this.swallow!.left === 0 && resolve() };
     });
+  }
+
+  /** For `ms`, the server is unreachable: open connections are reset, new ones refused. */
+  down(ms: number): void {
+    this.downUntil = Date.now() + ms;
+    for (const p of this.pipes) {
+      p.client.destroy();
+      p.server.destroy();
+    }
   }
 
   /** Nothing flows for `ms`; then everything that waited does, in order. */

@@ -42,6 +42,12 @@ export class TaskerWorker {
   private lastPollError = 0;
   /** Until then, each poll first gives back the steps claimed for this worker that it is not running (releaseOrphans). */
   private orphanCheckUntil = 0;
+  /**
+   * Attempts this worker ran but could not record (the database stayed away longer than the lease),
+   * by lease token, with when: they did run, so they are left to lapse (a failed attempt), never
+   * given back unused like a claim that was never received.
+   */
+  private readonly unrecorded = new Map<string, number>();
   private beat?: Promise<void>;
   /** Changes of this process whose events are not published yet (see track). */
   private readonly publishing = new Set<Promise<unknown>>();
@@ -203,7 +209,9 @@ export class TaskerWorker {
    * poll(), so no claim of this process is between its commit and its launch meanwhile.
    */
   private async releaseOrphans(): Promise<void> {
-    const orphans = await this.steps.orphans(this.owner, [...this.running.keys()]);
+    const now = Date.now();
+    for (const [token, at] of this.unrecorded) if (now - at > 2 * this.config.worker.leaseMs) this.unrecorded.delete(token);
+    const orphans = await this.steps.orphans(this.owner, [...this.running.keys(), ...this.unrecorded.keys()]);
     for (const o of orphans) {
       this.logger.warn(`Step ${o.step_name} (task ${o.task_id}) was claimed for this worker, but the claim's answer was lost; giving it back.`);
       await this.track(this.recorder.record(o as ClaimRow, { kind: 'released', reason: 'claim lost: its answer never reached the worker' }));
@@ -233,6 +241,7 @@ export class TaskerWorker {
         const retryAt = await this.track(this.recorder.record(claim, outcome));
         if (retryAt) this.wakeAt(retryAt);
       } catch (e) {
+        this.unrecorded.set(claim.lease_token, Date.now());
         this.logger.error(`Could not record the outcome of step ${claim.step_name} (task ${claim.task_id}): ${(e as Error).message}`);
       } finally {
         this.running.delete(claim.lease_token);

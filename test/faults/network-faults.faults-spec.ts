@@ -100,4 +100,33 @@ describe('fault runs: network', () => {
       duplicated: 0,
     });
   });
+
+  it('answers lost after the server committed (claims and outcomes): claims are given back, outcomes are fenced, nothing lost or doubled', async () => {
+    const { report } = await faultRun({
+      name: 'network-lost-answers',
+      baseUrl: viaProxy(),
+      workers: 3,
+      tasks: 150,
+      waves: 10,
+      seed: 11,
+      fleet: { leaseMs: 3_000, statementTimeoutMs: 1_500 },
+      nemesis: async (n) => {
+        for (let i = 0; i < 12; i++) {
+          await n.progress(10);
+          const what = i % 2 ? 'complete_step' : 'claim_steps';
+          await proxy.swallowAnswers(new RegExp(what));
+          n.fault(`lost answer of ${what}`);
+        }
+      },
+    });
+    expect(report.faults).toHaveLength(12);
+    expect(report.unexpectedExits).toEqual([]);
+    expect(report.violations).toEqual([]);
+    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
+      tasks: 150,
+      completed: 150,
+      lost: 0,
+      duplicated: 0,
+    });
+  });
 });

@@ -36,6 +36,29 @@ describe('fault runs: database', () => {
       CREATE TRIGGER fault_latency BEFORE INSERT ON "${schema}".workflow_step_transitions FOR EACH ROW EXECUTE FUNCTION "${schema}".fault_latency();`);
   const removeLatency = (schema: string) => sql(`DROP FUNCTION IF EXISTS "${schema}".fault_latency() CASCADE`);
 
+  it('baseline: the same workload without faults (the reference for the runs below)', async () => {
+    const { report } = await faultRun({
+      name: 'baseline',
+      baseUrl: pg.url(),
+      workers: 3,
+      tasks: 150,
+      waves: 10,
+      seed: 12,
+      fleet: { leaseMs: 3_000 },
+      nemesis: async (n) => {
+        await n.created;
+      },
+    });
+    expect(report.violations).toEqual([]);
+    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated, reexecutions: report.reexecutions }).toEqual({
+      tasks: 150,
+      completed: 150,
+      lost: 0,
+      duplicated: 0,
+      reexecutions: 0,
+    });
+  });
+
   it("pg_terminate_backend of the workers' backends in the middle of Tasker's transactions: nothing lost, nothing duplicated", async () => {
     const target = 150;
     let schema = '';

@@ -6,17 +6,17 @@ import { startApp, TestApp } from './support/tasker-app';
 import { Latch } from './support/wait';
 
 const runs: string[] = [];
-/** Tasks whose step waits for the test (by task id). */
-const holds = new Map<string, Latch>();
-const started = new Map<string, Latch>();
+/** Steps of tasks whose context names a hold wait for the test to release it (set up before the task exists). */
+const holds = new Map<string, { started: Latch; go: Latch }>();
 
 @TaskHandler({ name: 'once', namespace: 'reliability', version: '1.0.0' })
 class RunOnceWorkflow {
   @Step({ retryable: false })
-  async only(ctx: StepContext) {
+  async only(ctx: StepContext<{ hold?: string }>) {
     runs.push(`${ctx.task.id}/${ctx.step.attempt}`);
-    started.get(ctx.task.id)?.resolve();
-    await holds.get(ctx.task.id)?.promise;
+    const hold = ctx.task.context.hold ? holds.get(ctx.task.context.hold) : undefined;
+    hold?.started.resolve();
+    await hold?.go.promise;
     return 'ran';
   }
 }
@@ -73,15 +73,13 @@ describe('a claim whose answer was lost', () => {
   });
 
   it('an attempt that ran but whose outcome could not be stored within the lease is not given back: it lapses, and the step that may run once runs once', async () => {
-    const task = await api.tasker.createTask({ name: 'once', namespace: 'reliability', context: {} });
-    const hold = new Latch();
-    const began = new Latch();
-    holds.set(task.id, hold);
-    started.set(task.id, began);
-    await began.promise;
+    const hold = { started: new Latch(), go: new Latch() };
+    holds.set('lapse', hold);
+    const task = await api.tasker.createTask({ name: 'once', namespace: 'reliability', context: { hold: 'lapse' } });
+    await hold.started.promise;
     // The database is out of reach for twice the lease: the outcome cannot be stored, claims fail meanwhile.
     proxy.down(3_000);
-    hold.resolve();
+    hold.go.resolve();
     const done = await api.tasker.waitForTask(task.id, { timeoutMs: 30_000 });
 
     expect(runs.filter((r) => r.startsWith(`${task.id}/`))).toEqual([`${task.id}/1`]);

@@ -150,8 +150,8 @@ describe('steps that misbehave', () => {
 
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
-    // A short lease: an attempt whose outcome could not be recorded would show up as LeaseExpiredError.
-    t = await startApp(schema, [HostileStepsWorkflow, { provide: STEP_MODES, useValue: MODES }], { worker: { concurrency: 4, leaseMs: 1_000 } });
+    // A short lease: an attempt whose outcome could not be recorded would show up as LeaseExpiredError (within seconds).
+    t = await startApp(schema, [HostileStepsWorkflow, { provide: STEP_MODES, useValue: MODES }], { worker: { concurrency: 4, leaseMs: 3_000 } });
   });
   afterAll(async () => {
     process.off('unhandledRejection', onUnhandled);

@@ -59,7 +59,7 @@ describe('a claim whose answer was lost', () => {
       statementTimeoutMs: 1_000,
       worker: { leaseMs: 1_500, pollIntervalMs: 100, sweepIntervalMs: 100 },
     });
-    await swallowed;
+    expect(await swallowed).toBe(true);
     const done = await api.tasker.waitForTask(task.id, { timeoutMs: 30_000 });
     expect(done.state).toBe('complete');
     expect(runs).toEqual([`${task.id}/1`]);

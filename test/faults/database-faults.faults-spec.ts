@@ -5,6 +5,7 @@
  * concurrency; and the server's connection slots exhausted by another client.
  */
 import { Client } from 'pg';
+import { Fleet } from './support/fleet';
 import { FaultPostgres } from './support/fault-postgres';
 import { faultRun } from './support/run';
 
@@ -14,6 +15,7 @@ describe('fault runs: database', () => {
     pg = await FaultPostgres.start();
   });
   afterAll(async () => {
+    Fleet.killStrays(); // the workers of a run that timed out
     await pg?.destroy();
   });
 

@@ -15,6 +15,7 @@ describe('fault run: Postgres restarts', () => {
     pg = await FaultPostgres.start();
   });
   afterAll(async () => {
+    Fleet.killStrays(); // the workers of a run that timed out
     await pg?.destroy();
   });
 

@@ -5,6 +5,7 @@
  */
 import { Client } from 'pg';
 import { waitFor } from '../support/wait';
+import { Fleet } from './support/fleet';
 import { FaultPostgres } from './support/fault-postgres';
 import { faultRun, Nemesis } from './support/run';
 
@@ -14,6 +15,7 @@ describe('fault runs: worker processes', () => {
     pg = await FaultPostgres.start();
   });
   afterAll(async () => {
+    Fleet.killStrays(); // the workers of a run that timed out
     await pg?.destroy();
   });
 

@@ -37,7 +37,15 @@ export interface WorkerProcess {
   signalled?: NodeJS.Signals;
 }
 
+/** Every worker process started in this Jest process, to kill the strays of a run that timed out. */
+const everyChild = new Set<ChildProcess>();
+
 export class Fleet {
+  /** Kills (SIGKILL) every worker process still alive: for afterAll, after a run that did not finish. */
+  static killStrays(): void {
+    for (const c of everyChild) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+
   readonly workers = new Map<string, WorkerProcess>();
   readonly unexpectedExits: string[] = [];
   private generation = 0;
@@ -71,6 +79,8 @@ export class Fleet {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    everyChild.add(child);
+    child.once('exit', () => everyChild.delete(child));
     const log = createWriteStream(join(o.logDir, `${label}-${++this.generation}.log`));
     this.logs.push(log);
     const lines: string[] = [];

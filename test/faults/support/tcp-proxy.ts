@@ -82,11 +82,24 @@ export class TcpProxy {
   /**
    * The next `times` requests whose bytes match `match` reach the server, but their answers are
    * lost, as are all later ones on those connections (which stay open and silent): a statement that
-   * committed while its client never heard. Resolves when all of them were sent.
+   * committed while its client never heard. Resolves true when all of them were sent, false if
+   * `timeoutMs` passed first (no such request came: the armed swallow is then dropped).
    */
-  swallowAnswers(match: RegExp, times = 1): Promise<void> {
+  swallowAnswers(match: RegExp, times = 1, timeoutMs = 15_000): Promise<boolean> {
     return new Promise((resolve) => {
-      this.swallow = { match, left: times, hit: () => this.swallow!.left === 0 && resolve() };
+      const timer = setTimeout(() => {
+        this.swallow = undefined;
+        resolve(false);
+      }, timeoutMs);
+      this.swallow = {
+        match,
+        left: times,
+        hit: () => {
+          if (this.swallow!.left > 0) return;
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
     });
   }
 

@@ -1,0 +1,122 @@
+/**
+ * Fault run: every kind of fault of the other runs, one after another in a random (seeded) order,
+ * on one workload: faults that interact (a worker killed while the server restarts, a claim's
+ * answer lost by a worker that is then paused...) are where engines break.
+ */
+import { Client } from 'pg';
+import { waitFor } from '../support/wait';
+import { Fleet } from './support/fleet';
+import { FaultPostgres } from './support/fault-postgres';
+import { faultRun, Nemesis } from './support/run';
+import { TcpProxy } from './support/tcp-proxy';
+
+describe('fault run: mixed faults', () => {
+  let pg: FaultPostgres;
+  let proxy: TcpProxy;
+  beforeAll(async () => {
+    pg = await FaultPostgres.start();
+    proxy = await TcpProxy.start(pg.port);
+  });
+  afterAll(async () => {
+    Fleet.killStrays(); // the workers of a run that timed out
+    await proxy?.stop();
+    await pg?.destroy();
+  });
+
+  const sql = async <T>(text: string, params: unknown[] = []): Promise<T[]> => {
+    const c = new Client({ connectionString: pg.url('fault-nemesis') });
+    await c.connect();
+    try {
+      return (await c.query(text, params)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  };
+  const owned = async (schema: string, owner: string) =>
+    (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".workflow_steps WHERE state = 'in_progress' AND lease_owner = $1`, [owner]))[0].n;
+
+  /** One fault of each kind; each leaves the system able to go on (stopped workers are restarted). Null: it could not be injected. */
+  const faults: Record<string, (n: Nemesis) => Promise<string | null>> = {
+    'kill-9': async (n) => {
+      const label = n.fleet.labels[Math.floor(n.random() * n.fleet.labels.length)];
+      await n.fleet.signal(label, 'SIGKILL');
+      await n.fleet.spawn(label);
+      return label;
+    },
+    pause: async (n) => {
+      const label = n.fleet.labels[Math.floor(n.random() * n.fleet.labels.length)];
+      const w = n.fleet.workers.get(label)!;
+      await n.fleet.signal(label, 'SIGSTOP');
+      await waitFor(`the leases of paused ${label} to be taken over`, async () => (await owned(n.schema, w.owner)) === 0, { timeoutMs: 30_000 });
+      await n.fleet.signal(label, 'SIGCONT');
+      return label;
+    },
+    sigterm: async (n) => {
+      const label = n.fleet.labels[Math.floor(n.random() * n.fleet.labels.length)];
+      await n.fleet.signal(label, 'SIGTERM');
+      await n.fleet.spawn(label);
+      return label;
+    },
+    'fast-restart': async (n) => {
+      await pg.stop('fast');
+      await n.sleep(200 + n.random() * 1_500);
+      await pg.startAgain();
+      return 'server';
+    },
+    'immediate-restart': async (n) => {
+      await pg.stop('immediate');
+      await n.sleep(200 + n.random() * 1_500);
+      await pg.startAgain();
+      return 'server';
+    },
+    'terminate-backends': async () => {
+      const r = await sql<{ ok: boolean }>(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE 'fw:%' AND state = 'active'`);
+      return `${r.length} backends`;
+    },
+    freeze: async (n) => {
+      const ms = 1_000 + Math.floor(n.random() * 2_000);
+      proxy.freeze(ms);
+      await n.sleep(ms);
+      return `${ms} ms`;
+    },
+    blackhole: async () => `${proxy.blackhole()} connections`,
+    'lost-answer': async (n) => {
+      const what = n.random() < 0.5 ? 'claim_steps' : 'complete_step';
+      // Only when such a request comes (no outcome is stored once all the work is done).
+      return (await proxy.swallowAnswers(new RegExp(what), 1, 5_000)) ? what : null;
+    },
+  };
+
+  it('faults of every kind in a random order on one workload: nothing lost, nothing duplicated', async () => {
+    const rounds = 24;
+    const { report } = await faultRun({
+      name: 'mixed',
+      baseUrl: `postgres://postgres:postgres@127.0.0.1:${proxy.port}/postgres`,
+      workers: 4,
+      tasks: 400,
+      waves: 24,
+      seed: Number(process.env.FAULT_SEED ?? 13), // FAULT_SEED=<n> draws another order of faults
+      fleet: { leaseMs: 2_000, statementTimeoutMs: 3_000, concurrency: 6 },
+      workload: { maxStepMs: 40, slowEvery: 6, slowStepMs: 500 },
+      nemesis: async (n) => {
+        const kinds = Object.keys(faults);
+        for (let i = 0; i < rounds; i++) {
+          await n.progress(20);
+          const kind = kinds[Math.floor(n.random() * kinds.length)];
+          const what = await faults[kind](n);
+          if (what !== null) n.fault(`${kind}: ${what}`);
+        }
+      },
+      settleTimeoutMs: 180_000,
+    });
+    expect(report.faults.length).toBeGreaterThanOrEqual(rounds - 3);
+    expect(report.unexpectedExits).toEqual([]);
+    expect(report.violations).toEqual([]);
+    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
+      tasks: 400,
+      completed: 400,
+      lost: 0,
+      duplicated: 0,
+    });
+  });
+});

@@ -87,7 +87,10 @@ async function query<T>(url: string, sql: string, params: unknown[] = []): Promi
 export async function faultRun(o: RunOptions): Promise<{ report: RunReport; fleet: Fleet }> {
   const began = Date.now();
   const schema = uniqueSchema(o.name.replace(/\W/g, '_'));
+  // Two streams: the nemesis's choices (which fault, which victim, how long) come out the same for
+  // one seed however the load's timing interleaves with them.
   const random = rng(o.seed);
+  const loadRandom = rng(o.seed ^ 0x9e3779b9);
   const workload: WorkloadOptions = { maxStepMs: 30, ...o.workload, databaseUrl: `${o.baseUrl}?application_name=fault-recorder`, schema };
 
   // The creator: an API-only app (no worker) that records the workload's task types and creates tasks.
@@ -124,7 +127,7 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
       const requests: TaskRequest[] = [];
       for (let i = 0; i < perWave && made < o.tasks; i++, made++) {
         const shape = SHAPES[made % SHAPES.length];
-        requests.push({ name: shape.name, namespace: WORKLOAD_NAMESPACE, context: { x: 1 + Math.floor(random() * 30) }, idempotencyKey: `${o.name}-${made}` });
+        requests.push({ name: shape.name, namespace: WORKLOAD_NAMESPACE, context: { x: 1 + Math.floor(loadRandom() * 30) }, idempotencyKey: `${o.name}-${made}` });
       }
       await waitFor(`wave ${wave} to be created`, () => tasker.createTasks(requests).then(() => true), { timeoutMs: 60_000, intervalMs: 100 });
     };
@@ -146,7 +149,7 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
     const created = (async () => {
       for (let w = 0; w < o.waves; w++) {
         await createWave(w);
-        if (w < o.waves - 1) await sleep(300 + random() * 700); // the schedule of the load, not an assertion
+        if (w < o.waves - 1) await sleep(300 + loadRandom() * 700); // the schedule of the load, not an assertion
       }
       allCreated = true;
     })();

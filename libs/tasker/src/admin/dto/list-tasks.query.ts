@@ -1,26 +1,16 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { STATES, TaskState } from '../../state/states';
-import { MAX_LIST_LIMIT, NAME_PATTERN } from '../../tasker.constants';
+import { MAX_LIST_LIMIT } from '../../tasker.constants';
+import { HandlersQuery } from './handlers.query';
 
-
-/** Query of `GET /tasker/tasks`. */
-export class ListTasksQuery {
+/** Query of `GET /tasker/tasks`: the task-type filters of `/handlers`, plus state, tag and paging. */
+export class ListTasksQuery extends HandlersQuery {
   @ApiPropertyOptional({ enum: STATES })
   @IsOptional()
   @IsIn(STATES as unknown as string[])
   state?: TaskState;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Matches(NAME_PATTERN, { message: 'namespace must be a namespace name' })
-  namespace?: string;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Matches(NAME_PATTERN, { message: 'name must be a task name' })
-  name?: string;
 
   @ApiPropertyOptional()
   @IsOptional()

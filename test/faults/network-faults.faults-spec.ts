@@ -132,4 +132,46 @@ describe('fault runs: network', () => {
       duplicated: 0,
     });
   });
+
+  it("answers held back while the workers' backends are killed: a new connection's ready and fatal messages arrive together; no worker crashes", async () => {
+    const sql = async (text: string) => {
+      const c = new Client({ connectionString: pg.url('fault-nemesis') });
+      await c.connect();
+      try {
+        return (await c.query(text)).rows;
+      } finally {
+        await c.end();
+      }
+    };
+    const { report } = await faultRun({
+      name: 'network-ready-then-fatal',
+      baseUrl: viaProxy(),
+      workers: 3,
+      tasks: 120,
+      waves: 8,
+      seed: 14,
+      fleet: { leaseMs: 3_000, statementTimeoutMs: 3_000 },
+      nemesis: async (n) => {
+        for (let i = 0; i < 8; i++) {
+          await n.progress(10);
+          proxy.holdAnswers(1_000);
+          let killed = 0;
+          // Connections opened to replace the killed ones get their "ready" held back, then are killed too.
+          for (let k = 0; k < 4; k++) {
+            killed += (await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'fw:%'`)).length;
+            await n.sleep(200);
+          }
+          n.fault(`held answers and killed backends: ${killed}`);
+        }
+      },
+    });
+    expect(report.unexpectedExits).toEqual([]);
+    expect(report.violations).toEqual([]);
+    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
+      tasks: 120,
+      completed: 120,
+      lost: 0,
+      duplicated: 0,
+    });
+  });
 });

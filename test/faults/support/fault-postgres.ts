@@ -75,7 +75,7 @@ export class FaultPostgres {
     if (user.uid !== undefined) execFileSync('chown', [`${user.uid}:${user.gid}`, data]);
     const pwfile = join(dir, 'pw');
     writeFileSync(pwfile, 'postgres\n', { mode: 0o644 });
-    await run(join(BIN, 'initdb'), [`--pgdata=${data}`, '--auth=password', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-sync'], user);
+    await run(join(BIN, 'initdb'), [`--pgdata=${data}`, '--auth=trust', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-sync'], user);
     const self = new FaultPostgres(dir, await freePort(), user);
     await self.startAgain();
     return self;

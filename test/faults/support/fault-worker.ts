@@ -23,6 +23,23 @@ const num = (name: string, fallback: number) => Number(process.env[name] ?? fall
 
 const workload = JSON.parse(env('FAULT_WORKLOAD')) as WorkloadOptions;
 
+// Diagnosis: an 'error' a pg Client emits with no listener crashes the process; say which client it was.
+if (process.env.FAULT_DIAG) {
+  const { Client } = require('pg');
+  const connect = Client.prototype.connect;
+  Client.prototype.connect = function (this: any, ...args: unknown[]) {
+    this.__origin = new Error('client created at').stack;
+    return connect.apply(this, args);
+  };
+  const emit = Client.prototype.emit;
+  Client.prototype.emit = function (this: any, name: string, ...args: unknown[]) {
+    if (name === 'error' && this.listenerCount('error') === 0) {
+      process.stderr.write(`UNHANDLED CLIENT ERROR ${String(args[0])}\n${this.__origin}\nemitted at ${new Error().stack}\n`);
+    }
+    return emit.call(this, name, ...args);
+  };
+}
+
 @Module({
   imports: [
     EventEmitterModule.forRoot(),

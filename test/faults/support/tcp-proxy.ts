@@ -21,6 +21,7 @@ export class TcpProxy {
   maxDelayMs = 0;
   private swallow?: { match: RegExp; left: number; hit: () => void };
   private downUntil = 0;
+  private answersHeldUntil = 0;
 
   private constructor(
     private readonly srv: Server,
@@ -54,6 +55,12 @@ export class TcpProxy {
           sw.hit();
         }
         if (from === server && pipe.deaf) return;
+        if (from === server && Date.now() < this.answersHeldUntil) {
+          // Held back, then written in one piece: the client reads all of it at once.
+          held.push(chunk);
+          flushTimer ??= setTimeout(flush, this.answersHeldUntil - Date.now());
+          return;
+        }
         const delay = Math.max(Math.random() * this.maxDelayMs, this.frozenUntil - Date.now());
         chain = chain.then(async () => {
           if (delay > 0) await new Promise((r) => setTimeout(r, delay));
@@ -62,10 +69,25 @@ export class TcpProxy {
           if (!pipe.dead && !to.destroyed) to.write(chunk);
         });
       });
-      from.on('end', () => void chain.then(() => !pipe.dead && to.end()));
+      from.on('end', () => {
+        if (from === server && flushTimer) closeAfterFlush = true; // after the held answers
+        else void chain.then(() => !pipe.dead && to.end());
+      });
+    };
+    const held: Buffer[] = [];
+    let flushTimer: NodeJS.Timeout | undefined;
+    let closeAfterFlush = false;
+    const flush = () => {
+      flushTimer = undefined;
+      if (held.length && !client.destroyed) client.write(Buffer.concat(held.splice(0)));
+      if (closeAfterFlush) client.end();
     };
     const close = () => {
       if (pipe.dead) return; // a black-holed connection stays open and silent
+      if (flushTimer) {
+        closeAfterFlush = true; // the server closed: the held answers still go out first
+        return;
+      }
       this.pipes.delete(pipe);
       client.destroy();
       server.destroy();
@@ -110,6 +132,14 @@ export class TcpProxy {
       p.client.destroy();
       p.server.destroy();
     }
+  }
+
+  /**
+   * For `ms`, requests reach the server but its answers are held back; then they all arrive at once
+   * (so a client reads several of the server's messages, e.g. "ready" and a fatal error, in one go).
+   */
+  holdAnswers(ms: number): void {
+    this.answersHeldUntil = Math.max(this.answersHeldUntil, Date.now() + ms);
   }
 
   /** Nothing flows for `ms`; then everything that waited does, in order. */

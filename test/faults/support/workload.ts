@@ -165,6 +165,8 @@ export class ExecutionRecorder implements OnApplicationShutdown {
     if (!this.pool) {
       this.pool = new Pool({ connectionString: this.opts.databaseUrl, max: 4, application_name: 'fault-recorder', connectionTimeoutMillis: 5_000 });
       this.pool.on('error', () => undefined); // a broken idle connection is dropped; the next query opens another
+      // As in Tasker's own pool (data-source.factory.ts): a new client's "ready" and a fatal error read together must not crash the worker.
+      this.pool.on('connect', (client) => client.on('error', () => undefined));
     }
     return this.pool;
   }

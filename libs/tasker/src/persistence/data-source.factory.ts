@@ -22,6 +22,7 @@ export async function openDataSource(config: TaskerConfig, moduleRef: ModuleRef)
   });
   try {
     await dataSource.initialize();
+    guardNewClients(dataSource);
   } catch (e) {
     throw new DatabaseUnavailableError(
       `Tasker could not connect to PostgreSQL at ${redactUrl(config.databaseUrl!)}: ${(e as Error).message}. ` +
@@ -29,6 +30,20 @@ export async function openDataSource(config: TaskerConfig, moduleRef: ModuleRef)
     );
   }
   return { dataSource, owned: true };
+}
+
+/**
+ * Every new connection of Tasker's pool gets an 'error' listener of its own. pg-pool hands a new
+ * client over (dropping its own listener) while pg is still parsing the packet that said "ready";
+ * when the same packet also carries a fatal error (the server shutting down, pg_terminate_backend),
+ * the client emits 'error' before anyone listens again, and the process dies of an unhandled
+ * 'error' event (found by test/faults/network-faults.faults-spec.ts, "ready and fatal messages
+ * arrive together", and once by the mixed-faults run). The error itself also reaches the query or
+ * the pool, which handle it; this listener only keeps the process alive.
+ */
+function guardNewClients(dataSource: DataSource): void {
+  const pool = (dataSource.driver as unknown as { master?: { on(event: 'connect', f: (c: { on(e: 'error', f: () => void): void }) => void): void } }).master;
+  pool?.on('connect', (client) => client.on('error', () => undefined));
 }
 
 function findAppDataSource(name: string, moduleRef: ModuleRef): DataSource {

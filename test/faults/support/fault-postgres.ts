@@ -7,6 +7,9 @@
  * disconnected, a checkpoint is written), SIGQUIT immediate (no checkpoint: crash recovery at the
  * next start).
  *
+ * Trust authentication: a new connection is ready without a round trip after its startup message,
+ * which the proxy's held answers need (network-faults.faults-spec.ts).
+ *
  * Durability settings: synchronous_commit stays on, so a commit is written to the kernel before
  * it is acknowledged and survives the server being killed; fsync is off because the operating
  * system itself never crashes in these runs.

@@ -70,7 +70,7 @@ describe('fault run: mixed faults', () => {
       return 'server';
     },
     'terminate-backends': async () => {
-      const r = await sql<{ ok: boolean }>(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE 'fw:%' AND state = 'active'`);
+      const r = await sql<{ ok: boolean }>(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name LIKE 'fw:%'`);
       return `${r.length} backends`;
     },
     freeze: async (n) => {

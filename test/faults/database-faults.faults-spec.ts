@@ -7,7 +7,7 @@
 import { Client } from 'pg';
 import { Fleet } from './support/fleet';
 import { FaultPostgres } from './support/fault-postgres';
-import { faultRun } from './support/run';
+import { expectCleanRun, faultRun } from './support/run';
 
 describe('fault runs: database', () => {
   let pg: FaultPostgres;
@@ -106,14 +106,7 @@ describe('fault runs: database', () => {
       },
     });
     expect(report.faults.length).toBeGreaterThanOrEqual(target);
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 300,
-      completed: 300,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 300);
   });
 
   it('a slow database (pg_sleep in triggers) and pools far smaller than the concurrency: slower, nothing lost', async () => {
@@ -138,14 +131,7 @@ describe('fault runs: database', () => {
       },
       settleTimeoutMs: 240_000,
     });
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 150,
-      completed: 150,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 150);
   });
 
   it("the server's connection slots exhausted by another client, three times: workers wait and finish everything", async () => {
@@ -180,13 +166,6 @@ describe('fault runs: database', () => {
       },
     });
     expect(report.faults).toHaveLength(3);
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 150,
-      completed: 150,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 150);
   });
 });

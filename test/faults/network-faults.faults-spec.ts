@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { waitFor } from '../support/wait';
 import { FaultPostgres } from './support/fault-postgres';
 import { Fleet } from './support/fleet';
-import { faultRun } from './support/run';
+import { expectCleanRun, faultRun } from './support/run';
 import { TcpProxy } from './support/tcp-proxy';
 
 describe('fault runs: network', () => {
@@ -47,14 +47,7 @@ describe('fault runs: network', () => {
         proxy.maxDelayMs = 0;
       },
     });
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 200,
-      completed: 200,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 200);
   });
 
   it('black holes: every open connection goes silent for good, three times; workers carry on over new connections', async () => {
@@ -92,14 +85,7 @@ describe('fault runs: network', () => {
       },
       settleTimeoutMs: 90_000,
     });
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 150,
-      completed: 150,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 150);
   });
 
   it('answers lost after the server committed (claims and outcomes): claims are given back, outcomes are fenced, nothing lost or doubled', async () => {
@@ -123,14 +109,7 @@ describe('fault runs: network', () => {
       },
     });
     expect(report.faults).toHaveLength(12);
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 150,
-      completed: 150,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 150);
   });
 
   it("answers held back while the workers' backends are killed: a new connection's ready and fatal messages arrive together; no worker crashes", async () => {
@@ -165,13 +144,6 @@ describe('fault runs: network', () => {
         }
       },
     });
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 120,
-      completed: 120,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 120);
   });
 });

@@ -7,7 +7,7 @@
 import { waitFor } from '../support/wait';
 import { FaultPostgres, ShutdownMode } from './support/fault-postgres';
 import { Fleet } from './support/fleet';
-import { faultRun } from './support/run';
+import { expectCleanRun, faultRun } from './support/run';
 
 describe('fault run: Postgres restarts', () => {
   let pg: FaultPostgres;
@@ -52,14 +52,7 @@ describe('fault run: Postgres restarts', () => {
       },
     });
     expect(report.faults).toHaveLength(restarts.length);
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 300,
-      completed: 300,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 300);
     expect(fleet.workers.size).toBe(0); // all stopped gracefully at the end
   });
 

@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { waitFor } from '../support/wait';
 import { Fleet } from './support/fleet';
 import { FaultPostgres } from './support/fault-postgres';
-import { faultRun, Nemesis } from './support/run';
+import { expectCleanRun, faultRun, Nemesis } from './support/run';
 
 describe('fault runs: worker processes', () => {
   let pg: FaultPostgres;
@@ -56,14 +56,7 @@ describe('fault runs: worker processes', () => {
       },
     });
     expect(report.faults).toHaveLength(kills);
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 400,
-      completed: 400,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 400);
     // The kills landed on running steps: their leases lapsed and other workers took them over.
     expect(report.leaseExpiries).toBeGreaterThan(0);
   });
@@ -97,14 +90,7 @@ describe('fault runs: worker processes', () => {
       },
     });
     expect(report.faults).toHaveLength(pauses);
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 200,
-      completed: 200,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 200);
     expect(report.leaseExpiries).toBeGreaterThanOrEqual(pauses);
   });
 
@@ -142,14 +128,7 @@ describe('fault runs: worker processes', () => {
     });
     expect(leftovers).toEqual([]);
     expect(report.faults).toHaveLength(stops);
-    expect(report.unexpectedExits).toEqual([]);
-    expect(report.violations).toEqual([]);
-    expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-      tasks: 200,
-      completed: 200,
-      lost: 0,
-      duplicated: 0,
-    });
+    expectCleanRun(report, 200);
     // Slow steps were running at each stop: they were given back (released), not left to expire.
     expect(report.releases).toBeGreaterThan(0);
     expect(report.leaseExpiries).toBe(0);

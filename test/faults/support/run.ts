@@ -234,3 +234,15 @@ export function summary(r: RunReport): string {
     (r.unexpectedExits.length ? `\n  unexpected exits: ${r.unexpectedExits.join('; ')}` : '')
   );
 }
+
+/** What every fault run must show: no worker died unexpectedly, no checker violation, every task completed once. */
+export function expectCleanRun(report: RunReport, tasks: number): void {
+  expect(report.unexpectedExits).toEqual([]);
+  expect(report.violations).toEqual([]);
+  expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
+    tasks,
+    completed: tasks,
+    lost: 0,
+    duplicated: 0,
+  });
+}

@@ -1,0 +1,88 @@
+// Small helpers shared by the peer drivers (they run in the child processes).
+import { performance } from 'node:perf_hooks';
+
+export const now = () => performance.now();
+
+const tick = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls `check` (an async predicate, usually a SQL query) until it returns true.
+ * Not a fixed sleep: it returns as soon as the condition holds, `intervalMs` is only the
+ * pause between two checks. Throws after `timeoutMs`.
+ */
+export async function waitFor(check, { intervalMs = 2, timeoutMs = 600_000, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await tick(intervalMs);
+  }
+}
+
+/**
+ * Counts handler invocations in this process. `reach(n)` resolves once the count reaches n.
+ * Used only as a cheap hint: the drivers still confirm completion in the database, but they
+ * start polling it only when the handlers have all run, so the polling does not load the
+ * server during the measured drain.
+ */
+export class Counter {
+  #count = 0;
+  #waiters = [];
+  get count() {
+    return this.#count;
+  }
+  inc(by = 1) {
+    this.#count += by;
+    this.#waiters = this.#waiters.filter((w) => {
+      if (this.#count >= w.n) {
+        w.resolve();
+        return false;
+      }
+      return true;
+    });
+  }
+  reach(n) {
+    if (this.#count >= n) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ n, resolve }));
+  }
+}
+
+/** A one-shot signal keyed by a string (e.g. "the final step of run 3 ran"). */
+export class Signals {
+  #done = new Set();
+  #waiters = new Map();
+  fire(key) {
+    this.#done.add(key);
+    const w = this.#waiters.get(key);
+    if (w) {
+      this.#waiters.delete(key);
+      w.forEach((resolve) => resolve());
+    }
+  }
+  wait(key) {
+    if (this.#done.has(key)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.#waiters.get(key) ?? [];
+      list.push(resolve);
+      this.#waiters.set(key, list);
+    });
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight (for peers without a bulk enqueue API). */
+export async function mapLimit(items, limit, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export const chunks = (arr, size) => {
+  const out = [];
+  for (let i = 0; i < arr.length; i += size) out.push(arr.slice(i, i + size));
+  return out;
+};

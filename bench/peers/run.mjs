@@ -191,7 +191,8 @@ function runChild(peer, workload, size, url, opts) {
     let error;
     let done = false;
     child.on('message', (m) => {
-      if (m.type === 'run') {
+      if (m.type === 'hello') process.stderr.write(`   (child on Node ${m.node})\n`);
+      else if (m.type === 'run') {
         runs.push(m.value);
         process.stderr.write(`   run ${runs.length}: ${m.value.toFixed(2)} ${workload.metric}\n`);
       } else if (m.type === 'error') error = m.message.split('\n').slice(0, 6).join('\n');

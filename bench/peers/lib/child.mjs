@@ -10,6 +10,7 @@ const cfg = JSON.parse(process.argv[2]);
 const send = (msg) => new Promise((resolve) => process.send(msg, () => resolve()));
 
 let driver;
+await send({ type: 'hello', node: process.version });
 try {
   const mod = await import(pathToFileURL(join(here, '..', 'peers', `${cfg.peer}.mjs`)).href);
   driver = await mod.create({ url: cfg.url, concurrency: cfg.concurrency });

@@ -67,7 +67,7 @@ const PEERS = [
 // ---------------------------------------------------------------------------- options
 
 function parseArgs(argv) {
-  const opts = { runs: 3, scale: 1, concurrency: 20, timeout: 600, only: null, workloads: null, withTasker: false, out: join(resultsDir, 'peers.json') };
+  const opts = { runs: 3, scale: 1, concurrency: 50, timeout: 600, only: null, workloads: null, withTasker: false, out: join(resultsDir, 'peers.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [key, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -85,7 +85,9 @@ function parseArgs(argv) {
       default: console.error(`unknown option ${a}`); usage(2);
     }
   }
-  if (!(opts.scale > 0 && opts.scale <= 1)) fail('--scale must be in (0, 1]');
+  if (!(opts.scale > 0)) fail('--scale must be a positive number');
+  // 0.1 and 10 both mean "a tenth" (Tasker's bench/main.ts divides by its --scale)
+  opts.factor = opts.scale <= 1 ? opts.scale : 1 / opts.scale;
   if (!(opts.timeout > 0)) fail('--timeout must be a number of seconds');
   const known = PEERS.map((p) => p.system);
   for (const p of opts.only ?? []) if (!known.includes(p)) fail(`--only: unknown peer ${p} (known: ${known.join(', ')})`);
@@ -103,8 +105,8 @@ function usage(code) {
   --runs N              repetitions per workload (default 3)
   --only a,b            peers: ${PEERS.map((p) => p.system).join(', ')}
   --workloads a,b       workloads: ${WORKLOADS.map((w) => w.name).join(', ')}
-  --scale F             divide the sizes (e.g. 0.1 for a quick dev run)
-  --concurrency N       worker concurrency for every peer (default 20)
+  --scale F             shrink the jobs-N backlogs, e.g. 0.1 (or 10) for a tenth: quick dev runs
+  --concurrency N       worker concurrency for every peer (default 50, as Tasker's side)
   --timeout S           timeout per peer x workload, in seconds (default 600)
   --with-tasker         first run Tasker's side (npm run bench -- --suite peers in the repo root)
   --json FILE           where to write the results (default bench/results/peers.json)
@@ -161,8 +163,8 @@ const withDatabase = (url, db) => {
 function runTasker(opts) {
   const args = ['run', 'bench', '--', '--suite', 'peers', '--json', 'bench/results/tasker-peers.json'];
   if (opts.runsGiven) args.push('--runs', String(opts.runs));
-  if (opts.scale !== 1) args.push('--scale', String(opts.scale));
-  if (opts.workloads) args.push('--workloads', opts.workloads.join(','));
+  if (opts.factor !== 1) args.push('--scale', String(1 / opts.factor)); // bench/main.ts divides sizes by it
+  if (opts.workloads) args.push('--only', opts.workloads.join(','));
   console.error(`\n== tasker: npm ${args.join(' ')} (in ${repoRoot})`);
   const r = spawnSync('npm', args, { cwd: repoRoot, stdio: 'inherit', env: cleanEnv() });
   if (r.status !== 0) console.error(`Tasker's bench exited with ${r.status ?? r.signal}; going on with the peers`);
@@ -170,9 +172,9 @@ function runTasker(opts) {
 
 let current; // { child, drop } of the workload in flight, for the signal handlers
 
-function runChild(peer, workload, size, url, opts) {
+function runChild(peer, workload, size, url, opts, runCount, deadline) {
   return new Promise((resolvePromise) => {
-    const cfg = { peer: peer.system, workload: { name: workload.name, kind: workload.kind, size }, runs: opts.runs, url, concurrency: opts.concurrency };
+    const cfg = { peer: peer.system, workload: { name: workload.name, kind: workload.kind, size }, runs: runCount, url, concurrency: opts.concurrency };
     const child = fork(join(here, 'lib', 'child.mjs'), [JSON.stringify(cfg)], {
       cwd: here,
       execPath: peer.node ?? process.execPath,
@@ -194,14 +196,14 @@ function runChild(peer, workload, size, url, opts) {
       if (m.type === 'hello') process.stderr.write(`   (child on Node ${m.node})\n`);
       else if (m.type === 'run') {
         runs.push(m.value);
-        process.stderr.write(`   run ${runs.length}: ${m.value.toFixed(2)} ${workload.metric}\n`);
+        process.stderr.write(`   run: ${m.value.toFixed(2)} ${workload.metric}\n`);
       } else if (m.type === 'error') error = m.message.split('\n').slice(0, 6).join('\n');
       else if (m.type === 'done') done = true;
     });
     const timer = setTimeout(() => {
       error = `timeout after ${opts.timeout} s`;
       child.kill('SIGKILL');
-    }, opts.timeout * 1000);
+    }, Math.max(0, deadline - Date.now()));
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       current = undefined;
@@ -264,12 +266,30 @@ async function main() {
           entry.results.push({ workload: w.name, na });
           continue;
         }
-        const size = Math.max(w.kind === 'chain' ? 2 : 1, Math.round(w.size * opts.scale));
+        const size = w.kind === 'jobs' ? Math.max(1, Math.round(w.size * opts.factor)) : w.size;
         process.stderr.write(`== ${peer.system} ${ver}: ${w.name}${size !== w.size ? ` (scaled to ${size})` : ''}, ${opts.runs} run(s)\n`);
-        await dropDb(db);
-        await admin.query(`create database "${db}"`);
-        created.add(db);
-        const { runs, error } = await runChild(peer, w, size, withDatabase(baseUrl, db), opts);
+        const deadline = Date.now() + opts.timeout * 1000;
+        const fresh = async () => {
+          await dropDb(db);
+          await admin.query(`create database "${db}"`);
+          created.add(db);
+          return withDatabase(baseUrl, db);
+        };
+        const runs = [];
+        let error;
+        if (w.kind === 'jobs') {
+          // every run on a fresh database, in a fresh process: nothing left over from the previous one
+          for (let r = 0; r < opts.runs && !error; r++) {
+            const out = await runChild(peer, w, size, await fresh(), opts, 1, deadline);
+            runs.push(...out.runs);
+            error = out.error;
+          }
+        } else {
+          // one worker, booted once, kept running across a warm-up and the measured runs
+          const out = await runChild(peer, w, size, await fresh(), opts, opts.runs, deadline);
+          runs.push(...out.runs);
+          error = out.error;
+        }
         await dropDb(db);
         const result = { workload: w.name, metric: w.metric, better: w.better };
         if (runs.length) Object.assign(result, summarize(runs), { runs: runs.map(round) });

@@ -15,6 +15,9 @@ try {
   const mod = await import(pathToFileURL(join(here, '..', 'peers', `${cfg.peer}.mjs`)).href);
   driver = await mod.create({ url: cfg.url, concurrency: cfg.concurrency });
   const { kind, size } = cfg.workload;
+  // Latency workloads: one untimed run first (JIT, query plans, pool connections), as Tasker's side does.
+  if (kind === 'chain') await driver.chain(size);
+  if (kind === 'fanout') await driver.fanout(size);
   for (let r = 0; r < cfg.runs; r++) {
     let value;
     if (kind === 'jobs') {

@@ -26,7 +26,7 @@ function cell(result) {
   if (!result) return '-';
   if (result.na) return 'n/a';
   if (result.error && !isNum(result.median)) return /timeout/i.test(result.error) ? 'timeout' : 'error';
-  const txt = `${result.median} (${result.min}–${result.max})`;
+  const txt = `${round(result.median)} (${round(result.min)}–${round(result.max)})`;
   return result.error ? `${txt}*` : txt;
 }
 
@@ -41,6 +41,11 @@ export function comparisonTable(docs, known = []) {
   const peers = systems.filter((s) => s !== tasker);
   const workloads = [];
   for (const s of systems) for (const r of s.results) if (!workloads.includes(r.workload)) workloads.push(r.workload);
+  const order = (w) => {
+    const i = known.findIndex((k) => k.name === w);
+    return i < 0 ? known.length : i;
+  };
+  workloads.sort((a, b) => order(a) - order(b));
   const meta = (w) => systems.flatMap((s) => s.results).find((r) => r.workload === w && r.metric) ?? known.find((k) => k.name === w) ?? {};
 
   const header = ['workload', 'metric'];
@@ -67,5 +72,10 @@ export function comparisonTable(docs, known = []) {
   const out = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
   if (tasker) out.push('', 'tasker × = Tasker\'s ratio to the peer (higher-better: tasker/peer; lower-better: peer/tasker): > 1 means Tasker is ahead.');
   out.push('median (min–max) over the runs; * = some runs failed or timed out; n/a = the peer cannot express the workload.');
+  for (const d of docs) {
+    // 0.1 and 10 both mean a tenth (bench/main.ts divides by its --scale, this bench multiplies)
+    const f = d.scale > 1 ? 1 / d.scale : d.scale;
+    if (f && f !== 1) out.push(`${d.systems.map((s) => s.system).join(', ')}: jobs-N backlogs at ${round(f)} of their size.`);
+  }
   return out.join('\n');
 }

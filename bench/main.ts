@@ -1,0 +1,107 @@
+/**
+ * `npm run bench`: every workload of issue 4 against Tasker, on a database of its own (on the
+ * server of DATABASE_URL, or an embedded one started by scripts/with-postgres.mjs). Prints a table
+ * (median of the runs, min–max, the target) and writes it as JSON. Asserts nothing about time.
+ *
+ * Options: --suite all|peers|sql|throughput|latency|memory|scale (default all), --runs N (3),
+ * --scale F (sizes × F when F < 1, ÷ F when F > 1: 0.1 and 10 both mean a tenth, for a quick try), --only w1,w2 (workload names),
+ * --json path (default bench/results/tasker.json).
+ */
+import 'reflect-metadata';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchOptions, startBenchApp } from './support/app';
+import { connect, createBenchDatabase } from './support/database';
+import { Result, table } from './support/stats';
+import { BenchContext, Workload } from './workloads/context';
+import { chainWorkload, createWorkload, fanOutWorkload } from './workloads/latency';
+import { memoryWorkload } from './workloads/memory';
+import { historyWorkload, readinessWorkload } from './workloads/sql';
+import { dagWorkload, jobsWorkload, scaleOutWorkload } from './workloads/throughput';
+import { chain, dag10, fanOut, job, layered, sleeper } from './workflows';
+
+const WORKLOADS: Workload[] = [
+  readinessWorkload,
+  historyWorkload,
+  chainWorkload,
+  fanOutWorkload(50),
+  fanOutWorkload(500, 250),
+  createWorkload,
+  jobsWorkload(2_000),
+  jobsWorkload(10_000),
+  dagWorkload,
+  memoryWorkload,
+  scaleOutWorkload,
+];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      suite: { type: 'string', default: 'all' },
+      runs: { type: 'string', default: '3' },
+      scale: { type: 'string', default: '1' },
+      only: { type: 'string' },
+      json: { type: 'string', default: join(__dirname, 'results', 'tasker.json') },
+    },
+  });
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) throw new Error('DATABASE_URL is not set: run the bench with `npm run bench` (it starts a database when none is given).');
+  const only = values.only?.split(',');
+  const chosen = WORKLOADS.filter((w) => (only ? only.includes(w.name) : values.suite === 'all' || w.suites.includes(values.suite!)));
+  if (chosen.length === 0) throw new Error(`no workload matches --suite ${values.suite} --only ${values.only ?? ''}`);
+
+  const db = await createBenchDatabase(serverUrl);
+  const pg = await connect(db.url);
+  const control = await startBenchApp(benchOptions(db.url, { enabled: false }), [
+    job(),
+    dag10(),
+    chain(20),
+    fanOut(50),
+    fanOut(500),
+    layered(1_000),
+    layered(10_000),
+    sleeper(),
+  ]);
+  const ctx: BenchContext = {
+    databaseUrl: db.url,
+    control,
+    pg,
+    runs: Number(values.runs),
+    scale: Number(values.scale) < 1 ? 1 / Number(values.scale) : Number(values.scale),
+    log: (line) => process.stderr.write(`  ${line}\n`),
+  };
+  const results: Result[] = [];
+  try {
+    for (const w of chosen) {
+      process.stderr.write(`${w.name}…\n`);
+      results.push(...(await w.run(ctx)));
+    }
+  } finally {
+    await control.close();
+    await pg.end();
+    await db.drop();
+  }
+  const server = await connect(serverUrl);
+  const version = (await server.query('SHOW server_version')).rows[0].server_version as string;
+  await server.end();
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: version };
+  console.log(`\nTasker bench — ${machine.cpus} CPUs, Node ${machine.node}, PostgreSQL ${machine.postgres}, runs: ${ctx.runs}, scale: 1/${ctx.scale}\n`);
+  console.log(table(results));
+  mkdirSync(dirname(values.json!), { recursive: true });
+  const pkg = require('../package.json') as { version: string };
+  writeFileSync(
+    values.json!,
+    JSON.stringify({ machine, runs: ctx.runs, scale: ctx.scale, systems: [{ system: 'tasker', version: pkg.version, settings: 'see bench/README.md', results }] }, null, 2),
+  );
+  console.log(`\nwritten to ${values.json}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

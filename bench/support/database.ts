@@ -1,0 +1,46 @@
+import { Client } from 'pg';
+
+/** A database of the bench's own on the server of `serverUrl`, dropped by `drop()`. */
+export async function createBenchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `tasker_bench_${process.pid}_${Date.now()}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function connect(url: string): Promise<Client> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  return c;
+}
+
+/** Polls until `sql` returns a first column equal to `expected`; returns when that was seen. */
+export async function waitForCount(c: Client, sql: string, params: unknown[], expected: number, timeoutMs = 600_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await c.query(sql, params);
+    if (Number(Object.values(rows[0])[0]) >= expected) return performance.now();
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${expected} from: ${sql}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Empties the engine's tables between workloads (definitions stay). */
+export async function truncateWork(c: Client): Promise<void> {
+  await c.query(
+    'TRUNCATE tasker.tasks, tasker.workflow_steps, tasker.workflow_step_edges, tasker.task_transitions, tasker.workflow_step_transitions',
+  );
+  await c.query('VACUUM ANALYZE');
+}

@@ -1,0 +1,78 @@
+/**
+ * A worker in its own OS process, driven by the bench over IPC. It boots without claiming
+ * (so the bench can build a backlog first and time the drain alone), then on `go` starts the
+ * worker, its wake-up listener and its lease sweeper, as TaskerModule's bootstrap would.
+ *
+ * Environment: DATABASE_URL, BENCH_CONCURRENCY, BENCH_POOL, BENCH_TYPES (comma-separated names
+ * of bench/workflows.ts factories with their argument, e.g. `job,fanOut:500`), BENCH_SLEEP=1 to
+ * make every step wait for a `release` message.
+ */
+import 'reflect-metadata';
+import { Type } from '@nestjs/common';
+import { LeaseSweeper } from '../../libs/tasker/src/orchestration/lease.sweeper';
+import { TaskerWorker } from '../../libs/tasker/src/orchestration/tasker.worker';
+import { WakeListener } from '../../libs/tasker/src/orchestration/wake.listener';
+import * as workflows from '../workflows';
+import { benchOptions, startBenchApp } from './app';
+
+export type ToWorker = { type: 'go' } | { type: 'release' } | { type: 'report' } | { type: 'stop' };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'report'; rss: number; inFlight: number; ran: string[] }
+  | { type: 'stopped' };
+
+export function typesFromSpec(spec: string): Type[] {
+  return spec.split(',').map((s) => {
+    const [name, arg] = s.split(':');
+    const factory = (workflows as unknown as Record<string, (n?: number) => Type>)[name];
+    if (!factory) throw new Error(`unknown bench workflow ${name}`);
+    return factory(arg === undefined ? undefined : Number(arg));
+  });
+}
+
+async function main(): Promise<void> {
+  const send = (m: FromWorker) => process.send!(m);
+  const ran: string[] = [];
+  let inFlight = 0;
+  const sleepers: (() => void)[] = [];
+  workflows.stepProbe.onStep = (ctx) => {
+    ran.push(`${ctx.step.id}:${ctx.step.attempt}`);
+    if (process.env.BENCH_SLEEP !== '1') return;
+    inFlight++;
+    return new Promise<void>((resolve) => sleepers.push(resolve)).then(() => {
+      inFlight--;
+    });
+  };
+  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 50);
+  const bench = await startBenchApp(
+    benchOptions(process.env.DATABASE_URL!, { enabled: false, concurrency }, Number(process.env.BENCH_POOL ?? 10)),
+    typesFromSpec(process.env.BENCH_TYPES ?? 'job'),
+  );
+  process.on('message', (m: ToWorker) => {
+    void (async () => {
+      if (m.type === 'go') {
+        await bench.app.get(TaskerWorker).start();
+        bench.app.get(LeaseSweeper).start();
+        await bench.app.get(WakeListener).start();
+      } else if (m.type === 'release') {
+        for (const r of sleepers.splice(0)) r();
+      } else if (m.type === 'report') {
+        send({ type: 'report', rss: process.memoryUsage().rss, inFlight, ran: ran.splice(0) });
+      } else if (m.type === 'stop') {
+        for (const r of sleepers.splice(0)) r();
+        await bench.close();
+        send({ type: 'stopped' });
+        process.disconnect();
+      }
+    })().catch((e) => {
+      process.stderr.write(`bench worker: ${(e as Error).stack}\n`);
+      process.exit(1);
+    });
+  });
+  send({ type: 'ready' });
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench worker failed to boot: ${(e as Error).stack}\n`);
+  process.exit(1);
+});

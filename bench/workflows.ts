@@ -1,0 +1,89 @@
+/**
+ * The bench's task types, all with no-op steps so the engine is what is measured. Wide and long
+ * DAGs are generated: their methods are decorated the way `@Step() @DependsOn(...)` would.
+ */
+import { Type } from '@nestjs/common';
+import { DependsOn, Step, StepContext, TaskHandler } from '../libs/tasker/src';
+
+export const NS = 'bench';
+
+/** Observes every step run by this process (the scale-out check counts attempts with it). */
+export const stepProbe: { onStep?: (ctx: StepContext) => void | Promise<unknown> } = {};
+
+function run(ctx: StepContext): unknown {
+  return stepProbe.onStep ? stepProbe.onStep(ctx) : null;
+}
+
+/** A task type whose steps are `steps` (name → parents), in that order. */
+function generated(name: string, steps: [string, string[]][]): Type {
+  const cls = class {};
+  Object.defineProperty(cls, 'name', { value: `Bench_${name}` });
+  for (const [step, parents] of steps) {
+    const descriptor: PropertyDescriptor = { value: run, writable: true, configurable: true, enumerable: false };
+    // A fresh function per step: step metadata is stored on the function object.
+    descriptor.value = function (ctx: StepContext) {
+      return run(ctx);
+    };
+    if (parents.length) DependsOn(...parents)(cls.prototype, step, descriptor);
+    Step({ retryLimit: 1 })(cls.prototype, step, descriptor);
+    Object.defineProperty(cls.prototype, step, descriptor);
+  }
+  TaskHandler({ name, namespace: NS, version: '1' })(cls);
+  return cls;
+}
+
+const pad = (i: number) => `s${String(i).padStart(5, '0')}`;
+
+/** One step: the unit of the independent-jobs workloads. */
+export const job = () => generated('job', [['run', []]]);
+
+/** `n` steps in a line. */
+export const chain = (n: number) =>
+  generated(`chain_${n}`, Array.from({ length: n }, (_, i): [string, string[]] => [pad(i), i ? [pad(i - 1)] : []]));
+
+/** One root, `width` parallel steps after it, one join after all of them. */
+export const fanOut = (width: number) =>
+  generated(`fan_out_${width}`, [
+    ['root', []],
+    ...Array.from({ length: width }, (_, i): [string, string[]] => [pad(i), ['root']]),
+    ['join', Array.from({ length: width }, (_, i) => pad(i))],
+  ]);
+
+/**
+ * Ten steps: extract → three transforms (each from extract) → four checks (two parents each) →
+ * merge (all checks) → publish. A typical business DAG, four levels wide at most.
+ */
+export const dag10 = () =>
+  generated('dag_10', [
+    ['extract', []],
+    ['t1', ['extract']],
+    ['t2', ['extract']],
+    ['t3', ['extract']],
+    ['c1', ['t1', 't2']],
+    ['c2', ['t2', 't3']],
+    ['c3', ['t1', 't3']],
+    ['c4', ['t1', 't2', 't3']],
+    ['merge', ['c1', 'c2', 'c3', 'c4']],
+    ['publish', ['merge']],
+  ]);
+
+/**
+ * `n` steps in layers of `width`; each step after the first layer depends on 2–3 steps of the
+ * layer before (deterministic choice), as the issue's readiness target describes.
+ */
+export const layered = (n: number, width = 50) =>
+  generated(
+    `layered_${n}`,
+    Array.from({ length: n }, (_, i): [string, string[]] => {
+      const layer = Math.floor(i / width);
+      if (layer === 0) return [pad(i), []];
+      const prev = (layer - 1) * width;
+      const k = i % width;
+      const parents = [prev + k, prev + ((k + 1) % width)];
+      if (i % 2 === 0) parents.push(prev + ((k + 7) % width));
+      return [pad(i), parents.map(pad)];
+    }),
+  );
+
+/** Steps that wait until `release()` is called: the in-flight memory workload. */
+export const sleeper = () => generated('sleeper', [['nap', []]]);

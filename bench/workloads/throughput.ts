@@ -1,0 +1,114 @@
+/**
+ * Draining a backlog: the tasks are created first (not timed), then worker processes start and
+ * the clock runs until the database shows every task complete.
+ */
+import { TaskRequest } from '../../libs/tasker/src';
+import { truncateWork, waitForCount } from '../support/database';
+import { summarize } from '../support/stats';
+import { spawnWorkers, WorkerHandle } from '../support/workers';
+import { NS } from '../workflows';
+import { BenchContext, sized, Workload } from './context';
+
+async function backlog(ctx: BenchContext, name: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 1_000) {
+    const batch: TaskRequest[] = Array.from({ length: Math.min(1_000, n - i) }, () => ({ namespace: NS, name, version: '1' }));
+    await ctx.control.tasker.createTasks(batch);
+  }
+}
+
+export interface DrainFigures {
+  seconds: number;
+  steps: number;
+  /** Step attempts each process ran ("step:attempt"), for the no-duplicate check. */
+  ran: string[][];
+}
+
+/** Creates `n` tasks of `name`, starts `processes` workers on them and times the drain. */
+export async function drain(
+  ctx: BenchContext,
+  opts: { name: string; types: string; n: number; processes: number; concurrency: number },
+): Promise<DrainFigures> {
+  await truncateWork(ctx.pg);
+  await backlog(ctx, opts.name, opts.n);
+  const { rows } = await ctx.pg.query('SELECT count(*)::int AS n FROM tasker.workflow_steps');
+  const workers = await spawnWorkers(opts.processes, { types: opts.types, concurrency: opts.concurrency, databaseUrl: ctx.databaseUrl });
+  try {
+    const began = performance.now();
+    for (const w of workers) w.send({ type: 'go' });
+    const ended = await waitForCount(ctx.pg, "SELECT count(*) FROM tasker.tasks WHERE state = 'complete'", [], opts.n);
+    const reports = await report(workers);
+    return { seconds: (ended - began) / 1000, steps: rows[0].n, ran: reports };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+}
+
+async function report(workers: WorkerHandle[]): Promise<string[][]> {
+  return Promise.all(
+    workers.map(async (w) => {
+      const r = w.next('report');
+      w.send({ type: 'report' });
+      return (await r).ran;
+    }),
+  );
+}
+
+export const jobsWorkload = (n: number, target?: number): Workload => ({
+  suites: ['throughput', 'peers'],
+  name: `jobs-${n}`,
+  async run(ctx) {
+    const size = sized(ctx, n);
+    const runs: number[] = [];
+    for (let i = 0; i < ctx.runs; i++) {
+      const f = await drain(ctx, { name: 'job', types: 'job', n: size, processes: 1, concurrency: 50 });
+      runs.push(size / f.seconds);
+      ctx.log(`jobs-${n} run ${i + 1}: ${Math.round(size / f.seconds)} jobs/s`);
+    }
+    return [summarize(`jobs-${n}`, 'jobs/s', 'higher', runs, target, `${size} single-step tasks, 1 worker process, concurrency 50`)];
+  },
+});
+
+export const dagWorkload: Workload = {
+  suites: ['throughput'],
+  name: 'dag10-1000',
+  async run(ctx) {
+    const size = sized(ctx, 1_000);
+    const runs: number[] = [];
+    for (let i = 0; i < ctx.runs; i++) {
+      const f = await drain(ctx, { name: 'dag_10', types: 'dag10', n: size, processes: 1, concurrency: 50 });
+      runs.push(f.steps / f.seconds);
+      ctx.log(`dag10-1000 run ${i + 1}: ${Math.round(f.steps / f.seconds)} steps/s`);
+    }
+    return [summarize('dag10-1000', 'steps/s', 'higher', runs, 5_000, `${size} ten-step DAG tasks, 1 worker process, concurrency 50`)];
+  },
+};
+
+/**
+ * 1, 2 and 4 worker processes on one backlog. Every step must have run exactly once: no attempt
+ * twice (at once or not), none lost.
+ */
+export const scaleOutWorkload: Workload = {
+  suites: ['scale'],
+  name: 'scale-out',
+  async run(ctx) {
+    const size = sized(ctx, 2_000);
+    const results = [];
+    for (const processes of [1, 2, 4]) {
+      const runs: number[] = [];
+      for (let i = 0; i < ctx.runs; i++) {
+        const f = await drain(ctx, { name: 'dag_10', types: 'dag10', n: size, processes, concurrency: 25 });
+        const all = f.ran.flat();
+        const distinctSteps = new Set(all.map((r) => r.split(':')[0])).size;
+        if (all.length !== f.steps || distinctSteps !== f.steps) {
+          throw new Error(`scale-out with ${processes} processes: ${all.length} attempts ran for ${f.steps} steps (${distinctSteps} distinct)`);
+        }
+        runs.push(f.steps / f.seconds);
+        ctx.log(`scale-out ${processes}p run ${i + 1}: ${Math.round(f.steps / f.seconds)} steps/s, ${all.length} attempts for ${f.steps} steps`);
+      }
+      results.push(
+        summarize(`scale-out-${processes}p`, 'steps/s', 'higher', runs, undefined, `${size} dag10 tasks, ${processes} process(es) × concurrency 25; every step ran once`),
+      );
+    }
+    return results;
+  },
+};

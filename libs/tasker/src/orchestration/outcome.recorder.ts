@@ -9,14 +9,42 @@ import { serializeError } from './outcome';
 import type { AttemptOutcome } from './step.executor';
 import { isDataError, isTransientDatabaseError } from './transient-errors';
 
+interface PendingSuccess {
+  claim: ClaimRow;
+  results: string;
+  done: () => void;
+  failed: (e: unknown) => void;
+}
+
+/**
+ * Lets a batch of successes claim the worker's next steps in the same round-trip (TaskerWorker).
+ * `begin` reserves the worker's claim for this batch (null: no claim now); `end` is always called
+ * after a non-null `begin`, with the claims, or null when the statement did not answer (it may
+ * have committed: the worker then looks for claims it never received).
+ */
+export interface ClaimAlong {
+  begin(finished: ClaimRow[]): { owner: string; types: number[]; limit: number; leaseMs: number } | null;
+  end(claims: ClaimRow[] | null, finished: ClaimRow[]): void;
+}
+
+/** At most this many successes are stored in one statement. */
+const MAX_BATCH = 500;
+
 /**
  * What follows an attempt: stores its outcome (the SQL moves dependents and settles the task in
  * the same transaction), then publishes the committed transitions. A database that is briefly
  * away is waited for, up to the lease: a result is not dropped because of a restart.
+ *
+ * Successes are stored in batches, the way Postgres groups commits: the first goes at once, and
+ * those that finish while it is being stored go together in the next statement. A busy worker
+ * then spends one round-trip (and one transaction) on many steps, an idle one adds no delay.
  */
 @Injectable()
 export class OutcomeRecorder {
   private readonly logger = new Logger('Tasker');
+  private readonly successes: PendingSuccess[] = [];
+  private flushing = false;
+  private claimAlong?: ClaimAlong;
 
   constructor(
     private readonly steps: StepRepository,
@@ -24,9 +52,76 @@ export class OutcomeRecorder {
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
 
+  /** The worker whose next claim rides along with each batch of successes. */
+  attach(claimAlong: ClaimAlong): void {
+    this.claimAlong = claimAlong;
+  }
+
   /** Returns the retry time of a failed attempt that will be retried, so the worker can wake then. */
   async record(claim: ClaimRow, outcome: AttemptOutcome): Promise<Date | null> {
     if (outcome.kind === 'abandoned') return null;
+    if (outcome.kind === 'success') {
+      await new Promise<void>((done, failed) => {
+        this.successes.push({ claim, results: outcome.resultsJson, done, failed });
+        if (!this.flushing) void this.flush();
+      });
+      return null;
+    }
+    return this.recordOne(claim, outcome);
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.successes.length > 0) await this.storeSuccesses(this.successes.splice(0, MAX_BATCH));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async storeSuccesses(batch: PendingSuccess[]): Promise<void> {
+    const items = batch.map((p) => ({ stepId: p.claim.step_id, token: p.claim.lease_token, results: p.results }));
+    const finished = batch.map((p) => p.claim);
+    const ask = this.claimAlong?.begin(finished) ?? null;
+    let claims: ClaimRow[] | null = null;
+    let rows: TransitionRow[];
+    try {
+      try {
+        if (ask) {
+          try {
+            ({ transitions: rows, claims } = await this.steps.completeAndClaim(items, ask));
+          } catch (e) {
+            if (!isTransientDatabaseError(e)) throw e;
+            rows = await this.persist(() => this.steps.completeMany(items));
+          }
+        } else {
+          rows = await this.persist(() => this.steps.completeMany(items));
+        }
+      } catch (e) {
+        if (!isDataError(e)) {
+          for (const p of batch) p.failed(e);
+          return;
+        }
+        // One result Postgres refuses (e.g. a \u0000 in its JSON) fails the statement: store them one by one,
+        // so only that step fails and the others complete.
+        for (const p of batch) {
+          await this.recordOne(p.claim, { kind: 'success', resultsJson: p.results }).then(() => p.done(), p.failed);
+        }
+        return;
+      }
+      const stored = new Set(rows.filter((r) => r.kind === 'step').map((r) => String(r.step_id)));
+      for (const p of batch) if (!stored.has(String(p.claim.step_id))) this.warnDiscarded(p.claim);
+      // One transaction: its transitions in the order they were written.
+      rows.sort((a, b) => (BigInt(a.transition_id) < BigInt(b.transition_id) ? -1 : 1));
+      this.bus.publishTransitions(rows);
+    } finally {
+      // After the completions' events, so a claimed dependent's step.started follows its parents'.
+      if (ask) this.claimAlong!.end(claims, finished);
+    }
+    for (const p of batch) p.done();
+  }
+
+  private async recordOne(claim: ClaimRow, outcome: Exclude<AttemptOutcome, { kind: 'abandoned' }>): Promise<Date | null> {
     let rows: TransitionRow[];
     let retryAt: Date | null = null;
     if (outcome.kind === 'success') {
@@ -44,14 +139,18 @@ export class OutcomeRecorder {
       rows = await this.persist(() => this.steps.release(claim.step_id, claim.lease_token, outcome.reason));
     }
     if (rows.length === 0) {
-      this.logger.warn(
-        `Outcome of step ${claim.step_name} (task ${claim.task_id}, attempt ${claim.attempt}) was discarded: ` +
-          'its lease had expired and the step was claimed again.',
-      );
+      this.warnDiscarded(claim);
       return null;
     }
     this.bus.publishTransitions(rows);
     return retryAt;
+  }
+
+  private warnDiscarded(claim: ClaimRow): void {
+    this.logger.warn(
+      `Outcome of step ${claim.step_name} (task ${claim.task_id}, attempt ${claim.attempt}) was discarded: ` +
+        'its lease had expired and the step was claimed again.',
+    );
   }
 
   private async persist<T>(fn: () => Promise<T>): Promise<T> {

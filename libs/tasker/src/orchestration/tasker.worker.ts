@@ -11,7 +11,7 @@ import { TaskerTracing } from '../tracing/tasker-tracing';
 import { HandlerRegistry } from '../registry/handler.registry';
 import { TASKER_CONFIG } from '../tasker.constants';
 import { serializeError } from './outcome';
-import { OutcomeRecorder } from './outcome.recorder';
+import { ClaimAlong, OutcomeRecorder } from './outcome.recorder';
 import { AttemptAbort, AttemptOutcome, StepExecutor } from './step.executor';
 
 interface RunningAttempt {
@@ -27,7 +27,7 @@ interface RunningAttempt {
  * NOTIFY and local wake-ups.
  */
 @Injectable()
-export class TaskerWorker {
+export class TaskerWorker implements ClaimAlong {
   readonly owner = `worker:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly logger = new Logger('Tasker');
   private readonly running = new Map<string, RunningAttempt>();
@@ -54,6 +54,11 @@ export class TaskerWorker {
   /** Tasks cancelled recently, by id, with when this process heard of it. */
   private readonly cancelledTasks = new Map<string, number>();
   private readonly claimListeners: ((latencyMs: number, claimed: number) => void)[] = [];
+  /** Each running attempt's outcome being recorded, by lease token (see end()). */
+  private readonly recording = new Map<string, Promise<unknown>>();
+  /** Finished attempts whose freed slot a claim riding with their outcome already used: no wake-up needed. */
+  private readonly covered = new Set<string>();
+  private claimAlong?: { began: number; limit: number };
 
   constructor(
     private readonly steps: StepRepository,
@@ -64,7 +69,9 @@ export class TaskerWorker {
     private readonly monitoring: MonitoringRepository,
     private readonly tracing: TaskerTracing,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
-  ) {}
+  ) {
+    recorder.attach(this);
+  }
 
   /** Observes every claim query (for metrics): its latency and how many steps it claimed. */
   onClaim(listener: (latencyMs: number, claimed: number) => void): void {
@@ -238,17 +245,75 @@ export class TaskerWorker {
           : handler
             ? await this.tracing.step(claim, () => this.executor.run(claim, handler, controller, heartbeat), outcomeLabel)
             : { kind: 'released', reason: 'no handler in this process' };
-        const retryAt = await this.track(this.recorder.record(claim, outcome));
+        const recording = this.track(this.recorder.record(claim, outcome));
+        this.recording.set(claim.lease_token, recording);
+        const retryAt = await recording;
         if (retryAt) this.wakeAt(retryAt);
       } catch (e) {
         this.unrecorded.set(claim.lease_token, Date.now());
         this.logger.error(`Could not record the outcome of step ${claim.step_name} (task ${claim.task_id}): ${(e as Error).message}`);
       } finally {
+        this.recording.delete(claim.lease_token);
         this.running.delete(claim.lease_token);
-        this.wake();
+        if (!this.covered.delete(claim.lease_token)) this.wake();
       }
     })();
     this.running.set(claim.lease_token, entry);
+  }
+
+  /**
+   * A batch of successes is about to be stored: claim this worker's next steps in the same
+   * statement (in-process continuation: a chain's next step is claimed in the transaction that
+   * completes the previous one, one round-trip per step instead of two). Takes the claim slot like
+   * poll() does, so the two never claim the same free slots.
+   */
+  begin(finished: ClaimRow[]): { owner: string; types: number[]; limit: number; leaseMs: number } | null {
+    if (!this.isRunning || this.polling || Date.now() < this.orphanCheckUntil) return null;
+    const types = this.registry.typeIds();
+    const limit = this.config.worker.concurrency - this.running.size + finished.length;
+    if (limit <= 0 || types.length === 0) return null;
+    this.polling = true;
+    this.claimAlong = { began: performance.now(), limit };
+    return { owner: this.owner, types, limit, leaseMs: this.config.worker.leaseMs };
+  }
+
+  /** The claims that rode with a batch of successes (null: no answer; they may exist unseen). */
+  end(claims: ClaimRow[] | null, finished: ClaimRow[]): void {
+    const asked = this.claimAlong!;
+    this.claimAlong = undefined;
+    if (claims === null) {
+      this.orphanCheckUntil = Date.now() + this.config.worker.leaseMs;
+      this.releaseClaimSlot(true);
+      return;
+    }
+    for (const l of this.claimListeners) l(performance.now() - asked.began, claims.length);
+    // Fewer than asked: nothing else was ready, the finished attempts need not wake the worker.
+    const more = claims.length >= asked.limit;
+    if (!more) for (const f of finished) this.covered.add(f.lease_token);
+    const go = () => {
+      if (this.stopping) {
+        const released = claims.map((c) => this.track(this.recorder.record(c, { kind: 'released', reason: 'worker shutting down' })));
+        void Promise.allSettled(released).then(() => this.releaseClaimSlot(false));
+        return;
+      }
+      for (const e of eventsForClaims(claims, this.owner)) this.bus.publish(e);
+      for (const c of claims) this.launch(c);
+      this.releaseClaimSlot(more);
+    };
+    // As in poll(): the claims' events wait for the changes still being published (a task.created),
+    // except this batch's own outcomes, which are published already and settle after this call.
+    const own = new Set(finished.map((f) => this.recording.get(f.lease_token)));
+    const others = [...this.publishing].filter((p) => !own.has(p));
+    if (claims.length === 0 || others.length === 0) go();
+    else void Promise.allSettled(others).then(go);
+  }
+
+  private releaseClaimSlot(again: boolean): void {
+    this.polling = false;
+    if (again || this.pollAgain) {
+      this.pollAgain = false;
+      this.wake();
+    }
   }
 
   /** Tells the database this worker is alive (the workers table), so operators and metrics see it. */

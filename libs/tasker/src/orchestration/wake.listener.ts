@@ -46,6 +46,8 @@ export class WakeListener {
     client.on('notification', (msg) => {
       const payload = msg.payload ?? '';
       if (payload.startsWith('cancel:')) this.worker.abortTask(payload.slice('cancel:'.length));
+      // Dependents made ready by this worker's own outcomes: it claims them after recording them.
+      if (payload === `ready:${this.worker.owner}`) return;
       this.worker.wake();
     });
     client.on('end', () => {

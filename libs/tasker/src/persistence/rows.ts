@@ -101,6 +101,18 @@ export interface AuditRow {
   created_at: Date;
 }
 
+const date = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string));
+
+/** A transition as to_jsonb(transition_event) returns it (ids already as text). */
+export function transitionFromJson(j: Record<string, unknown>): TransitionRow {
+  return { ...(j as unknown as TransitionRow), at: date(j.at)!, task_created_at: date(j.task_created_at)!, next_retry_at: date(j.next_retry_at) };
+}
+
+/** A claim as to_jsonb(claim_steps row) returns it (ids already as text). */
+export function claimFromJson(j: Record<string, unknown>): ClaimRow {
+  return { ...(j as unknown as ClaimRow), claimed_at: date(j.claimed_at)! };
+}
+
 function optional<T>(v: T | null): T | undefined {
   return v === null ? undefined : v;
 }

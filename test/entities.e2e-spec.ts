@@ -52,4 +52,25 @@ describe('taskerEntities', () => {
     expect(await ds.getRepository(e.NamedStepEdge).countBy({ namedTaskId: type.id })).toBe(3);
     expect(await ds.getRepository(e.Namespace).countBy({ name: 'scenarios' })).toBe(1);
   });
+
+  it('a retention job deleting finished tasks removes their steps, edges and history, and only theirs', async () => {
+    const [old1, old2, kept] = await t.tasker.createTasks(
+      [1, 2, 3].map((x) => ({ name: 'linear', namespace: 'scenarios', context: { x } })),
+    );
+    for (const task of [old1, old2, kept]) await t.tasker.waitForTask(task.id, { timeoutMs: 20_000 });
+    const e = taskerEntities(schema);
+    await ds.getRepository(e.Task).delete([old1.id, old2.id]);
+
+    for (const gone of [old1.id, old2.id]) {
+      expect(await ds.getRepository(e.WorkflowStep).countBy({ taskId: gone })).toBe(0);
+      expect(await ds.getRepository(e.WorkflowStepEdge).countBy({ taskId: gone })).toBe(0);
+      expect(await ds.getRepository(e.TaskTransition).countBy({ taskId: gone })).toBe(0);
+      expect(await ds.getRepository(e.StepTransition).countBy({ taskId: gone })).toBe(0);
+    }
+    expect(await ds.getRepository(e.WorkflowStep).countBy({ taskId: kept.id })).toBe(4);
+    expect(await ds.getRepository(e.WorkflowStepEdge).countBy({ taskId: kept.id })).toBe(3);
+    expect(await ds.getRepository(e.TaskTransition).countBy({ taskId: kept.id })).toBe(3);
+    expect(await ds.getRepository(e.StepTransition).countBy({ taskId: kept.id })).toBe(8);
+    expect((await t.tasker.getTask(kept.id)).state).toBe('complete');
+  });
 });

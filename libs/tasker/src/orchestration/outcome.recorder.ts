@@ -35,15 +35,18 @@ const MAX_BATCH = 500;
  * the same transaction), then publishes the committed transitions. A database that is briefly
  * away is waited for, up to the lease: a result is not dropped because of a restart.
  *
- * Successes are stored in batches, the way Postgres groups commits: the first goes at once, and
- * those that finish while it is being stored go together in the next statement. A busy worker
- * then spends one round-trip (and one transaction) on many steps, an idle one adds no delay.
+ * Successes are stored in batches, the way Postgres groups commits: those that end in the same
+ * turn of the event loop go together, and those that end while batches are being stored go in the
+ * next one. A busy worker then spends one round-trip (and one transaction) on many steps; an idle
+ * one adds a turn of the event loop. One batch at a time, so events go out in commit order
+ * (measured: a second batch in flight did not add throughput, gathering per turn doubled it).
  */
 @Injectable()
 export class OutcomeRecorder {
   private readonly logger = new Logger('Tasker');
   private readonly successes: PendingSuccess[] = [];
   private flushing = false;
+  private flushScheduled = false;
   private claimAlong?: ClaimAlong;
 
   constructor(
@@ -63,19 +66,34 @@ export class OutcomeRecorder {
     if (outcome.kind === 'success') {
       await new Promise<void>((done, failed) => {
         this.successes.push({ claim, results: outcome.resultsJson, done, failed });
-        if (!this.flushing) void this.flush();
+        this.scheduleFlush();
       });
       return null;
     }
     return this.recordOne(claim, outcome);
   }
 
+  /**
+   * Waits one turn of the event loop first: attempts that end together (their handlers resolved in
+   * the same turn) go in one batch instead of the first going alone.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
   private async flush(): Promise<void> {
+    if (this.successes.length === 0 || this.flushing) return;
     this.flushing = true;
     try {
-      while (this.successes.length > 0) await this.storeSuccesses(this.successes.splice(0, MAX_BATCH));
+      await this.storeSuccesses(this.successes.splice(0, MAX_BATCH));
     } finally {
       this.flushing = false;
+      if (this.successes.length > 0) this.scheduleFlush();
     }
   }
 

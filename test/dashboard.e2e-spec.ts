@@ -204,6 +204,8 @@ describe('operator dashboard (headless Chromium)', () => {
     expect(await page.inputValue('#filter-state')).toBe('error');
 
     await page.selectOption('#filter-state', 'complete');
+    // One row before and after: wait for the new list's row, not for a count the old list already has.
+    await waitForCount(page, `[data-testid="task-row"][data-task-id="${okId}"]`, 1);
     await waitForCount(page, '[data-testid="task-row"]', 1);
     expect(await rowIds(page)).toEqual([okId]);
 

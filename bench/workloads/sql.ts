@@ -22,11 +22,11 @@ async function advance(pg: Client, type: number, done: number): Promise<void> {
   for (;;) {
     const { rows } = await pg.query('SELECT step_id, lease_token FROM tasker.claim_steps($1, $2::int[], 500, 60000)', ['bench', [type]]);
     if (rows.length === 0) throw new Error('nothing ready to advance');
-    const { rows: t } = await pg.query(
-      `SELECT count(*) FROM unnest($1::bigint[], $2::uuid[]) u(id, tok), LATERAL tasker.complete_step(u.id, u.tok, '{}'::jsonb) x`,
-      [rows.map((r) => r.step_id), rows.map((r) => r.lease_token)],
-    );
-    void t;
+    await pg.query(`SELECT count(*) FROM tasker.complete_steps($1::bigint[], $2::uuid[], $3::jsonb[])`, [
+      rows.map((r) => r.step_id),
+      rows.map((r) => r.lease_token),
+      rows.map(() => '{}'),
+    ]);
     const { rows: s } = await pg.query("SELECT count(*)::int AS n FROM tasker.workflow_steps WHERE state = 'complete' AND named_task_id = $1", [type]);
     if (s[0].n >= done) return;
   }

@@ -1,5 +1,5 @@
 /** Resident memory of a worker process holding 1,000 running steps (each waits to be released). */
-import { truncateWork, waitForCount } from '../support/database';
+import { truncateWork, waitUntil } from '../support/database';
 import { summarize } from '../support/stats';
 import { spawnWorkers } from '../support/workers';
 import { NS } from '../workflows';
@@ -21,7 +21,7 @@ export const memoryWorkload: Workload = {
         w.send({ type: 'report' });
         idle.push((await before).rss / 2 ** 20);
         w.send({ type: 'go' });
-        await waitForCount(ctx.pg, "SELECT count(*) FROM tasker.workflow_steps WHERE state = 'in_progress'", [], n);
+        await waitUntil(ctx.pg, "SELECT count(*) >= $1 FROM tasker.workflow_steps WHERE state = 'in_progress'", [n]);
         let rss = 0;
         for (;;) {
           const p = w.next('report');
@@ -36,7 +36,7 @@ export const memoryWorkload: Workload = {
         runs.push(rss / 2 ** 20);
         ctx.log(`memory run ${r + 1}: ${Math.round(rss / 2 ** 20)} MB RSS with ${n} steps in flight`);
         w.send({ type: 'release' });
-        await waitForCount(ctx.pg, "SELECT count(*) FROM tasker.tasks WHERE state = 'complete'", [], n);
+        await waitUntil(ctx.pg, "SELECT NOT EXISTS (SELECT 1 FROM tasker.tasks WHERE state IN ('pending', 'in_progress'))");
       } finally {
         await w.stop();
       }

@@ -115,7 +115,8 @@ CREATE INDEX workflow_steps_lease_idx ON ${s}.workflow_steps (lease_expires_at) 
 
 -- Only the task is a foreign key: edges and step transitions are written by Tasker's functions
 -- from ids they just created, and per-row FK checks on them cost more than the inserts (measured:
--- a 1,000-step task's 2,475 edges spent 22 ms in FK triggers).
+-- a 1,000-step task's 2,475 edges spent 22 ms in FK triggers). Migration 1764400000000 drops the
+-- task keys too, for the same reason.
 CREATE TABLE ${s}.workflow_step_edges (
   task_id       bigint NOT NULL REFERENCES ${s}.tasks(id) ON DELETE CASCADE,
   from_step_id  bigint NOT NULL,

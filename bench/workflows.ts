@@ -19,11 +19,9 @@ function generated(name: string, steps: [string, string[]][]): Type {
   const cls = class {};
   Object.defineProperty(cls, 'name', { value: `Bench_${name}` });
   for (const [step, parents] of steps) {
-    const descriptor: PropertyDescriptor = { value: run, writable: true, configurable: true, enumerable: false };
     // A fresh function per step: step metadata is stored on the function object.
-    descriptor.value = function (ctx: StepContext) {
-      return run(ctx);
-    };
+    const value = (ctx: StepContext) => run(ctx);
+    const descriptor: PropertyDescriptor = { value, writable: true, configurable: true, enumerable: false };
     if (parents.length) DependsOn(...parents)(cls.prototype, step, descriptor);
     Step({ retryLimit: 1 })(cls.prototype, step, descriptor);
     Object.defineProperty(cls.prototype, step, descriptor);

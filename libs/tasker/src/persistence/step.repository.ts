@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SerializedError } from '../orchestration/outcome';
 import { claimStepsSql } from './sql/claim-steps.sql';
 import { completeStepSql } from './sql/complete-step.sql';
@@ -11,12 +12,37 @@ import { renewLeasesSql } from './sql/renew-leases.sql';
 import { ClaimRow, claimFromJson, TransitionRow, transitionFromJson } from './rows';
 import { TaskerDatabase } from './tasker-database';
 
-/** The engine's statements: claims, outcomes and leases. */
+/**
+ * A statement run as a prepared statement. Its name is unique per text (the schema is part of it)
+ * and names the functions it calls, so it reads in pg_prepared_statements and on the wire (the
+ * fault tests' proxy recognizes requests by those names).
+ */
+interface Prepared {
+  sql: string;
+  name: string;
+}
+
+function prepared(label: string, sql: string): Prepared {
+  return { sql, name: `tasker_${label}_${createHash('sha1').update(sql).digest('hex').slice(0, 12)}` };
+}
+
+/**
+ * The engine's statements: claims, outcomes and leases. The two a worker runs for every step (its
+ * claim, and its outcomes with the next claim) are prepared statements: parsed and planned once
+ * per connection instead of every time.
+ */
 export class StepRepository {
-  constructor(private readonly db: TaskerDatabase) {}
+  private readonly claimStatement: Prepared;
+  private readonly completeAndClaimStatement: Prepared;
+
+  constructor(private readonly db: TaskerDatabase) {
+    this.claimStatement = prepared('claim_steps', claimStepsSql(db.s));
+    this.completeAndClaimStatement = prepared('complete_steps_claim_steps', completeAndClaimSql(db.s));
+  }
 
   claim(owner: string, types: number[], limit: number, leaseMs: number): Promise<ClaimRow[]> {
-    return this.db.query<ClaimRow>(claimStepsSql(this.db.s), [owner, types, limit, leaseMs]);
+    const { sql, name } = this.claimStatement;
+    return this.db.query<ClaimRow>(sql, [owner, types, limit, leaseMs], undefined, name);
   }
 
   /** `results` is already JSON text. An empty answer means the lease was lost: the outcome was discarded. */
@@ -38,7 +64,8 @@ export class StepRepository {
     items: { stepId: string; token: string; results: string }[],
     claim: { owner: string; types: number[]; limit: number; leaseMs: number },
   ): Promise<{ transitions: TransitionRow[]; claims: ClaimRow[] }> {
-    const rows = await this.db.query<{ part: number; row: Record<string, unknown> }>(completeAndClaimSql(this.db.s), [
+    const { sql, name } = this.completeAndClaimStatement;
+    const rows = await this.db.query<{ part: number; row: Record<string, unknown> }>(sql, [
       items.map((i) => i.stepId),
       items.map((i) => i.token),
       items.map((i) => i.results),
@@ -46,7 +73,7 @@ export class StepRepository {
       claim.types,
       claim.limit,
       claim.leaseMs,
-    ]);
+    ], undefined, name);
     return {
       transitions: rows.filter((r) => r.part === 0).map((r) => transitionFromJson(r.row)),
       claims: rows.filter((r) => r.part === 1).map((r) => claimFromJson(r.row)),

@@ -1,0 +1,25 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { batchedOutcomesSql } from './1764300000000-batched-outcomes.sql';
+import { plannerProofOutcomesSql } from './1764500000000-planner-proof-outcomes.sql';
+import { quoteIdent, wakeChannel } from './naming';
+
+/** complete_steps and claim_steps whose plans reach rows by key on a young schema too; see the SQL file. */
+export function plannerProofOutcomesMigration(schema: string): new () => MigrationInterface {
+  const s = quoteIdent(schema);
+  return class TaskerPlannerProofOutcomes1764500000000 implements MigrationInterface {
+    name = 'TaskerPlannerProofOutcomes1764500000000';
+
+    async up(queryRunner: QueryRunner): Promise<void> {
+      await queryRunner.query(plannerProofOutcomesSql(s, wakeChannel(schema)));
+    }
+
+    async down(queryRunner: QueryRunner): Promise<void> {
+      // The bodies of 1764300000000, replaced as they were.
+      const previous = batchedOutcomesSql(s, wakeChannel(schema)).replace(
+        `CREATE FUNCTION ${s}.complete_steps`,
+        `CREATE OR REPLACE FUNCTION ${s}.complete_steps`,
+      );
+      await queryRunner.query(previous);
+    }
+  };
+}

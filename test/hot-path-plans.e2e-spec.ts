@@ -1,0 +1,79 @@
+import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
+import { Client } from 'pg';
+import { completeAndClaimSql } from '../libs/tasker/src/persistence/sql/complete-and-claim.sql';
+import { databaseUrl, dropSchema, uniqueSchema } from './support/database';
+import { startApp, TestApp } from './support/tasker-app';
+
+@TaskHandler({ name: 'line', namespace: 'plans', version: '1' })
+class LineWorkflow {
+  @Step()
+  first() {
+    return 1;
+  }
+
+  @Step()
+  @DependsOn('first')
+  second() {
+    return 2;
+  }
+
+  @Step()
+  @DependsOn('second')
+  third() {
+    return 3;
+  }
+}
+
+/** What the plans of these scans look like in EXPLAIN's text. */
+const WHOLE_TABLE_SCANS = /Seq Scan on (workflow_steps|tasks|workflow_step_edges)\b/;
+const LEASE_INDEX = /workflow_steps_lease_idx/;
+
+/**
+ * The statements a worker runs for every step must reach rows through their keys, whatever the
+ * statistics say: on a young schema (never analyzed), the generic plans cached in complete_steps
+ * and claim_steps once scanned whole tables, so every hand-off got slower as history grew. The
+ * plans of the statements inside the functions are read with auto_explain, sent back as notices.
+ */
+describe('the hot path’s plans', () => {
+  const schema = uniqueSchema('plans');
+  let api: TestApp;
+  let client: Client;
+  const plans: string[] = [];
+
+  beforeAll(async () => {
+    api = await startApp(schema, [LineWorkflow], { worker: { enabled: false } });
+    // Enough rows that a table scan looks cheaper than ten key lookups to a planner without statistics.
+    await api.tasker.createTasks(Array.from({ length: 300 }, () => ({ name: 'line', namespace: 'plans', context: {} })));
+    client = new Client({ connectionString: databaseUrl() });
+    await client.connect();
+    client.on('notice', (n) => plans.push(n.message ?? ''));
+  });
+  afterAll(async () => {
+    await client?.end();
+    await api?.close();
+    await dropSchema(schema);
+  });
+
+  it('claim and complete-and-claim use keys, never a scan of a whole table or of the lease index', async () => {
+    const s = `"${schema}"`;
+    const types = (await client.query<{ id: number }>(`SELECT id FROM ${s}.named_tasks WHERE name = 'line'`)).rows.map((r) => r.id);
+    await client.query(`LOAD 'auto_explain'`);
+    for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_level = notice']) {
+      await client.query(`SET auto_explain.${setting}`);
+    }
+    await client.query('SET client_min_messages = notice');
+
+    let [claim] = (await client.query(`SELECT * FROM ${s}.claim_steps('plans-test', $1::int[], 1, 30000)`, [types])).rows;
+    for (let handOff = 0; handOff < 5; handOff++) {
+      const rows = (await client.query(completeAndClaimSql(s), [[claim.step_id], [claim.lease_token], ['1'], 'plans-test', types, 1, 30_000])).rows;
+      expect(rows.filter((r) => r.part === 0).length).toBeGreaterThan(0); // the completion was stored
+      claim = rows.find((r) => r.part === 1)?.row;
+      expect(claim).toBeDefined();
+    }
+
+    const inFunctions = plans.filter((p) => /Update on workflow_steps/.test(p) || /Update on tasks/.test(p) || /workflow_steps_ready_idx/.test(p));
+    expect(inFunctions.length).toBeGreaterThan(5); // the nested statements were explained
+    expect(plans.filter((p) => WHOLE_TABLE_SCANS.test(p))).toEqual([]);
+    expect(plans.filter((p) => LEASE_INDEX.test(p))).toEqual([]);
+  });
+});

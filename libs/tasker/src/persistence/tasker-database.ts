@@ -10,8 +10,11 @@ interface PgClient {
   query<T>(q: { name?: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
   release(destroy?: boolean): void;
   on(event: 'error', f: () => void): void;
+  listeners(event: 'error'): unknown[];
   connection?: { stream?: { destroy(): void } };
 }
+
+const ignoreError = () => undefined;
 
 /**
  * Tasker's handle on Postgres: the DataSource, the quoted schema, and error mapping in one place.
@@ -80,14 +83,15 @@ export class TaskerDatabase {
    */
   private async queryOnPool<T>(text: string, values: unknown[], name?: string): Promise<T[]> {
     const client = await this.pool.connect();
+    // A checked-out client has no listener of pg-pool's: a fatal message from the server (a backend
+    // terminated mid-statement) fails the statement and is also emitted as 'error', which would
+    // crash the process. This listener stays: the event may come after the client went back.
+    if (!client.listeners('error').includes(ignoreError)) client.on('error', ignoreError);
     let timedOut = false;
     let timer: NodeJS.Timeout | undefined;
     if (this.statementTimeoutMs) {
       timer = setTimeout(() => {
         timedOut = true;
-        // The client reports the destroyed socket as an 'error' event too, maybe after it went back
-        // to the pool: without a listener that would crash the process.
-        client.on('error', () => undefined);
         client.connection?.stream?.destroy();
       }, this.statementTimeoutMs);
     }

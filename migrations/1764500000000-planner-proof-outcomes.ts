@@ -3,7 +3,7 @@ import { batchedOutcomesSql } from './1764300000000-batched-outcomes.sql';
 import { plannerProofOutcomesSql } from './1764500000000-planner-proof-outcomes.sql';
 import { quoteIdent, wakeChannel } from './naming';
 
-/** complete_steps and claim_steps whose plans reach rows by key on a young schema too; see the SQL file. */
+/** Leaner hand-offs: complete_one, and complete_steps and claim_steps planned by key on a young schema too; see the SQL file. */
 export function plannerProofOutcomesMigration(schema: string): new () => MigrationInterface {
   const s = quoteIdent(schema);
   return class TaskerPlannerProofOutcomes1764500000000 implements MigrationInterface {
@@ -14,6 +14,7 @@ export function plannerProofOutcomesMigration(schema: string): new () => Migrati
     }
 
     async down(queryRunner: QueryRunner): Promise<void> {
+      await queryRunner.query(`DROP FUNCTION ${s}.complete_one(bigint, uuid, jsonb)`);
       // The bodies of 1764300000000, replaced as they were.
       const previous = batchedOutcomesSql(s, wakeChannel(schema)).replace(
         `CREATE FUNCTION ${s}.complete_steps`,

@@ -31,7 +31,7 @@ const LEASE_INDEX = /workflow_steps_lease_idx/;
 /**
  * The statements a worker runs for every step must reach rows through their keys, whatever the
  * statistics say: on a young schema (never analyzed), the generic plans cached in complete_steps
- * and claim_steps once scanned whole tables, so every hand-off got slower as history grew. The
+ * and claim_steps (migration 1764300000000) scanned whole tables, so every hand-off got slower as history grew. The
  * plans of the statements inside the functions are read with auto_explain, sent back as notices.
  */
 describe('the hot path’s plans', () => {
@@ -54,7 +54,7 @@ describe('the hot path’s plans', () => {
     await dropSchema(schema);
   });
 
-  it('claim and complete-and-claim use keys, never a scan of a whole table or of the lease index', async () => {
+  it('claims and completions use keys, never a scan of a whole table or of the lease index', async () => {
     const s = `"${schema}"`;
     const types = (await client.query<{ id: number }>(`SELECT id FROM ${s}.named_tasks WHERE name = 'line'`)).rows.map((r) => r.id);
     await client.query(`LOAD 'auto_explain'`);
@@ -64,8 +64,11 @@ describe('the hot path’s plans', () => {
     await client.query('SET client_min_messages = notice');
 
     let [claim] = (await client.query(`SELECT * FROM ${s}.claim_steps('plans-test', $1::int[], 1, 30000)`, [types])).rows;
-    for (let handOff = 0; handOff < 5; handOff++) {
-      const rows = (await client.query(completeAndClaimSql(s), [[claim.step_id], [claim.lease_token], ['1'], 'plans-test', types, 1, 30_000])).rows;
+    for (let handOff = 0; handOff < 6; handOff++) {
+      // Both completions: complete_steps (a batch, here of one) and complete_one (a single success).
+      const one = handOff % 2 === 1;
+      const completion = one ? [claim.step_id, claim.lease_token, '1'] : [[claim.step_id], [claim.lease_token], ['1']];
+      const rows = (await client.query(completeAndClaimSql(s, one ? 'one' : 'many'), [...completion, 'plans-test', types, 1, 30_000])).rows;
       expect(rows.filter((r) => r.part === 0).length).toBeGreaterThan(0); // the completion was stored
       claim = rows.find((r) => r.part === 1)?.row;
       expect(claim).toBeDefined();

@@ -34,10 +34,12 @@ function prepared(label: string, sql: string): Prepared {
 export class StepRepository {
   private readonly claimStatement: Prepared;
   private readonly completeAndClaimStatement: Prepared;
+  private readonly completeOneAndClaimStatement: Prepared;
 
   constructor(private readonly db: TaskerDatabase) {
     this.claimStatement = prepared('claim_steps', claimStepsSql(db.s));
-    this.completeAndClaimStatement = prepared('complete_steps_claim_steps', completeAndClaimSql(db.s));
+    this.completeAndClaimStatement = prepared('complete_steps_claim_steps', completeAndClaimSql(db.s, 'many'));
+    this.completeOneAndClaimStatement = prepared('complete_one_claim_steps', completeAndClaimSql(db.s, 'one'));
   }
 
   claim(owner: string, types: number[], limit: number, leaseMs: number): Promise<ClaimRow[]> {
@@ -52,6 +54,7 @@ export class StepRepository {
 
   /** Several successes in one statement; a step missing from the answer lost its lease (its outcome was discarded). */
   completeMany(items: { stepId: string; token: string; results: string }[]): Promise<TransitionRow[]> {
+    if (items.length === 1) return this.complete(items[0].stepId, items[0].token, items[0].results);
     return this.db.query<TransitionRow>(completeStepsSql(this.db.s), [
       items.map((i) => i.stepId),
       items.map((i) => i.token),
@@ -64,11 +67,12 @@ export class StepRepository {
     items: { stepId: string; token: string; results: string }[],
     claim: { owner: string; types: number[]; limit: number; leaseMs: number },
   ): Promise<{ transitions: TransitionRow[]; claims: ClaimRow[] }> {
-    const { sql, name } = this.completeAndClaimStatement;
+    const one = items.length === 1;
+    const { sql, name } = one ? this.completeOneAndClaimStatement : this.completeAndClaimStatement;
     const rows = await this.db.query<{ part: number; row: Record<string, unknown> }>(sql, [
-      items.map((i) => i.stepId),
-      items.map((i) => i.token),
-      items.map((i) => i.results),
+      one ? items[0].stepId : items.map((i) => i.stepId),
+      one ? items[0].token : items.map((i) => i.token),
+      one ? items[0].results : items.map((i) => i.results),
       claim.owner,
       claim.types,
       claim.limit,

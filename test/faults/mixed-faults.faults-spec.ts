@@ -81,7 +81,7 @@ describe('fault run: mixed faults', () => {
     },
     blackhole: async () => `${proxy.blackhole()} connections`,
     'lost-answer': async (n) => {
-      const what = n.random() < 0.5 ? 'claim_steps' : 'complete_step';
+      const what = n.random() < 0.5 ? 'claim_steps' : 'complete_(step|one)';
       // Only when such a request comes (no outcome is stored once all the work is done).
       return (await proxy.swallowAnswers(new RegExp(what), 1, 5_000)) ? what : null;
     },

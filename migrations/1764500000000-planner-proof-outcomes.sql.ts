@@ -170,7 +170,9 @@ END $$;
 -- set-based statements cost more than the writes for one row: arrays, sorts and joins to set up
 -- (measured: a chain's hand-off 0.63 ms with complete_steps, 0.48 ms with this). Same rules,
 -- same transitions in the same order, same events; the worker calls it for a batch of one.
-CREATE FUNCTION ${s}.complete_one(p_id bigint, p_token uuid, p_results jsonb)
+-- p_wake false: no NOTIFY for the dependents made ready; the caller claims in the same transaction
+-- and wakes the workers only for those it left (_wake_for_unclaimed).
+CREATE FUNCTION ${s}.complete_one(p_id bigint, p_token uuid, p_results jsonb, p_wake boolean DEFAULT true)
 RETURNS SETOF ${s}.transition_event LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
   t ${s}.tasks;           -- the task, locked, as it was before this outcome
@@ -249,12 +251,27 @@ BEGIN
     RETURNING c.parents_done = c.parents_total AND c.state IN ('pending', 'error') AS ready
   )
   SELECT bool_or(u.ready) INTO v_ready FROM u;
-  IF v_ready THEN
+  IF v_ready AND p_wake THEN
     PERFORM pg_notify('${ch}', 'ready:' || v_owner);
   END IF;
 
   IF v_new NOT IN ('complete', 'cancelled', 'resolved_manually') AND (v_failed > 0 OR v_new = 'error') THEN
     RETURN QUERY SELECT * FROM ${s}._settle_task(t.id, NULL, NULL);
+  END IF;
+END $$;
+
+-- After complete_one(..., false) and the claim in the same statement: wakes the workers (other
+-- than p_owner, by the signature) only when a dependent of the step is ready and still unclaimed.
+-- A chain's next step is claimed by the worker that completed the previous one, so its hand-offs
+-- no longer wake every listening worker (and its own listener) for nothing.
+CREATE FUNCTION ${s}._wake_for_unclaimed(p_step_id bigint, p_owner text)
+RETURNS void LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM ${s}.workflow_step_edges e
+               JOIN ${s}.workflow_steps c ON c.id = e.to_step_id
+              WHERE e.from_step_id = p_step_id AND c.parents_done = c.parents_total
+                AND (c.state || '') IN ('pending', 'error')) THEN
+    PERFORM pg_notify('${ch}', 'ready:' || p_owner);
   END IF;
 END $$;
 

@@ -1,5 +1,7 @@
 import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
 import { Client } from 'pg';
+import { completeAndClaimSql } from '../libs/tasker/src/persistence/sql/complete-and-claim.sql';
+import { wakeChannel } from '../migrations/naming';
 import { databaseUrl, dropSchema, uniqueSchema } from './support/database';
 import { startApp, TestApp } from './support/tasker-app';
 
@@ -26,6 +28,20 @@ class JoinWorkflow {
   c() {}
 }
 
+@TaskHandler({ name: 'fork', namespace: 'one', version: '1' })
+class ForkWorkflow {
+  @Step()
+  root() {}
+
+  @Step()
+  @DependsOn('root')
+  left() {}
+
+  @Step()
+  @DependsOn('root')
+  right() {}
+}
+
 const OWNER = 'worker:one-test';
 
 interface Claimed {
@@ -49,7 +65,7 @@ describe('complete_one and complete_steps', () => {
   let client: Client;
 
   beforeAll(async () => {
-    api = await startApp(schema, [PairWorkflow, JoinWorkflow], { worker: { enabled: false } });
+    api = await startApp(schema, [PairWorkflow, JoinWorkflow, ForkWorkflow], { worker: { enabled: false } });
     client = new Client({ connectionString: databaseUrl() });
     await client.connect();
   });
@@ -174,5 +190,44 @@ describe('complete_one and complete_steps', () => {
     expect(one.events).toEqual(events);
     expect(one.after).toBe(after);
     expect(many).toEqual(one);
+  });
+
+  /**
+   * The worker stores a single success and claims in one statement; it then wakes the other
+   * workers only when a dependent is ready and it did not claim it (a chain's hand-offs used to
+   * wake every listening worker for nothing). A marker NOTIFY sent after the statement commits
+   * arrives after anything that commit sent: what came before it is all there is.
+   */
+  describe('a hand-off of one success', () => {
+    let listener: Client;
+    const heard: string[] = [];
+    beforeAll(async () => {
+      listener = new Client({ connectionString: databaseUrl() });
+      await listener.connect();
+      listener.on('notification', (m) => heard.push(m.payload ?? ''));
+      await listener.query(`LISTEN "${wakeChannel(schema)}"`);
+    });
+    afterAll(() => listener?.end());
+
+    async function handOff(name: string, claimLimit: number): Promise<{ claimed: number; heard: string[] }> {
+      const id = await create(name);
+      const [first] = await claimOf(id);
+      heard.length = 0;
+      const types = [(await client.query(`SELECT named_task_id FROM ${s}.tasks WHERE id = $1`, [id])).rows[0].named_task_id];
+      const rows = (await client.query(completeAndClaimSql(s, 'one'), [first.step_id, first.lease_token, 'null', OWNER, types, claimLimit, 30_000])).rows;
+      const marker = `marker-${id}`;
+      const arrived = new Promise<void>((resolve) => listener.on('notification', (m) => m.payload === marker && resolve()));
+      await client.query(`SELECT pg_notify($1, $2)`, [wakeChannel(schema), marker]);
+      await arrived;
+      return { claimed: rows.filter((r) => r.part === 1).length, heard: heard.filter((h) => h !== marker) };
+    }
+
+    it('wakes no one when it claimed the dependent itself (a chain)', async () => {
+      expect(await handOff('pair', 5)).toEqual({ claimed: 1, heard: [] });
+    });
+
+    it('wakes the other workers when a ready dependent is left unclaimed', async () => {
+      expect(await handOff('fork', 1)).toEqual({ claimed: 1, heard: [`ready:${OWNER}`] });
+    });
   });
 });

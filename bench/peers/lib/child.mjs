@@ -15,9 +15,13 @@ try {
   const mod = await import(pathToFileURL(join(here, '..', 'peers', `${cfg.peer}.mjs`)).href);
   driver = await mod.create({ url: cfg.url, concurrency: cfg.concurrency });
   const { kind, size } = cfg.workload;
-  // Latency workloads: one untimed run first (JIT, query plans, pool connections), as Tasker's side does.
-  if (kind === 'chain') await driver.chain(size);
-  if (kind === 'fanout') await driver.fanout(size);
+  // Latency workloads: untimed runs first (JIT, query plans, pool connections) for at least half a
+  // second of work, at least one, as Tasker's side does.
+  if (kind === 'chain' || kind === 'fanout') {
+    const until = Date.now() + 500;
+    do await (kind === 'chain' ? driver.chain(size) : driver.fanout(size));
+    while (Date.now() < until);
+  }
   for (let r = 0; r < cfg.runs; r++) {
     let value;
     if (kind === 'jobs') {

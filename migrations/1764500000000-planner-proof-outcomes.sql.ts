@@ -1,7 +1,7 @@
 /**
  * The hand-off of a step, leaner: complete_steps and claim_steps again, with plans that stay on
  * primary keys whatever the statistics say, and complete_one, the completion of a single success
- * with scalar statements (a chain's every hand-off).
+ * with scalar statements (a chain's every hand-off). Also create_tasks_returning (below).
  *
  * Plans. Found by a loop of chain hand-offs (bench): each hand-off got slower as the
  * tables grew (0.8 ms → 1.3 ms per step over 6,000 steps, back to 0.6 after a VACUUM), because on
@@ -273,6 +273,28 @@ BEGIN
                 AND (c.state || '') IN ('pending', 'error')) THEN
     PERFORM pg_notify('${ch}', 'ready:' || p_owner);
   END IF;
+END $$;
+
+-- create_tasks, answering with the task rows as they were created, in the same statement. Reading
+-- them back in a second statement raced the workers: a worker woken by the creation's NOTIFY could
+-- start the task in between, and createTask answered 'in_progress' for a task it had just created
+-- (found by test/admin-tasks.e2e-spec.ts in a CI run). One round-trip less, too. The rows are read
+-- in a second statement of this function, which sees the first one's inserts; for an idempotency
+-- key already used, the existing task as it is now.
+CREATE FUNCTION ${s}.create_tasks_returning(p_requests jsonb)
+RETURNS TABLE (idx int, created boolean, task ${s}.tasks) LANGUAGE plpgsql AS $$
+DECLARE
+  v_idx int[];
+  v_ids bigint[];
+  v_created boolean[];
+BEGIN
+  SELECT array_agg(c.idx ORDER BY c.idx), array_agg(c.task_id ORDER BY c.idx), array_agg(c.created ORDER BY c.idx)
+    INTO v_idx, v_ids, v_created
+    FROM ${s}.create_tasks(p_requests) c;
+  RETURN QUERY
+  SELECT x.i, x.c, t FROM unnest(v_idx, v_ids, v_created) x(i, id, c)
+    JOIN ${s}.tasks t ON t.id = x.id
+   ORDER BY x.i;
 END $$;
 
 CREATE OR REPLACE FUNCTION ${s}.claim_steps(p_owner text, p_types int[], p_limit int, p_lease_ms int)

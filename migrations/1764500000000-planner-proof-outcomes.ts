@@ -14,6 +14,7 @@ export function plannerProofOutcomesMigration(schema: string): new () => Migrati
     }
 
     async down(queryRunner: QueryRunner): Promise<void> {
+      await queryRunner.query(`DROP FUNCTION ${s}.create_tasks_returning(jsonb)`);
       await queryRunner.query(`DROP FUNCTION ${s}._wake_for_unclaimed(bigint, text)`);
       await queryRunner.query(`DROP FUNCTION ${s}.complete_one(bigint, uuid, jsonb, boolean)`);
       // The bodies of 1764300000000, replaced as they were.

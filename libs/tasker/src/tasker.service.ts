@@ -134,13 +134,9 @@ export class TaskerService {
   /** Writes the tasks (in the caller's transaction when given) and announces them after commit. */
   private async insertTasks(rows: NewTaskRow[], opts: CreateOptions | undefined): Promise<TaskView[]> {
     const manager = opts?.manager;
+    // The rows as created, from the creating statement itself: a worker may start them right after.
     const created = await this.tasks.create(rows, manager);
-    const found = await this.tasks.getTasks(
-      created.map((c) => c.taskId),
-      manager,
-    );
-    const byId = new Map(found.map((r) => [String(r.id), toTaskView(r)]));
-    const views = created.map((c) => byId.get(c.taskId)!);
+    const views = created.map((c) => toTaskView(c.task));
     const fresh = views.filter((v, i) => created[i].created);
     if (fresh.length > 0) {
       this.afterCommit.run(manager, () => {

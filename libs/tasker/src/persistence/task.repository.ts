@@ -39,14 +39,11 @@ export interface ListFilter {
 export class TaskRepository {
   constructor(private readonly db: TaskerDatabase) {}
 
-  async create(requests: NewTaskRow[], manager?: EntityManager): Promise<{ taskId: string; created: boolean }[]> {
-    const rows = await this.db.query<{ idx: number; task_id: string; created: boolean }>(
-      createTasksSql(this.db.s),
-      [JSON.stringify(requests)],
-      manager,
-    );
-    const out = new Array<{ taskId: string; created: boolean }>(requests.length);
-    for (const r of rows) out[r.idx - 1] = { taskId: String(r.task_id), created: r.created };
+  /** The tasks as created, in request order; `created` false: an idempotency key already used, the existing task. */
+  async create(requests: NewTaskRow[], manager?: EntityManager): Promise<{ task: TaskRow; created: boolean }[]> {
+    const rows = await this.db.query<TaskRow & { idx: number; created: boolean }>(createTasksSql(this.db.s), [JSON.stringify(requests)], manager);
+    const out = new Array<{ task: TaskRow; created: boolean }>(requests.length);
+    for (const { idx, created, ...task } of rows) out[idx - 1] = { task, created };
     return out;
   }
 

@@ -36,21 +36,47 @@ const WORKLOADS: Workload[] = [
   scaleOutWorkload,
 ];
 
+/** A mistake in how the bench was called: its message is all the user needs (no stack trace). */
+class UsageError extends Error {}
+
+const USAGE = `usage: npm run bench -- [--suite all|peers|sql|throughput|latency|memory|scale] [--only w1,w2] [--runs N] [--scale F] [--json FILE]
+workloads (for --only): ${WORKLOADS.map((w) => w.name).join(', ')}`;
+
+function options() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        suite: { type: 'string', default: 'all' },
+        runs: { type: 'string', default: '3' },
+        scale: { type: 'string', default: '1' },
+        only: { type: 'string' },
+        json: { type: 'string', default: join(__dirname, 'results', 'tasker.json') },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n${USAGE}`);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const runs = Number(values.runs);
+  const scale = Number(values.scale);
+  if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a whole number of at least 1, not "${values.runs}"\n${USAGE}`);
+  if (!(scale > 0)) throw new UsageError(`--scale must be a positive number, not "${values.scale}"\n${USAGE}`);
+  return { ...values, runs, scale };
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      suite: { type: 'string', default: 'all' },
-      runs: { type: 'string', default: '3' },
-      scale: { type: 'string', default: '1' },
-      only: { type: 'string' },
-      json: { type: 'string', default: join(__dirname, 'results', 'tasker.json') },
-    },
-  });
+  const values = options();
   const serverUrl = process.env.DATABASE_URL;
-  if (!serverUrl) throw new Error('DATABASE_URL is not set: run the bench with `npm run bench` (it starts a database when none is given).');
+  if (!serverUrl) throw new UsageError('DATABASE_URL is not set: run the bench with `npm run bench` (it starts a database when none is given).');
   const only = values.only?.split(',');
   const chosen = WORKLOADS.filter((w) => (only ? only.includes(w.name) : values.suite === 'all' || w.suites.includes(values.suite!)));
-  if (chosen.length === 0) throw new Error(`no workload matches --suite ${values.suite} --only ${values.only ?? ''}`);
+  if (chosen.length === 0) throw new UsageError(`no workload matches --suite ${values.suite} --only ${values.only ?? ''}\n${USAGE}`);
 
   const db = await createBenchDatabase(serverUrl);
   const pg = await connect(db.url);
@@ -68,8 +94,8 @@ async function main(): Promise<void> {
     databaseUrl: db.url,
     control,
     pg,
-    runs: Number(values.runs),
-    scale: Number(values.scale) < 1 ? 1 / Number(values.scale) : Number(values.scale),
+    runs: values.runs,
+    scale: values.scale < 1 ? 1 / values.scale : values.scale,
     log: (line) => process.stderr.write(`  ${line}\n`),
   };
   const results: Result[] = [];
@@ -101,7 +127,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (e) => {
-    console.error(e);
+    console.error(e instanceof UsageError ? e.message : e);
     process.exit(1);
   },
 );

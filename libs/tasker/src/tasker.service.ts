@@ -153,7 +153,7 @@ export class TaskerService {
           });
           if (v.runAt && v.runAt.getTime() > Date.now()) this.worker.wakeAt(v.runAt);
         }
-        this.worker.wake();
+        this.worker.wakeForNewTasks();
       });
     }
     return views;

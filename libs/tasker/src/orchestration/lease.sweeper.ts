@@ -59,7 +59,9 @@ export class LeaseSweeper {
     } finally {
       this.busy = false;
     }
-    this.worker.wake();
+    // Reclaimed attempts are ready again. (Waking after every pass made a claim every
+    // sweepIntervalMs for nothing, which could hold the claim slot when a step finished.)
+    if (settled > 0) this.worker.wake();
     return settled;
   }
 }

@@ -36,6 +36,7 @@ export class WakeListener {
     clearInterval(this.pingTimer);
     const c = this.client;
     this.client = undefined;
+    this.worker.notified = false;
     if (c) await c.end().catch(() => undefined);
   }
 
@@ -52,7 +53,10 @@ export class WakeListener {
     });
     client.on('end', () => {
       clearInterval(this.pingTimer);
-      if (this.client === client) this.client = undefined;
+      if (this.client === client) {
+        this.client = undefined;
+        this.worker.notified = false;
+      }
       if (!this.stopped) this.retryTimer = setTimeout(() => void this.connect(), 1_000);
     });
     try {
@@ -63,6 +67,7 @@ export class WakeListener {
         return;
       }
       this.client = client;
+      this.worker.notified = true;
       this.watch(client);
       this.worker.wake(); // work may have arrived while we were not listening
     } catch (e) {

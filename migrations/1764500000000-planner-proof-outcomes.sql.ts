@@ -267,10 +267,13 @@ END $$;
 CREATE FUNCTION ${s}._wake_for_unclaimed(p_step_id bigint, p_owner text)
 RETURNS void LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 BEGIN
+  -- From the step to its dependents, each through its key (LATERAL ... OFFSET 0): left to itself,
+  -- the planner of a young schema may read every step in index order and look up its edges.
   IF EXISTS (SELECT 1 FROM ${s}.workflow_step_edges e
-               JOIN ${s}.workflow_steps c ON c.id = e.to_step_id
-              WHERE e.from_step_id = p_step_id AND c.parents_done = c.parents_total
-                AND (c.state || '') IN ('pending', 'error')) THEN
+              CROSS JOIN LATERAL (SELECT 1 FROM ${s}.workflow_steps c
+                                   WHERE c.id = e.to_step_id AND c.parents_done = c.parents_total
+                                     AND (c.state || '') IN ('pending', 'error') OFFSET 0) c
+              WHERE e.from_step_id = p_step_id) THEN
     PERFORM pg_notify('${ch}', 'ready:' || p_owner);
   END IF;
 END $$;

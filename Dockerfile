@@ -5,7 +5,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY libs ./libs
-COPY migrations ./migrations
+COPY scripts/copy-sql.mjs ./scripts/copy-sql.mjs
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 

@@ -52,9 +52,9 @@ describe('admin API: health, metrics and docs', () => {
   });
 
   it('readiness is 503 while a migration is pending, and ready again once it is applied; liveness stays up', async () => {
-    const [row] = await withClient(async (c) => (await c.query(`DELETE FROM "${schema}".migrations WHERE name LIKE 'TaskerWorkers%' RETURNING timestamp, name`)).rows);
+    const [row] = await withClient(async (c) => (await c.query(`DELETE FROM "${schema}".migrations WHERE name LIKE 'TaskerFunctions%' RETURNING timestamp, name`)).rows);
     try {
-      expect(row.name).toMatch(/^TaskerWorkers\d+$/);
+      expect(row.name).toMatch(/^TaskerFunctions_[0-9a-f]{12}_\d{13}$/);
       const ready = await request(a.server).get('/tasker/health/ready');
       expect(ready.status).toBe(503);
       expect(ready.body).toEqual({

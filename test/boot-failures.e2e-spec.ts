@@ -326,7 +326,7 @@ describe('the app refuses to start', () => {
       expect(err.message).toMatch(
         new RegExp(`^Schema "${s}" lacks Tasker migrations \\S.*\\. Run taskerMigrations\\(\\) with your own migration tool, or set migrationsRun: true\\.$`),
       );
-      expect(err.message).toContain('1764140000000');
+      expect(err.message).toContain('TaskerBaseline1764900000000');
       // nothing was created behind the user's back
       expect(await schemaExists(s)).toBe(false);
     });

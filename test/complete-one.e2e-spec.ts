@@ -1,7 +1,7 @@
 import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
 import { Client } from 'pg';
-import { completeAndClaimSql } from '../libs/tasker/src/persistence/sql/complete-and-claim.sql';
-import { wakeChannel } from '../migrations/naming';
+import { wakeChannel } from '../libs/tasker/src/persistence/naming';
+import { completeAndClaimSql } from '../libs/tasker/src/persistence/step.repository';
 import { databaseUrl, dropSchema, uniqueSchema } from './support/database';
 import { startApp, TestApp } from './support/tasker-app';
 
@@ -94,7 +94,8 @@ describe('complete_one and complete_steps', () => {
     // Only this task's steps: other cases' tasks are left alone.
     const rows = (
       await client.query<Claimed & { task_id: string }>(
-        `SELECT step_id::text, step_name, lease_token, task_id::text FROM ${s}.claim_steps($1, ARRAY(SELECT named_task_id FROM ${s}.tasks WHERE id = $2), $3, 30000)`,
+        `SELECT (c.claim).step_id::text, (c.claim).step_name, (c.claim).lease_token, (c.claim).task_id::text
+           FROM ${s}.claim_steps($1, ARRAY(SELECT named_task_id FROM ${s}.tasks WHERE id = $2), $3, 30000) c WHERE c.event IS NULL`,
         [OWNER, taskId, limit],
       )
     ).rows;
@@ -219,7 +220,7 @@ describe('complete_one and complete_steps', () => {
       const arrived = new Promise<void>((resolve) => listener.on('notification', (m) => m.payload === marker && resolve()));
       await client.query(`SELECT pg_notify($1, $2)`, [wakeChannel(schema), marker]);
       await arrived;
-      return { claimed: rows.filter((r) => r.part === 1).length, heard: heard.filter((h) => h !== marker) };
+      return { claimed: rows.filter((r) => r.part === 2).length, heard: heard.filter((h) => h !== marker) };
     }
 
     it('wakes no one when it claimed the dependent itself (a chain)', async () => {

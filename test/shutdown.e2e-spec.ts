@@ -57,7 +57,7 @@ describe('shutdown, heartbeat and delayed start', () => {
     await started.promise;
 
     const closing = a.close();
-    await waitFor('the worker to be stopping', () => !worker.isRunning || undefined);
+    await waitFor('the worker to be stopping', () => !worker.accepting || undefined);
     // Work that arrives now is left for other workers (Tasker's connection stays open until the worker stopped).
     const arrived = await a.tasker.createTask({ ...PROBE_TASK, context: { late: true } });
     go.resolve();

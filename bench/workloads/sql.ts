@@ -20,7 +20,10 @@ async function typeId(pg: Client, name: string): Promise<number> {
 /** Runs the engine's own claim and complete functions until `done` steps of the task are complete. */
 async function advance(pg: Client, type: number, done: number): Promise<void> {
   for (;;) {
-    const { rows } = await pg.query('SELECT step_id, lease_token FROM tasker.claim_steps($1, $2::int[], 500, 60000)', ['bench', [type]]);
+    const { rows } = await pg.query('SELECT (c.claim).step_id, (c.claim).lease_token FROM tasker.claim_steps($1, $2::int[], 500, 60000) c WHERE c.event IS NULL', [
+      'bench',
+      [type],
+    ]);
     if (rows.length === 0) throw new Error('nothing ready to advance');
     await pg.query(`SELECT count(*) FROM tasker.complete_steps($1::bigint[], $2::uuid[], $3::jsonb[])`, [
       rows.map((r) => r.step_id),

@@ -25,7 +25,7 @@ export {
   TaskWaitTimeoutError,
 } from './errors/service.errors';
 export type { FieldError } from './errors/service.errors';
-export { PermanentError, RetryableError, StepTimeoutError, StepResultError, LeaseExpiredError } from './errors/step.errors';
+export { PermanentError, RetryableError, StepTimeoutError, StepResultError } from './errors/step.errors';
 export { HandlerDefinitionError, TaskerConfigError, DatabaseUnavailableError } from './errors/boot.errors';
 export type { TaskerModuleOptions, WorkerOptions } from './interfaces/tasker-options.interface';
 export type { TaskHandlerOptions, StepOptions } from './interfaces/handler-options.interface';
@@ -48,10 +48,9 @@ export type {
   TaskerStats,
   TaskerHealth,
 } from './interfaces/views.interface';
-export type { BackoffOptions } from './orchestration/backoff';
+export type { BackoffOptions } from './interfaces/backoff-options.interface';
 export { STATES } from './state/states';
-export { taskerMigrations } from '../../../migrations';
-export { TASKER_DATA_SOURCE } from './tasker.constants';
+export { taskerMigrations } from './persistence/migrations';
 export { taskerEntities } from './persistence/entities';
 export type { TaskerTaskRecord, TaskerStepRecord, TaskerTransitionRecord, TaskerStepTransitionRecord } from './persistence/entities';
 export { httpStep } from './http/http-step';

@@ -23,6 +23,13 @@ describe('normalizeOptions', () => {
     expect(msg).toContain('defaults.backoff.base is not an option');
   });
 
+  it('has no test switches: retryDelays belongs to the testing kit', () => {
+    expect(configError({ databaseUrl: url, retryDelays: 'skip' }).message).toBe(
+      'TaskerModule options are invalid: retryDelays is not an option (known: databaseUrl, dataSourceName, schema, migrationsRun, poolSize, ' +
+        'statementTimeoutMs, worker, defaults, logging).',
+    );
+  });
+
   it('fills in every default', () => {
     expect(normalizeOptions({ databaseUrl: url })).toEqual({
       databaseUrl: url,
@@ -34,7 +41,6 @@ describe('normalizeOptions', () => {
       worker: { enabled: true, concurrency: 10, pollIntervalMs: 1_000, leaseMs: 30_000, sweepIntervalMs: 5_000, shutdownTimeoutMs: 10_000 },
       defaults: { retryLimit: 3, backoff: { baseMs: 1_000, maxMs: 300_000, jitter: 0.2 } },
       logging: true,
-      retryDelays: 'real',
     });
   });
 

@@ -22,7 +22,16 @@ import { DefinitionRepository } from './persistence/definition.repository';
 import { pendingTaskerMigrations, runTaskerMigrations } from './persistence/migration.runner';
 import { TaskerDatabase } from './persistence/tasker-database';
 import { HandlerRegistry } from './registry/handler.registry';
-import { TASKER_CONFIG, TASKER_DATA_SOURCE } from './tasker.constants';
+import { TASKER_CONFIG, TASKER_DATABASE } from './tasker.constants';
+import {
+  CLASS_VALIDATOR_MISSING,
+  EVENT_EMITTER_MISSING,
+  HANDLERS_REGISTERED,
+  MIGRATIONS_APPLIED,
+  MIGRATIONS_PENDING,
+  SCHEDULE_MISSING,
+  SCHEMA_NOT_PREPARED,
+} from './tasker.messages';
 
 /**
  * Boot and shutdown, in the order nestjs/schedule uses: check and prepare everything in
@@ -35,7 +44,7 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
 
   constructor(
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
-    @Inject(TASKER_DATA_SOURCE) private readonly db: TaskerDatabase,
+    @Inject(TASKER_DATABASE) private readonly db: TaskerDatabase,
     private readonly moduleRef: ModuleRef,
     private readonly explorer: TaskerExplorer,
     private readonly registry: HandlerRegistry,
@@ -48,16 +57,8 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (!this.emitter) {
-      throw new TaskerConfigError(
-        'TaskerModule needs @nestjs/event-emitter: add EventEmitterModule.forRoot() to the imports of your root module (once).',
-      );
-    }
-    if (!this.scheduler) {
-      throw new TaskerConfigError(
-        'TaskerModule needs @nestjs/schedule: add ScheduleModule.forRoot() to the imports of your root module (once).',
-      );
-    }
+    if (!this.emitter) throw new TaskerConfigError(EVENT_EMITTER_MISSING());
+    if (!this.scheduler) throw new TaskerConfigError(SCHEDULE_MISSING());
     const handlers = this.explorer.explore(this.config);
     if (handlers.some((h) => h.contextDto)) requireClassValidator();
 
@@ -66,24 +67,19 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
     try {
       if (this.config.migrationsRun) {
         const applied = await runTaskerMigrations(dataSource, this.config.schema);
-        if (applied.length > 0) this.logger.log(`Applied migrations to schema "${this.config.schema}": ${applied.join(', ')}`);
+        if (applied.length > 0) this.logger.log(MIGRATIONS_APPLIED(this.config.schema, applied));
       } else {
         const pending = await pendingTaskerMigrations(dataSource, this.config.schema);
-        if (pending.length > 0) {
-          throw new TaskerConfigError(
-            `Schema "${this.config.schema}" lacks Tasker migrations ${pending.join(', ')}. ` +
-              'Run taskerMigrations() with your own migration tool, or set migrationsRun: true.',
-          );
-        }
+        if (pending.length > 0) throw new TaskerConfigError(MIGRATIONS_PENDING(this.config.schema, pending));
       }
       for (const h of handlers) this.registry.add(h, await this.definitions.register(h));
     } catch (e) {
       await this.db.close().catch(() => undefined);
       if (e instanceof TaskerConfigError) throw e;
-      throw new DatabaseUnavailableError(`Tasker could not prepare schema "${this.config.schema}": ${(e as Error).message}`);
+      throw new DatabaseUnavailableError(SCHEMA_NOT_PREPARED(this.config.schema, (e as Error).message));
     }
     if (handlers.length > 0) {
-      this.logger.log(`Registered task handlers: ${handlers.map((h) => `${h.namespace}/${h.name}@${h.version}`).join(', ')}`);
+      this.logger.log(HANDLERS_REGISTERED(handlers.map((h) => `${h.namespace}/${h.name}@${h.version}`)));
     }
   }
 
@@ -110,8 +106,6 @@ function requireClassValidator(): void {
     require('class-validator');
     require('class-transformer');
   } catch {
-    throw new TaskerConfigError(
-      'A @TaskHandler declares a context DTO, which needs class-validator and class-transformer: npm install class-validator class-transformer',
-    );
+    throw new TaskerConfigError(CLASS_VALIDATOR_MISSING());
   }
 }

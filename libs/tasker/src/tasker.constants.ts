@@ -3,8 +3,11 @@ export const TASK_HANDLER_METADATA = 'tasker:task_handler';
 export const STEP_METADATA = 'tasker:steps';
 export const DEPENDS_ON_METADATA = 'tasker:depends_on';
 
-export const TASKER_DATA_SOURCE = Symbol('TASKER_DATA_SOURCE');
+/** Internal tokens: none is exported by the package. */
+export const TASKER_DATABASE = Symbol('TASKER_DATABASE');
 export const TASKER_CONFIG = Symbol('TASKER_CONFIG');
+/** A RetryDelays: `real` in an app; the testing kit overrides it with `skip`. */
+export const TASKER_RETRY_DELAYS = Symbol('TASKER_RETRY_DELAYS');
 
 export const DEFAULT_SCHEMA = 'tasker';
 export const DEFAULT_NAMESPACE = 'default';

@@ -6,22 +6,26 @@ import { AfterCommit } from './events/after-commit';
 import { TaskerAuditService } from './events/tasker-audit.service';
 import { TaskerEventBus } from './events/tasker-event-bus';
 import { TaskerLoggingListener } from './events/tasker-logging.listener';
-import type { TaskerModuleOptions } from './interfaces/tasker-options.interface';
+import type { RetryDelays, TaskerModuleOptions } from './interfaces/tasker-options.interface';
 import { LeaseSweeper } from './orchestration/lease.sweeper';
 import { OutcomeRecorder } from './orchestration/outcome.recorder';
+import { StepClaimer } from './orchestration/step.claimer';
 import { StepExecutor } from './orchestration/step.executor';
 import { TaskerWorker } from './orchestration/tasker.worker';
+import { TransitionPublisher } from './orchestration/transition.publisher';
 import { WakeListener } from './orchestration/wake.listener';
+import { WorkSignals } from './orchestration/work.signals';
 import { DefinitionRepository } from './persistence/definition.repository';
 import { MonitoringRepository } from './persistence/monitoring.repository';
 import { StepRepository } from './persistence/step.repository';
 import { TaskRepository } from './persistence/task.repository';
 import { TaskerDatabase } from './persistence/tasker-database';
 import { HandlerRegistry } from './registry/handler.registry';
-import { TaskTypeResolver } from './registry/task-type.resolver';
+import { TaskTypeResolver } from './task-type.resolver';
 import { TaskerBootstrap } from './tasker.bootstrap';
 import { normalizeOptions } from './tasker-config';
-import { TASKER_CONFIG, TASKER_DATA_SOURCE } from './tasker.constants';
+import { TASKER_CONFIG, TASKER_DATABASE, TASKER_RETRY_DELAYS } from './tasker.constants';
+import { TaskerInternals } from './tasker.internals';
 import { ConfigurableModuleClass, TASKER_MODULE_OPTIONS } from './tasker.module-definition';
 import { TaskerService } from './tasker.service';
 import { TaskerTracing } from './tracing/tasker-tracing';
@@ -29,7 +33,7 @@ import { TaskerTracing } from './tracing/tasker-tracing';
 const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
   provide: Repo,
   useFactory: (db: TaskerDatabase) => new Repo(db),
-  inject: [TASKER_DATA_SOURCE],
+  inject: [TASKER_DATABASE],
 });
 
 /**
@@ -42,10 +46,11 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
   providers: [
     { provide: TASKER_CONFIG, useFactory: (o: TaskerModuleOptions) => normalizeOptions(o), inject: [TASKER_MODULE_OPTIONS] },
     {
-      provide: TASKER_DATA_SOURCE,
+      provide: TASKER_DATABASE,
       useFactory: (c: { schema: string; statementTimeoutMs: number }) => new TaskerDatabase(c.schema, c.statementTimeoutMs),
       inject: [TASKER_CONFIG],
     },
+    { provide: TASKER_RETRY_DELAYS, useValue: 'real' satisfies RetryDelays },
     repository(TaskRepository),
     repository(StepRepository),
     repository(DefinitionRepository),
@@ -59,6 +64,9 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     TaskerLoggingListener,
     TaskerAuditService,
     AfterCommit,
+    TransitionPublisher,
+    WorkSignals,
+    StepClaimer,
     StepExecutor,
     OutcomeRecorder,
     TaskerWorker,
@@ -66,7 +74,9 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     LeaseSweeper,
     TaskerBootstrap,
     TaskerService,
+    TaskerInternals,
   ],
-  exports: [TaskerService, TaskerAuditService, TASKER_DATA_SOURCE, TASKER_CONFIG, HandlerRegistry, TaskerWorker, LeaseSweeper],
+  // The app sees TaskerService and TaskerAuditService; the admin module and the testing kit, TaskerInternals.
+  exports: [TaskerService, TaskerAuditService, TaskerInternals],
 })
 export class TaskerModule extends ConfigurableModuleClass {}

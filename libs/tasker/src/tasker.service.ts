@@ -23,15 +23,35 @@ import { DefinitionRepository } from './persistence/definition.repository';
 import { pendingTaskerMigrations } from './persistence/migration.runner';
 import { MonitoringRepository } from './persistence/monitoring.repository';
 import { TaskerDatabase } from './persistence/tasker-database';
-import { TaskerWorker } from './orchestration/tasker.worker';
+import { TransitionPublisher } from './orchestration/transition.publisher';
+import { WorkSignals } from './orchestration/work.signals';
 import { TaskerTracing } from './tracing/tasker-tracing';
 import { TransitionRow, toStepView, toTaskView } from './persistence/rows';
 import { NewTaskRow, TaskRepository } from './persistence/task.repository';
-import { isValidName } from './registry/definition-builder';
-import { TaskTypeResolver } from './registry/task-type.resolver';
+import { TaskTypeResolver } from './task-type.resolver';
 import { SETTLED_TASK_STATES, STATES } from './state/states';
-import { DEFAULT_NAMESPACE, TASKER_CONFIG, TASKER_DATA_SOURCE } from './tasker.constants';
+import { DEFAULT_NAMESPACE, TASKER_CONFIG, TASKER_DATABASE } from './tasker.constants';
+import {
+  CREATE_TASKS_NOT_ARRAY,
+  CREATE_TASKS_TOO_MANY,
+  FIELD_FILTER_NOT_OBJECT,
+  FIELD_NAMESPACE_FILTER,
+  FIELD_NOT_ARRAY,
+  FIELD_NOT_NON_NEGATIVE,
+  FIELD_NOT_OBJECT,
+  FIELD_STEP_NAME,
+  FIELD_TASK_NAME_FILTER,
+  FIELD_TOO_MANY_ITEMS,
+  FIELD_UNKNOWN_FILTER,
+  INVALID_ACTOR,
+  INVALID_CONTEXT,
+  INVALID_RESOLVE_STEP_INPUT,
+  INVALID_TASK_TYPE_FILTER,
+  WAIT_OPTIONS_NOT_OBJECT,
+  WAIT_TIMEOUT_INVALID,
+} from './tasker.messages';
 import { contextProblems } from './validation/context.validation';
+import { isValidName } from './validation/names.validation';
 import {
   actorProblems,
   assertValidRequest,
@@ -64,12 +84,13 @@ export class TaskerService {
     private readonly types: TaskTypeResolver,
     private readonly audit: TaskerAuditService,
     private readonly bus: TaskerEventBus,
-    private readonly worker: TaskerWorker,
+    private readonly publisher: TransitionPublisher,
+    private readonly signals: WorkSignals,
     private readonly afterCommit: AfterCommit,
     private readonly tracing: TaskerTracing,
     private readonly definitions: DefinitionRepository,
     private readonly monitoring: MonitoringRepository,
-    @Inject(TASKER_DATA_SOURCE) private readonly db: TaskerDatabase,
+    @Inject(TASKER_DATABASE) private readonly db: TaskerDatabase,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
 
@@ -85,15 +106,13 @@ export class TaskerService {
   /** Creates many tasks in one transaction and one round-trip. */
   async createTasks(requests: TaskRequest[], opts?: CreateOptions): Promise<TaskView[]> {
     if (!Array.isArray(requests)) {
-      throw new TaskValidationError('createTasks expects an array of task requests', [{ field: 'requests', messages: ['must be an array'] }]);
+      throw new TaskValidationError(CREATE_TASKS_NOT_ARRAY(), [{ field: 'requests', messages: [FIELD_NOT_ARRAY()] }]);
     }
     if (requests.length > MAX_BULK) {
-      throw new TaskValidationError(`createTasks accepts at most ${MAX_BULK} requests at once`, [
-        { field: 'requests', messages: [`must have at most ${MAX_BULK} items`] },
-      ]);
+      throw new TaskValidationError(CREATE_TASKS_TOO_MANY(MAX_BULK), [{ field: 'requests', messages: [FIELD_TOO_MANY_ITEMS(MAX_BULK)] }]);
     }
     const actorErrors = actorProblems(opts?.actor === undefined ? undefined : { actor: opts.actor });
-    if (actorErrors.length) throw new TaskValidationError(`Invalid actor: ${summarize(actorErrors)}`, actorErrors);
+    if (actorErrors.length) throw new TaskValidationError(INVALID_ACTOR(summarize(actorErrors)), actorErrors);
     if (requests.length === 0) return [];
     const bulk = requests.length > 1;
     const rows: NewTaskRow[] = [];
@@ -105,7 +124,7 @@ export class TaskerService {
       if (type.local?.contextDto) {
         const problems = await contextProblems(type.local.contextDto, context, bulk ? `[${i}].context.` : 'context.');
         if (problems.length) {
-          throw new TaskValidationError(`Invalid context for task ${type.namespace}/${type.name}@${type.version}: ${summarize(problems)}`, problems);
+          throw new TaskValidationError(INVALID_CONTEXT(`${type.namespace}/${type.name}@${type.version}`, summarize(problems)), problems);
         }
       }
       rows.push({
@@ -121,14 +140,14 @@ export class TaskerService {
       });
     }
     const manager = opts?.manager;
-    // Tracked by the worker until task.created is out, so that its claims' events come after it
+    // Tracked until task.created is out, so that the claims' events of this process come after it
     // (a caller's transaction commits later, on its own: its events follow that commit).
     const insert = () =>
       this.tracing.create(
         [...new Set(requests.map((r) => r.name))],
         (traceContext) => this.insertTasks(traceContext ? rows.map((r) => ({ ...r, traceContext })) : rows, opts),
       );
-    return manager ? insert() : this.worker.track(insert());
+    return manager ? insert() : this.publisher.track(insert());
   }
 
   /** Writes the tasks (in the caller's transaction when given) and announces them after commit. */
@@ -151,9 +170,9 @@ export class TaskerService {
             ...(opts?.actor ?? v.initiator ? { actor: opts?.actor ?? v.initiator } : {}),
             ...(v.reason ? { reason: v.reason } : {}),
           });
-          if (v.runAt && v.runAt.getTime() > Date.now()) this.worker.wakeAt(v.runAt);
+          if (v.runAt && v.runAt.getTime() > Date.now()) this.signals.workAt(v.runAt);
         }
-        this.worker.wakeForNewTasks();
+        this.signals.tasksCreated();
       });
     }
     return views;
@@ -191,11 +210,11 @@ export class TaskerService {
     // Options that are not an object (null, a number...) are a caller's mistake to report, not a TypeError
     // (found by test/hostile-service.e2e-spec.ts).
     if (opts === null || typeof opts !== 'object') {
-      throw new TaskValidationError('waitForTask options must be an object { timeoutMs? }', [{ field: 'opts', messages: ['must be an object'] }]);
+      throw new TaskValidationError(WAIT_OPTIONS_NOT_OBJECT(), [{ field: 'opts', messages: [FIELD_NOT_OBJECT()] }]);
     }
     const timeoutMs = opts.timeoutMs ?? DEFAULT_WAIT_MS;
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
-      throw new TaskValidationError('timeoutMs must be a number >= 0', [{ field: 'timeoutMs', messages: ['must be a number >= 0'] }]);
+      throw new TaskValidationError(WAIT_TIMEOUT_INVALID(), [{ field: 'timeoutMs', messages: [FIELD_NOT_NON_NEGATIVE()] }]);
     }
     let detail = await this.getTask(id);
     if (SETTLED_TASK_STATES.includes(detail.state)) return detail;
@@ -235,7 +254,7 @@ export class TaskerService {
     this.checkActor(id, by);
     return this.afterAction(id, async () => {
       const rows = await this.tasks.cancel(id, by?.actor ?? null, by?.reason ?? null);
-      this.worker.abortTask(id);
+      this.signals.cancelled(id);
       return rows;
     });
   }
@@ -246,12 +265,12 @@ export class TaskerService {
     // A NUL or a lone surrogate would reach Postgres as an invalid text (a raw driver error, found by
     // test/hostile-service.e2e-spec.ts); no step can be named so anyway.
     if (typeof stepName !== 'string' || stepName.length === 0 || stepName.length > 128 || stepName.includes('\u0000') || hasLoneSurrogate(stepName)) {
-      problems.push({ field: 'stepName', messages: ['must be a step name'] });
+      problems.push({ field: 'stepName', messages: [FIELD_STEP_NAME()] });
     }
     const results = input?.results === undefined ? null : input.results;
     const rp = jsonProblems(results, LIMITS.contextBytes);
     if (rp.length) problems.push({ field: 'results', messages: rp });
-    if (problems.length) throw new TaskValidationError(`Invalid resolveStep input: ${summarize(problems)}`, problems);
+    if (problems.length) throw new TaskValidationError(INVALID_RESOLVE_STEP_INPUT(summarize(problems)), problems);
     if (!isTaskId(taskId)) throw new TaskNotFoundError(printableId(taskId));
     // input may be null (no actor, no results): actorProblems accepts it, so read it with care.
     return this.afterAction(taskId, () =>
@@ -264,13 +283,13 @@ export class TaskerService {
     // Checked like listTasks' filters: a non-string reached Postgres as a raw driver error (found by
     // test/hostile-service.e2e-spec.ts).
     const problems: FieldError[] = [];
-    if (filter === null || typeof filter !== 'object') problems.push({ field: 'filter', messages: ['must be an object { namespace?, name? }'] });
+    if (filter === null || typeof filter !== 'object') problems.push({ field: 'filter', messages: [FIELD_FILTER_NOT_OBJECT()] });
     else {
-      for (const key of Object.keys(filter)) if (key !== 'namespace' && key !== 'name') problems.push({ field: key, messages: ['is not a known filter'] });
-      if (filter.namespace !== undefined && !isValidName(filter.namespace)) problems.push({ field: 'namespace', messages: ['must be a namespace name'] });
-      if (filter.name !== undefined && !isValidName(filter.name)) problems.push({ field: 'name', messages: ['must be a task name'] });
+      for (const key of Object.keys(filter)) if (key !== 'namespace' && key !== 'name') problems.push({ field: key, messages: [FIELD_UNKNOWN_FILTER()] });
+      if (filter.namespace !== undefined && !isValidName(filter.namespace)) problems.push({ field: 'namespace', messages: [FIELD_NAMESPACE_FILTER()] });
+      if (filter.name !== undefined && !isValidName(filter.name)) problems.push({ field: 'name', messages: [FIELD_TASK_NAME_FILTER()] });
     }
-    if (problems.length) throw new TaskValidationError(`Invalid task type filter: ${summarize(problems)}`, problems);
+    if (problems.length) throw new TaskValidationError(INVALID_TASK_TYPE_FILTER(summarize(problems)), problems);
     const rows = await this.definitions.find(filter.namespace, filter.name);
     return rows.map((r) => ({
       namespace: r.namespace,
@@ -326,14 +345,14 @@ export class TaskerService {
 
   private checkActor(id: string, by: ActorInput | undefined): void {
     const problems = actorProblems(by);
-    if (problems.length) throw new TaskValidationError(`Invalid actor: ${summarize(problems)}`, problems);
+    if (problems.length) throw new TaskValidationError(INVALID_ACTOR(summarize(problems)), problems);
     if (!isTaskId(id)) throw new TaskNotFoundError(printableId(id));
   }
 
-  /** Runs an operator action and publishes its transitions; the worker publishes claims that follow from it after them. */
+  /** Runs an operator action and publishes its transitions; claims that follow from it are published after them. */
   private async afterAction(id: string, action: () => Promise<TransitionRow[]>): Promise<TaskView> {
-    await this.worker.track(action().then((rows) => this.bus.publishTransitions(rows)));
-    this.worker.wake();
+    await this.publisher.change(action(), (rows) => rows);
+    this.signals.work();
     const [task] = await this.tasks.getTasks([id]);
     if (!task) throw new TaskNotFoundError(id);
     return toTaskView(task);

@@ -8,6 +8,7 @@
  * every expected value from the same table.
  */
 import { Inject, Injectable, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { DependsOn, Step, StepContext, TaskHandler } from 'nestjs-tasker';
 import { Pool } from 'pg';
 import { TaskerWorker } from '../../../libs/tasker/src/orchestration/tasker.worker';
@@ -158,7 +159,8 @@ export class ExecutionRecorder implements OnApplicationShutdown {
 
   constructor(
     @Inject(WORKLOAD_OPTIONS) private readonly opts: WorkloadOptions,
-    private readonly worker: TaskerWorker,
+    // Not injected: TaskerModule keeps its worker to itself; this test reaches into it on purpose.
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   private db(): Pool {
@@ -202,7 +204,7 @@ export class ExecutionRecorder implements OnApplicationShutdown {
   }
 
   async run(ctx: StepContext<{ x: number }>, st: StepShape): Promise<StepResult> {
-    const by = this.worker.owner;
+    const by = this.moduleRef.get(TaskerWorker, { strict: false }).owner;
     const t = `"${this.opts.schema}".fault_executions`;
     const rows = await this.query<{ id: string }>(
       `INSERT INTO ${t} (task_id, step, attempt, worker, pid, seen) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,

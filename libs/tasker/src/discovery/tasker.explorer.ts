@@ -4,6 +4,7 @@ import { HandlerDefinitionError } from '../errors/boot.errors';
 import { buildHandlerDefinition, RawStep } from '../registry/definition-builder';
 import { HandlerDefinition, handlerKey } from '../registry/handler-definition';
 import { TaskerConfig } from '../interfaces/tasker-options.interface';
+import { HANDLER_DECLARED_TWICE, HANDLER_NOT_SINGLETON, HANDLER_REGISTERED_TWICE } from '../tasker.messages';
 import { TaskerMetadataAccessor } from './tasker-metadata.accessor';
 
 /** Finds every `@TaskHandler` provider of the app and builds its validated definition. */
@@ -24,10 +25,7 @@ export class TaskerExplorer {
       const opts = this.accessor.handlerOptions(cls);
       if (!opts) continue;
       if (wrapper.scope === Scope.REQUEST || wrapper.scope === Scope.TRANSIENT || !wrapper.isDependencyTreeStatic()) {
-        throw new HandlerDefinitionError(
-          `@TaskHandler ${cls.name} is ${wrapper.scope === Scope.TRANSIENT ? 'transient' : 'request-scoped (or depends on a request-scoped provider)'}; ` +
-            'workers run steps outside any request and share one instance, so task handlers must be singletons (the default scope).',
-        );
+        throw new HandlerDefinitionError(HANDLER_NOT_SINGLETON(cls.name, wrapper.scope === Scope.TRANSIENT ? 'transient' : 'request'));
       }
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance) continue;
@@ -42,11 +40,7 @@ export class TaskerExplorer {
       const key = handlerKey(def.namespace, def.name, def.version);
       const other = seen.get(key);
       if (other !== undefined) {
-        throw new HandlerDefinitionError(
-          other === cls.name
-            ? `@TaskHandler ${cls.name} (${key}) is registered more than once; list it in one module's providers only.`
-            : `@TaskHandler ${cls.name} and ${other} both declare ${key}; give one another name, namespace or version.`,
-        );
+        throw new HandlerDefinitionError(other === cls.name ? HANDLER_REGISTERED_TWICE(cls.name, key) : HANDLER_DECLARED_TWICE(cls.name, other, key));
       }
       seen.set(key, cls.name);
       found.push({ ...def, instance });

@@ -1,3 +1,4 @@
+import { HANDLER_NOT_FOUND, STEP_NOT_FOUND, TASK_NOT_FOUND, TASK_WAIT_TIMEOUT } from '../tasker.messages';
 import { TaskerError } from './tasker.error';
 
 /** One entry per invalid field of a task request or context. */
@@ -19,7 +20,7 @@ export class TaskValidationError extends TaskerError {
 /** No task with this id. */
 export class TaskNotFoundError extends TaskerError {
   constructor(readonly taskId: string) {
-    super('TASK_NOT_FOUND', `Task "${taskId}" does not exist.`);
+    super('TASK_NOT_FOUND', TASK_NOT_FOUND(taskId));
   }
 }
 
@@ -29,7 +30,7 @@ export class StepNotFoundError extends TaskerError {
     readonly taskId: string,
     readonly stepName: string,
   ) {
-    super('STEP_NOT_FOUND', `Task "${taskId}" has no step named "${stepName}".`);
+    super('STEP_NOT_FOUND', STEP_NOT_FOUND(taskId, stepName));
   }
 }
 
@@ -40,11 +41,7 @@ export class HandlerNotFoundError extends TaskerError {
     readonly taskName: string,
     readonly version?: string,
   ) {
-    super(
-      'HANDLER_NOT_FOUND',
-      `No handler is registered for task "${namespace}/${taskName}"${version ? ` version ${version}` : ''}. ` +
-        'Register a @TaskHandler provider with that name in a process that uses this database.',
-    );
+    super('HANDLER_NOT_FOUND', HANDLER_NOT_FOUND(namespace, taskName, version));
   }
 }
 
@@ -66,6 +63,6 @@ export class TaskWaitTimeoutError extends TaskerError {
     readonly timeoutMs: number,
     readonly state: string,
   ) {
-    super('TASK_WAIT_TIMEOUT', `Task "${taskId}" is still ${state} after ${timeoutMs} ms.`);
+    super('TASK_WAIT_TIMEOUT', TASK_WAIT_TIMEOUT(taskId, timeoutMs, state));
   }
 }

@@ -1,3 +1,4 @@
+import { RETRY_AFTER_INVALID, STEP_RESULT_INVALID, STEP_TIMED_OUT } from '../tasker.messages';
 import { TaskerError } from './tasker.error';
 
 /** Thrown by a step: the failure is final, the step is never attempted again. */
@@ -14,7 +15,7 @@ export class RetryableError extends TaskerError {
     super(opts.code ?? 'RETRYABLE', message);
     if (opts.retryAfterMs !== undefined) {
       if (!Number.isFinite(opts.retryAfterMs) || opts.retryAfterMs < 0) {
-        throw new TypeError(`RetryableError: retryAfterMs must be a finite number >= 0, got ${opts.retryAfterMs}`);
+        throw new TypeError(RETRY_AFTER_INVALID(opts.retryAfterMs));
       }
       this.retryAfterMs = opts.retryAfterMs;
     }
@@ -24,20 +25,13 @@ export class RetryableError extends TaskerError {
 /** The step ran longer than its `timeoutMs`; its signal was aborted. Retried like any failure. */
 export class StepTimeoutError extends TaskerError {
   constructor(timeoutMs: number) {
-    super('STEP_TIMEOUT', `Step timed out after ${timeoutMs} ms.`);
+    super('STEP_TIMEOUT', STEP_TIMED_OUT(timeoutMs));
   }
 }
 
 /** The step returned something that cannot be stored as JSON. Not retried: it would fail again. */
 export class StepResultError extends PermanentError {
   constructor(reason: string) {
-    super(`Step result cannot be stored as JSON: ${reason}`, { code: 'STEP_RESULT_INVALID' });
-  }
-}
-
-/** The worker running the attempt stopped renewing its lease (crash, kill -9, partition). */
-export class LeaseExpiredError extends TaskerError {
-  constructor(owner: string) {
-    super('LEASE_EXPIRED', `The lease of worker ${owner} expired before the attempt finished.`);
+    super(STEP_RESULT_INVALID(reason), { code: 'STEP_RESULT_INVALID' });
   }
 }

@@ -2,7 +2,6 @@ import { Injectable, Logger, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { TransitionRow } from '../persistence/rows';
 import type { TaskerEventPayload } from './tasker-events';
-import { TaskerTracing } from '../tracing/tasker-tracing';
 import { eventForTransition } from './transition-events';
 
 /**
@@ -16,13 +15,9 @@ export class TaskerEventBus {
 
   // Optional so that a missing EventEmitterModule.forRoot() is reported by TaskerBootstrap with what to do,
   // not by Nest as an unresolved dependency of this class.
-  constructor(
-    @Optional() private readonly emitter: EventEmitter2,
-    private readonly tracing: TaskerTracing,
-  ) {}
+  constructor(@Optional() private readonly emitter: EventEmitter2) {}
 
   publishTransitions(rows: readonly TransitionRow[]): void {
-    this.tracing.settled(rows);
     for (const row of rows) {
       const payload = eventForTransition(row);
       if (payload) this.publish(payload);

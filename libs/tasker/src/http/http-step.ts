@@ -1,5 +1,6 @@
 import { PermanentError, RetryableError } from '../errors/step.errors';
 import { parseRetryAfter } from './retry-after';
+import { HTTP_FAILED, HTTP_INVALID_JSON, HTTP_NETWORK_FAILED } from '../tasker.messages';
 
 export interface HttpStepInit extends Omit<RequestInit, 'signal' | 'body'> {
   /** A JSON body: serialized, with `content-type: application/json` unless you set one. */
@@ -46,7 +47,7 @@ export async function httpStep<T = unknown>(
   } catch (e) {
     if (ctx.signal.aborted) throw ctx.signal.reason ?? e;
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new RetryableError(`${where} failed: ${cause?.code ?? cause?.message ?? (e as Error).message}`, { code: 'HTTP_NETWORK' });
+    throw new RetryableError(HTTP_NETWORK_FAILED(where, cause?.code ?? cause?.message ?? (e as Error).message), { code: 'HTTP_NETWORK' });
   }
   const text = await res.text();
   if (res.ok) {
@@ -56,13 +57,13 @@ export async function httpStep<T = unknown>(
       try {
         parsed = JSON.parse(text);
       } catch {
-        throw new PermanentError(`${where} answered ${res.status} with invalid JSON.`, { code: 'HTTP_INVALID_JSON' });
+        throw new PermanentError(HTTP_INVALID_JSON(where, res.status), { code: 'HTTP_INVALID_JSON' });
       }
     }
     return { status: res.status, headers: Object.fromEntries(res.headers), body: parsed as T };
   }
   const snippet = text.length > BODY_IN_ERROR ? `${text.slice(0, BODY_IN_ERROR)}…` : text;
-  const message = `${where} answered ${res.status} ${res.statusText}${snippet ? `: ${snippet}` : ''}`;
+  const message = HTTP_FAILED(where, res.status, res.statusText, snippet);
   const code = `HTTP_${res.status}`;
   if (res.status === 429 || res.status === 503) {
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), Date.now(), maxRetryAfterMs);

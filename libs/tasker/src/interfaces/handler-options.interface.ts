@@ -1,4 +1,4 @@
-import type { BackoffOptions } from '../orchestration/backoff';
+import type { BackoffOptions } from './backoff-options.interface';
 
 /** Options of `@TaskHandler` (SPEC §2). */
 export interface TaskHandlerOptions {

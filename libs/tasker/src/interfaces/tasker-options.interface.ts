@@ -1,4 +1,4 @@
-import type { BackoffOptions } from '../orchestration/backoff';
+import type { BackoffOptions } from './backoff-options.interface';
 
 /** Options of `TaskerModule.forRoot` / `forRootAsync` (SPEC §1). */
 export interface TaskerModuleOptions {
@@ -27,12 +27,6 @@ export interface TaskerModuleOptions {
   };
   /** Structured log lines for every lifecycle event through Nest's Logger. Default `true`. */
   logging?: boolean;
-  /**
-   * `skip`: a failed attempt that will be retried is retried at once instead of after its backoff
-   * or Retry-After (same decisions, same attempt counts). For tests; the testing kit sets it.
-   * Default `real`.
-   */
-  retryDelays?: 'real' | 'skip';
 }
 
 export interface WorkerOptions {
@@ -61,5 +55,11 @@ export interface TaskerConfig {
   worker: Required<WorkerOptions>;
   defaults: { retryLimit: number; backoff: BackoffOptions };
   logging: boolean;
-  retryDelays: 'real' | 'skip';
 }
+
+/**
+ * Whether a failed attempt that will be retried waits for its backoff or Retry-After (`real`), or
+ * is retried at once (`skip`: same decisions, same attempt counts). Not an option: always `real` in
+ * an app; the testing kit overrides the TASKER_RETRY_DELAYS provider with `skip`.
+ */
+export type RetryDelays = 'real' | 'skip';

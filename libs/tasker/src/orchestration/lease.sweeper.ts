@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { TaskerEventBus } from '../events/tasker-event-bus';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import { StepRepository } from '../persistence/step.repository';
 import { TASKER_CONFIG } from '../tasker.constants';
-import { TaskerWorker } from './tasker.worker';
+import { TransitionPublisher } from './transition.publisher';
+import { WorkSignals } from './work.signals';
 
 const BATCH = 500;
 
@@ -22,8 +23,8 @@ export class LeaseSweeper {
 
   constructor(
     private readonly steps: StepRepository,
-    private readonly bus: TaskerEventBus,
-    private readonly worker: TaskerWorker,
+    private readonly publisher: TransitionPublisher,
+    private readonly signals: WorkSignals,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {}
@@ -31,7 +32,7 @@ export class LeaseSweeper {
   start(): void {
     if (!this.scheduler) return;
     // Several Tasker modules (schemas) may live in one app: keep interval names apart.
-    this.name = `${LeaseSweeper.intervalName}:${this.config.schema}:${this.worker.owner}`;
+    this.name = `${LeaseSweeper.intervalName}:${this.config.schema}:${randomUUID().slice(0, 8)}`;
     const timer = setInterval(() => void this.sweep(), this.config.worker.sweepIntervalMs);
     this.scheduler.addInterval(this.name, timer);
   }
@@ -47,8 +48,7 @@ export class LeaseSweeper {
     let settled = 0;
     try {
       for (;;) {
-        const rows = await this.steps.expire(BATCH);
-        this.bus.publishTransitions(rows);
+        const rows = await this.publisher.change(this.steps.expire(BATCH), (r) => r);
         const n = rows.filter((r) => r.kind === 'step' && r.from_state === 'in_progress').length;
         settled += n;
         if (n < BATCH) break;
@@ -61,7 +61,7 @@ export class LeaseSweeper {
     }
     // Reclaimed attempts are ready again. (Waking after every pass made a claim every
     // sweepIntervalMs for nothing, which could hold the claim slot when a step finished.)
-    if (settled > 0) this.worker.wake();
+    if (settled > 0) this.signals.work();
     return settled;
   }
 }

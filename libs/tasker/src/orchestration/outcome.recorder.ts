@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { StepResultError } from '../errors/step.errors';
-import { TaskerEventBus } from '../events/tasker-event-bus';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import type { ClaimRow, TransitionRow } from '../persistence/rows';
 import { StepRepository } from '../persistence/step.repository';
 import { TASKER_CONFIG } from '../tasker.constants';
 import { serializeError } from './outcome';
 import type { AttemptOutcome } from './step.executor';
+import { StepClaimer } from './step.claimer';
+import { TransitionPublisher } from './transition.publisher';
 import { isDataError, isTransientDatabaseError } from './transient-errors';
 
 interface PendingSuccess {
@@ -14,17 +15,6 @@ interface PendingSuccess {
   results: string;
   done: () => void;
   failed: (e: unknown) => void;
-}
-
-/**
- * Lets a batch of successes claim the worker's next steps in the same round-trip (TaskerWorker).
- * `begin` reserves the worker's claim for this batch (null: no claim now); `end` is always called
- * after a non-null `begin`, with the claims, or null when the statement did not answer (it may
- * have committed: the worker then looks for claims it never received).
- */
-export interface ClaimAlong {
-  begin(finished: ClaimRow[]): { owner: string; types: number[]; limit: number; leaseMs: number } | null;
-  end(claims: ClaimRow[] | null, finished: ClaimRow[]): void;
 }
 
 /** At most this many successes are stored in one statement. */
@@ -47,18 +37,13 @@ export class OutcomeRecorder {
   private readonly successes: PendingSuccess[] = [];
   private flushing = false;
   private flushScheduled = false;
-  private claimAlong?: ClaimAlong;
 
   constructor(
     private readonly steps: StepRepository,
-    private readonly bus: TaskerEventBus,
+    private readonly claimer: StepClaimer,
+    private readonly publisher: TransitionPublisher,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
-
-  /** The worker whose next claim rides along with each batch of successes. */
-  attach(claimAlong: ClaimAlong): void {
-    this.claimAlong = claimAlong;
-  }
 
   /** Returns the retry time of a failed attempt that will be retried, so the worker can wake then. */
   async record(claim: ClaimRow, outcome: AttemptOutcome): Promise<Date | null> {
@@ -99,43 +84,29 @@ export class OutcomeRecorder {
 
   private async storeSuccesses(batch: PendingSuccess[]): Promise<void> {
     const items = batch.map((p) => ({ stepId: p.claim.step_id, token: p.claim.lease_token, results: p.results }));
-    const finished = batch.map((p) => p.claim);
-    const ask = this.claimAlong?.begin(finished) ?? null;
-    let claims: ClaimRow[] | null = null;
-    let rows: TransitionRow[];
+    let rows: TransitionRow[] | null = null;
     try {
       try {
-        if (ask) {
-          try {
-            ({ transitions: rows, claims } = await this.steps.completeAndClaim(items, ask));
-          } catch (e) {
-            if (!isTransientDatabaseError(e)) throw e;
-            rows = await this.persist(() => this.steps.completeMany(items));
-          }
-        } else {
-          rows = await this.persist(() => this.steps.completeMany(items));
-        }
+        // The worker's next claim rides along when its claim slot is free.
+        rows = await this.claimer.completeWithClaim(items, batch.map((p) => p.claim.lease_token));
       } catch (e) {
-        if (!isDataError(e)) {
-          for (const p of batch) p.failed(e);
-          return;
-        }
-        // One result Postgres refuses (e.g. a \u0000 in its JSON) fails the statement: store them one by one,
-        // so only that step fails and the others complete.
-        for (const p of batch) {
-          await this.recordOne(p.claim, { kind: 'success', resultsJson: p.results }).then(() => p.done(), p.failed);
-        }
+        if (!isTransientDatabaseError(e)) throw e;
+      }
+      rows ??= await this.persist(() => this.publisher.change(this.steps.completeMany(items), (r) => r));
+    } catch (e) {
+      if (!isDataError(e)) {
+        for (const p of batch) p.failed(e);
         return;
       }
-      const stored = new Set(rows.filter((r) => r.kind === 'step').map((r) => String(r.step_id)));
-      for (const p of batch) if (!stored.has(String(p.claim.step_id))) this.warnDiscarded(p.claim);
-      // One transaction: its transitions in the order they were written.
-      rows.sort((a, b) => (BigInt(a.transition_id) < BigInt(b.transition_id) ? -1 : 1));
-      this.bus.publishTransitions(rows);
-    } finally {
-      // After the completions' events, so a claimed dependent's step.started follows its parents'.
-      if (ask) this.claimAlong!.end(claims, finished);
+      // One result Postgres refuses (e.g. a \u0000 in its JSON) fails the statement: store them one by one,
+      // so only that step fails and the others complete.
+      for (const p of batch) {
+        await this.recordOne(p.claim, { kind: 'success', resultsJson: p.results }).then(() => p.done(), p.failed);
+      }
+      return;
     }
+    const stored = new Set(rows.filter((r) => r.kind === 'step').map((r) => String(r.step_id)));
+    for (const p of batch) if (!stored.has(String(p.claim.step_id))) this.warnDiscarded(p.claim);
     for (const p of batch) p.done();
   }
 
@@ -144,23 +115,22 @@ export class OutcomeRecorder {
     let retryAt: Date | null = null;
     if (outcome.kind === 'success') {
       try {
-        rows = await this.persist(() => this.steps.complete(claim.step_id, claim.lease_token, outcome.resultsJson));
+        rows = await this.persist(() => this.publisher.change(this.steps.complete(claim.step_id, claim.lease_token, outcome.resultsJson), (r) => r));
       } catch (e) {
         if (!isDataError(e)) throw e;
         const error = serializeError(new StepResultError(`PostgreSQL refused it: ${(e as Error).message}`));
-        rows = await this.persist(() => this.steps.fail(claim.step_id, claim.lease_token, error, null));
+        rows = await this.persist(() => this.publisher.change(this.steps.fail(claim.step_id, claim.lease_token, error, null), (r) => r));
       }
     } else if (outcome.kind === 'failure') {
       retryAt = outcome.retryAt;
-      rows = await this.persist(() => this.steps.fail(claim.step_id, claim.lease_token, outcome.error, outcome.retryAt));
+      rows = await this.persist(() => this.publisher.change(this.steps.fail(claim.step_id, claim.lease_token, outcome.error, outcome.retryAt), (r) => r));
     } else {
-      rows = await this.persist(() => this.steps.release(claim.step_id, claim.lease_token, outcome.reason));
+      rows = await this.persist(() => this.publisher.change(this.steps.release(claim.step_id, claim.lease_token, outcome.reason), (r) => r));
     }
     if (rows.length === 0) {
       this.warnDiscarded(claim);
       return null;
     }
-    this.bus.publishTransitions(rows);
     return retryAt;
   }
 

@@ -1,14 +1,9 @@
 /** What follows a failed attempt. Pure: time and randomness come from the caller. */
 import { PermanentError, RetryableError } from '../errors/step.errors';
 import { TaskerError } from '../errors/tasker.error';
-import { backoffDelayMs, BackoffOptions } from './backoff';
-
-export interface SerializedError {
-  name: string;
-  message: string;
-  code?: string;
-  stack?: string;
-}
+import type { SerializedError } from '../errors/serialized-error';
+import type { BackoffOptions } from '../interfaces/backoff-options.interface';
+import { backoffDelayMs } from './backoff';
 
 const MAX_MESSAGE = 10_000;
 const MAX_STACK = 20_000;

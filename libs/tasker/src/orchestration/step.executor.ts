@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { TaskerConfig } from '../interfaces/tasker-options.interface';
-import { TASKER_CONFIG } from '../tasker.constants';
+import type { RetryDelays } from '../interfaces/tasker-options.interface';
+import { TASKER_RETRY_DELAYS } from '../tasker.constants';
 import { PermanentError, StepResultError, StepTimeoutError } from '../errors/step.errors';
 import type { StepContext } from '../interfaces/step-context.interface';
 import type { ClaimRow } from '../persistence/rows';
 import type { RegisteredHandler } from '../registry/handler.registry';
-import type { BackoffOptions } from './backoff';
+import type { BackoffOptions } from '../interfaces/backoff-options.interface';
 import { contextProblems } from '../validation/context.validation';
 import { summarize } from '../validation/request.validation';
-import { retryTimeFor, serializeError, SerializedError } from './outcome';
+import type { SerializedError } from '../errors/serialized-error';
+import { retryTimeFor, serializeError } from './outcome';
 
 /** Results larger than this are refused: a step should store references, not payloads. */
 export const MAX_RESULT_BYTES = 8 * 1024 * 1024;
@@ -35,7 +36,7 @@ export class AttemptAbort extends Error {
 /** Runs one attempt of one step: builds its context, enforces its timeout, classifies the outcome. */
 @Injectable()
 export class StepExecutor {
-  constructor(@Inject(TASKER_CONFIG) private readonly config: TaskerConfig) {}
+  constructor(@Inject(TASKER_RETRY_DELAYS) private readonly retryDelays: RetryDelays) {}
 
   async run(
     claim: ClaimRow,
@@ -129,8 +130,8 @@ export class StepExecutor {
       { attempt: claim.attempt, retryLimit: claim.retry_limit, retryable: claim.retryable, backoff },
       Date.now(),
     );
-    // retryDelays 'skip' (tests): the same retry decisions, without waiting for them.
-    const due = retryAt && this.config.retryDelays === 'skip' ? new Date() : retryAt;
+    // retryDelays 'skip' (the testing kit): the same retry decisions, without waiting for them.
+    const due = retryAt && this.retryDelays === 'skip' ? new Date() : retryAt;
     return { kind: 'failure', error: serializeError(err), retryAt: due };
   }
 }

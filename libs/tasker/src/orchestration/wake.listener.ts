@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Client, ClientConfig } from 'pg';
-import { wakeChannel } from '../../../../migrations/naming';
+import { wakeChannel } from '../persistence/naming';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import { TaskerDatabase } from '../persistence/tasker-database';
-import { TASKER_CONFIG, TASKER_DATA_SOURCE } from '../tasker.constants';
-import { TaskerWorker } from './tasker.worker';
+import { TASKER_CONFIG, TASKER_DATABASE } from '../tasker.constants';
+import { WorkSignals } from './work.signals';
 
 /**
  * LISTENs on the schema's channel on a dedicated connection: other processes' new work wakes
@@ -20,9 +20,9 @@ export class WakeListener {
   private pingTimer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(TASKER_DATA_SOURCE) private readonly db: TaskerDatabase,
+    @Inject(TASKER_DATABASE) private readonly db: TaskerDatabase,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
-    private readonly worker: TaskerWorker,
+    private readonly signals: WorkSignals,
   ) {}
 
   async start(): Promise<void> {
@@ -36,7 +36,7 @@ export class WakeListener {
     clearInterval(this.pingTimer);
     const c = this.client;
     this.client = undefined;
-    this.worker.notified = false;
+    this.signals.listening = false;
     if (c) await c.end().catch(() => undefined);
   }
 
@@ -44,18 +44,12 @@ export class WakeListener {
     if (this.stopped) return;
     const client = new Client(this.clientConfig());
     client.on('error', () => undefined); // reported through 'end' below
-    client.on('notification', (msg) => {
-      const payload = msg.payload ?? '';
-      if (payload.startsWith('cancel:')) this.worker.abortTask(payload.slice('cancel:'.length));
-      // Dependents made ready by this worker's own outcomes: it claims them after recording them.
-      if (payload === `ready:${this.worker.owner}`) return;
-      this.worker.wake();
-    });
+    client.on('notification', (msg) => this.signals.notification(msg.payload ?? ''));
     client.on('end', () => {
       clearInterval(this.pingTimer);
       if (this.client === client) {
         this.client = undefined;
-        this.worker.notified = false;
+        this.signals.listening = false;
       }
       if (!this.stopped) this.retryTimer = setTimeout(() => void this.connect(), 1_000);
     });
@@ -67,9 +61,9 @@ export class WakeListener {
         return;
       }
       this.client = client;
-      this.worker.notified = true;
+      this.signals.listening = true;
       this.watch(client);
-      this.worker.wake(); // work may have arrived while we were not listening
+      this.signals.work(); // work may have arrived while we were not listening
     } catch (e) {
       this.logger.warn(`LISTEN connection failed (${(e as Error).message}); polling meanwhile.`);
       await client.end().catch(() => undefined);

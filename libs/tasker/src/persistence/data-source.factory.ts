@@ -2,6 +2,7 @@ import type { ModuleRef } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { DatabaseUnavailableError, TaskerConfigError } from '../errors/boot.errors';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
+import { DATA_SOURCE_NOT_FOUND, DATA_SOURCE_NOT_POSTGRES, DATABASE_UNREACHABLE } from '../tasker.messages';
 
 /** Tasker's DataSource: its own from `databaseUrl` (owned), or the app's TypeORM one by name. */
 export async function openDataSource(config: TaskerConfig, moduleRef: ModuleRef): Promise<{ dataSource: DataSource; owned: boolean }> {
@@ -24,10 +25,7 @@ export async function openDataSource(config: TaskerConfig, moduleRef: ModuleRef)
     await dataSource.initialize();
     guardNewClients(dataSource);
   } catch (e) {
-    throw new DatabaseUnavailableError(
-      `Tasker could not connect to PostgreSQL at ${redactUrl(config.databaseUrl!)}: ${(e as Error).message}. ` +
-        'Check databaseUrl (DATABASE_URL) and that the server is running and reachable.',
-    );
+    throw new DatabaseUnavailableError(DATABASE_UNREACHABLE(redactUrl(config.databaseUrl!), (e as Error).message));
   }
   return { dataSource, owned: true };
 }
@@ -56,14 +54,11 @@ function findAppDataSource(name: string, moduleRef: ModuleRef): DataSource {
     found = undefined;
   }
   if (!found || typeof (found as DataSource).query !== 'function') {
-    throw new TaskerConfigError(
-      `dataSourceName "${name}": no TypeORM DataSource with that name is registered. ` +
-        `Import TypeOrmModule.forRoot({ ${name === 'default' ? '' : `name: '${name}', `}type: 'postgres', ... }) before TaskerModule, or use databaseUrl.`,
-    );
+    throw new TaskerConfigError(DATA_SOURCE_NOT_FOUND(name));
   }
   const ds = found as DataSource;
   if (ds.options.type !== 'postgres') {
-    throw new TaskerConfigError(`dataSourceName "${name}" is a ${ds.options.type} DataSource; Tasker needs PostgreSQL.`);
+    throw new TaskerConfigError(DATA_SOURCE_NOT_POSTGRES(name, String(ds.options.type)));
   }
   return ds;
 }

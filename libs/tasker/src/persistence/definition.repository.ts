@@ -1,6 +1,4 @@
 import { HandlerDefinition, StoredDefinition, toStoredDefinition } from '../registry/handler-definition';
-import { findTaskTypesSql } from './sql/find-task-types.sql';
-import { registerTaskTypeSql } from './sql/register-task-type.sql';
 import { TaskerDatabase } from './tasker-database';
 
 export interface TaskTypeRow {
@@ -19,11 +17,17 @@ export class DefinitionRepository {
   constructor(private readonly db: TaskerDatabase) {}
 
   async register(def: HandlerDefinition): Promise<number> {
-    const rows = await this.db.query<{ id: number }>(registerTaskTypeSql(this.db.s), [JSON.stringify(toStoredDefinition(def))]);
+    const rows = await this.db.query<{ id: number }>(`SELECT ${this.db.s}.register_task_type($1::jsonb) AS id`, [JSON.stringify(toStoredDefinition(def))]);
     return rows[0].id;
   }
 
   find(namespace?: string, name?: string): Promise<TaskTypeRow[]> {
-    return this.db.query<TaskTypeRow>(findTaskTypesSql(this.db.s), [namespace ?? null, name ?? null]);
+    return this.db.query<TaskTypeRow>(
+      `SELECT nt.id, ns.name AS namespace, nt.name, nt.version, nt.description, nt.definition, nt.created_at, nt.updated_at
+         FROM ${this.db.s}.named_tasks nt JOIN ${this.db.s}.namespaces ns ON ns.id = nt.namespace_id
+        WHERE ($1::text IS NULL OR ns.name = $1) AND ($2::text IS NULL OR nt.name = $2)
+        ORDER BY ns.name, nt.name, nt.id`,
+      [namespace ?? null, name ?? null],
+    );
   }
 }

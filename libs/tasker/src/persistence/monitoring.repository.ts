@@ -1,8 +1,4 @@
 import { hostname } from 'node:os';
-import { listWorkersSql } from './sql/list-workers.sql';
-import { stateCountsSql } from './sql/state-counts.sql';
-import { workerHeartbeatSql } from './sql/worker-heartbeat.sql';
-import { workerRemoveSql } from './sql/worker-remove.sql';
 import { TaskerDatabase } from './tasker-database';
 
 export interface WorkerRow {
@@ -21,19 +17,33 @@ export class MonitoringRepository {
   constructor(private readonly db: TaskerDatabase) {}
 
   async heartbeat(id: string, concurrency: number, inFlight: number, taskTypes: string[]): Promise<void> {
-    await this.db.query(workerHeartbeatSql(this.db.s), [id, hostname(), process.pid, concurrency, inFlight, taskTypes]);
+    // Run at start and on every lease-renewal tick; a worker that dies is aged out by last_seen_at.
+    await this.db.query(
+      `INSERT INTO ${this.db.s}.workers (id, hostname, pid, concurrency, in_flight, task_types)
+       VALUES ($1, $2, $3, $4, $5, $6::text[])
+       ON CONFLICT (id) DO UPDATE SET in_flight = EXCLUDED.in_flight, task_types = EXCLUDED.task_types, last_seen_at = now()`,
+      [id, hostname(), process.pid, concurrency, inFlight, taskTypes]);
   }
 
   async removeWorker(id: string): Promise<void> {
-    await this.db.query(workerRemoveSql(this.db.s), [id]);
+    await this.db.query(`DELETE FROM ${this.db.s}.workers WHERE id = $1`, [id]);
   }
 
   workers(seenWithinMs: number): Promise<WorkerRow[]> {
-    return this.db.query<WorkerRow>(listWorkersSql(this.db.s), [seenWithinMs]);
+    return this.db.query<WorkerRow>(
+      `SELECT id, hostname, pid, concurrency, in_flight, task_types, started_at, last_seen_at
+         FROM ${this.db.s}.workers WHERE last_seen_at > now() - $1 * interval '1 millisecond' ORDER BY started_at`,
+      [seenWithinMs],
+    );
   }
 
   stateCounts(): Promise<{ kind: 'task' | 'step'; state: string; n: number }[]> {
-    return this.db.query(stateCountsSql(this.db.s));
+    // Finished states are counted too, so a scrape costs a scan of the state index.
+    return this.db.query(
+      `SELECT 'task' AS kind, state, count(*)::int AS n FROM ${this.db.s}.tasks GROUP BY state
+       UNION ALL
+       SELECT 'step', state, count(*)::int FROM ${this.db.s}.workflow_steps GROUP BY state`,
+    );
   }
 
   async ping(): Promise<void> {

@@ -1,14 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { SerializedError } from '../orchestration/outcome';
-import { claimStepsSql } from './sql/claim-steps.sql';
-import { completeStepSql } from './sql/complete-step.sql';
-import { completeStepsSql } from './sql/complete-steps.sql';
-import { completeAndClaimSql } from './sql/complete-and-claim.sql';
-import { expireLeasesSql } from './sql/expire-leases.sql';
-import { findOrphansSql } from './sql/find-orphans.sql';
-import { failStepSql } from './sql/fail-step.sql';
-import { releaseStepSql } from './sql/release-step.sql';
-import { renewLeasesSql } from './sql/renew-leases.sql';
+import type { SerializedError } from '../errors/serialized-error';
 import { ClaimRow, claimFromJson, TransitionRow, transitionFromJson } from './rows';
 import { TaskerDatabase } from './tasker-database';
 
@@ -26,10 +17,62 @@ function prepared(label: string, sql: string): Prepared {
   return { sql, name: `tasker_${label}_${createHash('sha1').update(sql).digest('hex').slice(0, 12)}` };
 }
 
+/** What a claim answers: the transitions it recorded (tasks and attempts started), then the claims. */
+export interface Claimed {
+  transitions: TransitionRow[];
+  claims: ClaimRow[];
+}
+
+/** A claim's rows as JSON (part 1: a transition, part 2: a claim); ids as text so no bigint loses precision. */
+const claimParts = (c: string) => `
+SELECT CASE WHEN ${c}.claim IS NULL THEN 1 ELSE 2 END AS part,
+       CASE WHEN ${c}.claim IS NULL THEN ${transitionJson(`(${c}.event)`)} ELSE ${claimJson(`(${c}.claim)`)} END AS row`;
+
+const transitionJson = (e: string) =>
+  `to_jsonb(${e}) || jsonb_build_object('transition_id', ${e}.transition_id::text, 'task_id', ${e}.task_id::text, 'step_id', ${e}.step_id::text)`;
+const claimJson = (c: string) => `to_jsonb(${c}) || jsonb_build_object('step_id', ${c}.step_id::text, 'task_id', ${c}.task_id::text)`;
+
 /**
- * The engine's statements: claims, outcomes and leases. The two a worker runs for every step (its
- * claim, and its outcomes with the next claim) are prepared statements: parsed and planned once
- * per connection instead of every time.
+ * A worker's finished attempts stored and its next steps claimed in one round-trip and one
+ * transaction, so the claim sees the dependents the completions just made ready. Part 0 are the
+ * outcomes' transitions, parts 1 and 2 the claim's (see claimParts). UNION ALL runs its branches in
+ * order. `many`: complete_steps over arrays. One success: complete_one, which leaves the wake-up to
+ * the last branch, after the claim: it notifies the other workers only when a dependent is ready
+ * and still unclaimed (its one row is not read). Exported for the tests that read its plans.
+ */
+export const completeAndClaimSql = (s: string, completions: 'many' | 'one') =>
+  completions === 'many'
+    ? `
+SELECT 0 AS part, ${transitionJson('e')} AS row
+  FROM ${s}.complete_steps($1::bigint[], $2::uuid[], $3::jsonb[]) e
+UNION ALL
+${claimParts('c')}
+  FROM ${s}.claim_steps($4, $5::int[], $6, $7) c`
+    : `
+SELECT 0 AS part, ${transitionJson('e')} AS row
+  FROM ${s}.complete_one($1::bigint, $2::uuid, $3::jsonb, false) e
+UNION ALL
+${claimParts('c')}
+  FROM ${s}.claim_steps($4, $5::int[], $6, $7) c
+UNION ALL
+SELECT 3, NULL
+  FROM ${s}._wake_for_unclaimed($1::bigint, $4) w`;
+
+/** The rows of a statement made of parts (see completeAndClaimSql), split into outcomes and claim. */
+function splitParts(rows: { part: number; row: Record<string, unknown> }[]): { outcomes: TransitionRow[] } & Claimed {
+  const out = { outcomes: [] as TransitionRow[], transitions: [] as TransitionRow[], claims: [] as ClaimRow[] };
+  for (const r of rows) {
+    if (r.part === 0) out.outcomes.push(transitionFromJson(r.row));
+    else if (r.part === 1) out.transitions.push(transitionFromJson(r.row));
+    else if (r.part === 2) out.claims.push(claimFromJson(r.row));
+  }
+  return out;
+}
+
+/**
+ * The engine's statements: claims, outcomes and leases, each a call of the function of the same
+ * name (persistence/functions/<name>.sql). The two a worker runs for every step (its claim, and its
+ * outcomes with the next claim) are prepared statements: parsed and planned once per connection.
  */
 export class StepRepository {
   private readonly claimStatement: Prepared;
@@ -37,25 +80,25 @@ export class StepRepository {
   private readonly completeOneAndClaimStatement: Prepared;
 
   constructor(private readonly db: TaskerDatabase) {
-    this.claimStatement = prepared('claim_steps', claimStepsSql(db.s));
+    this.claimStatement = prepared('claim_steps', `${claimParts('c')} FROM ${db.s}.claim_steps($1, $2::int[], $3, $4) c`);
     this.completeAndClaimStatement = prepared('complete_steps_claim_steps', completeAndClaimSql(db.s, 'many'));
     this.completeOneAndClaimStatement = prepared('complete_one_claim_steps', completeAndClaimSql(db.s, 'one'));
   }
 
-  claim(owner: string, types: number[], limit: number, leaseMs: number): Promise<ClaimRow[]> {
+  async claim(owner: string, types: number[], limit: number, leaseMs: number): Promise<Claimed> {
     const { sql, name } = this.claimStatement;
-    return this.db.query<ClaimRow>(sql, [owner, types, limit, leaseMs], undefined, name);
+    return splitParts(await this.db.query(sql, [owner, types, limit, leaseMs], undefined, name));
   }
 
   /** `results` is already JSON text. An empty answer means the lease was lost: the outcome was discarded. */
   complete(stepId: string, token: string, results: string): Promise<TransitionRow[]> {
-    return this.db.query<TransitionRow>(completeStepSql(this.db.s), [stepId, token, results]);
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.complete_one($1, $2::uuid, $3::jsonb)`, [stepId, token, results]);
   }
 
   /** Several successes in one statement; a step missing from the answer lost its lease (its outcome was discarded). */
   completeMany(items: { stepId: string; token: string; results: string }[]): Promise<TransitionRow[]> {
     if (items.length === 1) return this.complete(items[0].stepId, items[0].token, items[0].results);
-    return this.db.query<TransitionRow>(completeStepsSql(this.db.s), [
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.complete_steps($1::bigint[], $2::uuid[], $3::jsonb[])`, [
       items.map((i) => i.stepId),
       items.map((i) => i.token),
       items.map((i) => i.results),
@@ -66,7 +109,7 @@ export class StepRepository {
   async completeAndClaim(
     items: { stepId: string; token: string; results: string }[],
     claim: { owner: string; types: number[]; limit: number; leaseMs: number },
-  ): Promise<{ transitions: TransitionRow[]; claims: ClaimRow[] }> {
+  ): Promise<{ outcomes: TransitionRow[] } & Claimed> {
     const one = items.length === 1;
     const { sql, name } = one ? this.completeOneAndClaimStatement : this.completeAndClaimStatement;
     const rows = await this.db.query<{ part: number; row: Record<string, unknown> }>(sql, [
@@ -78,32 +121,44 @@ export class StepRepository {
       claim.limit,
       claim.leaseMs,
     ], undefined, name);
-    return {
-      transitions: rows.filter((r) => r.part === 0).map((r) => transitionFromJson(r.row)),
-      claims: rows.filter((r) => r.part === 1).map((r) => claimFromJson(r.row)),
-    };
+    return splitParts(rows);
   }
 
   fail(stepId: string, token: string, error: SerializedError, retryAt: Date | null): Promise<TransitionRow[]> {
-    return this.db.query<TransitionRow>(failStepSql(this.db.s), [stepId, token, JSON.stringify(error), retryAt]);
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.fail_step($1, $2::uuid, $3::jsonb, $4::timestamptz)`, [
+      stepId,
+      token,
+      JSON.stringify(error),
+      retryAt,
+    ]);
   }
 
   release(stepId: string, token: string, reason: string): Promise<TransitionRow[]> {
-    return this.db.query<TransitionRow>(releaseStepSql(this.db.s), [stepId, token, reason]);
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.release_step($1, $2::uuid, $3)`, [stepId, token, reason]);
   }
 
   async renew(tokens: string[], leaseMs: number): Promise<Set<string>> {
     if (tokens.length === 0) return new Set();
-    const rows = await this.db.query<{ token: string }>(renewLeasesSql(this.db.s), [tokens, leaseMs]);
+    const rows = await this.db.query<{ token: string }>(`SELECT t AS token FROM ${this.db.s}.renew_leases($1::uuid[], $2) t`, [tokens, leaseMs]);
     return new Set(rows.map((r) => r.token));
   }
 
-  /** Steps in progress under `owner`'s lease but not among its running attempts (see findOrphansSql). */
+  /**
+   * Steps in progress under `owner`'s lease that it is not running (`running`: its lease tokens):
+   * claims that committed while their answer never reached the worker. Read only in the short window
+   * after a failed claim.
+   */
   orphans(owner: string, running: string[]): Promise<Pick<ClaimRow, 'step_id' | 'task_id' | 'step_name' | 'attempt' | 'lease_token'>[]> {
-    return this.db.query(findOrphansSql(this.db.s), [owner, running]);
+    return this.db.query(
+      `SELECT id AS step_id, task_id, name AS step_name, attempts AS attempt, lease_token
+         FROM ${this.db.s}.workflow_steps
+        WHERE state = 'in_progress' AND lease_owner = $1 AND NOT (lease_token = ANY ($2::uuid[]))`,
+      [owner, running],
+    );
   }
 
+  /** Fails up to `limit` attempts whose worker stopped renewing its lease. */
   expire(limit: number): Promise<TransitionRow[]> {
-    return this.db.query<TransitionRow>(expireLeasesSql(this.db.s), [limit]);
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.expire_leases($1)`, [limit]);
   }
 }

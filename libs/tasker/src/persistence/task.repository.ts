@@ -1,12 +1,4 @@
 import type { EntityManager } from 'typeorm';
-import { auditTrailSql } from './sql/audit-trail.sql';
-import { cancelTaskSql } from './sql/cancel-task.sql';
-import { createTasksSql } from './sql/create-tasks.sql';
-import { getStepsSql } from './sql/get-steps.sql';
-import { getTasksSql } from './sql/get-tasks.sql';
-import { listTasksSql } from './sql/list-tasks.sql';
-import { resolveStepSql } from './sql/resolve-step.sql';
-import { retryTaskSql } from './sql/retry-task.sql';
 import { AuditRow, StepRow, TaskRow, TransitionRow } from './rows';
 import { TaskerDatabase } from './tasker-database';
 
@@ -41,22 +33,43 @@ export class TaskRepository {
 
   /** The tasks as created, in request order; `created` false: an idempotency key already used, the existing task. */
   async create(requests: NewTaskRow[], manager?: EntityManager): Promise<{ task: TaskRow; created: boolean }[]> {
-    const rows = await this.db.query<TaskRow & { idx: number; created: boolean }>(createTasksSql(this.db.s), [JSON.stringify(requests)], manager);
+    const rows = await this.db.query<TaskRow & { idx: number; created: boolean }>(
+      `SELECT c.idx, c.created, (c.task).* FROM ${this.db.s}.create_tasks($1::jsonb) c`,
+      [JSON.stringify(requests)],
+      manager,
+    );
     const out = new Array<{ task: TaskRow; created: boolean }>(requests.length);
     for (const { idx, created, ...task } of rows) out[idx - 1] = { task, created };
     return out;
   }
 
   getTasks(ids: string[], manager?: EntityManager): Promise<TaskRow[]> {
-    return this.db.query<TaskRow>(getTasksSql(this.db.s), [ids], manager);
+    return this.db.query<TaskRow>(`SELECT * FROM ${this.db.s}.tasks WHERE id = ANY ($1::bigint[])`, [ids], manager);
   }
 
   getSteps(taskId: string): Promise<StepRow[]> {
-    return this.db.query<StepRow>(getStepsSql(this.db.s), [taskId]);
+    // In topological order, with each step's dependencies and why it is (not) ready.
+    return this.db.query<StepRow>(
+      `SELECT w.*, r.ready, r.reason AS readiness_reason,
+              coalesce((SELECT array_agg(p.name ORDER BY p.position)
+                          FROM ${this.db.s}.workflow_step_edges e JOIN ${this.db.s}.workflow_steps p ON p.id = e.from_step_id
+                         WHERE e.to_step_id = w.id), '{}') AS depends_on
+         FROM ${this.db.s}.workflow_steps w JOIN ${this.db.s}.step_readiness($1) r ON r.step_id = w.id
+        WHERE w.task_id = $1
+        ORDER BY w.position`,
+      [taskId],
+    );
   }
 
   list(f: ListFilter): Promise<TaskRow[]> {
-    return this.db.query<TaskRow>(listTasksSql(this.db.s), [
+    // Newest first; each filter is served by an index (state, type, tags GIN).
+    return this.db.query<TaskRow>(
+      `SELECT * FROM ${this.db.s}.tasks
+        WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR namespace = $2) AND ($3::text IS NULL OR name = $3)
+          AND ($4::text IS NULL OR tags @> ARRAY[$4::text]) AND ($5::bigint IS NULL OR id < $5)
+        ORDER BY id DESC
+        LIMIT $6`,
+      [
       f.state ?? null,
       f.namespace ?? null,
       f.name ?? null,
@@ -67,18 +80,28 @@ export class TaskRepository {
   }
 
   auditTrail(taskId: string): Promise<AuditRow[]> {
-    return this.db.query<AuditRow>(auditTrailSql(this.db.s), [taskId]);
+    // Both transition tables share one sequence: ordering by id is the order things happened.
+    return this.db.query<AuditRow>(
+      `SELECT id, task_id, NULL::text AS step_name, from_state, to_state, NULL::int AS attempt, actor, reason,
+              NULL::jsonb AS error, created_at
+         FROM ${this.db.s}.task_transitions WHERE task_id = $1
+       UNION ALL
+       SELECT id, task_id, step_name, from_state, to_state, attempt, actor, reason, error, created_at
+         FROM ${this.db.s}.workflow_step_transitions WHERE task_id = $1
+        ORDER BY id`,
+      [taskId],
+    );
   }
 
   retry(taskId: string, actor: string | null, reason: string | null): Promise<TransitionRow[]> {
-    return this.db.query<TransitionRow>(retryTaskSql(this.db.s), [taskId, actor, reason]);
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.retry_task($1, $2, $3)`, [taskId, actor, reason]);
   }
 
   cancel(taskId: string, actor: string | null, reason: string | null): Promise<TransitionRow[]> {
-    return this.db.query<TransitionRow>(cancelTaskSql(this.db.s), [taskId, actor, reason]);
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.cancel_task($1, $2, $3)`, [taskId, actor, reason]);
   }
 
   resolveStep(taskId: string, stepName: string, results: string, actor: string | null, reason: string | null) {
-    return this.db.query<TransitionRow>(resolveStepSql(this.db.s), [taskId, stepName, results, actor, reason]);
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.resolve_step($1, $2, $3::jsonb, $4, $5)`, [taskId, stepName, results, actor, reason]);
   }
 }

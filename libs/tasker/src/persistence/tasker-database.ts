@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { quoteIdent } from '../../../../migrations/naming';
+import { quoteIdent } from './naming';
 import { mapDatabaseError } from './pg-errors';
 
 /** The little of pg's Pool and PoolClient that Tasker uses. */

@@ -1,4 +1,6 @@
 /** Pure DAG checks and ordering for a handler's steps. No Nest, no database. */
+import { DAG_CYCLE, DAG_DUPLICATE_STEP, DAG_EMPTY, DAG_SELF_DEPENDENCY, DAG_UNKNOWN_DEPENDENCY } from '../tasker.messages';
+
 export interface DagNode {
   name: string;
   dependsOn: readonly string[];
@@ -100,14 +102,14 @@ export function topologicalOrder(nodes: readonly DagNode[]): string[] {
 export function describeDagProblem(p: DagProblem): string {
   switch (p.kind) {
     case 'empty':
-      return 'it has no @Step methods';
+      return DAG_EMPTY();
     case 'duplicate':
-      return `step "${p.step}" is declared more than once`;
+      return DAG_DUPLICATE_STEP(p.step);
     case 'self_dependency':
-      return `step "${p.step}" depends on itself`;
+      return DAG_SELF_DEPENDENCY(p.step);
     case 'unknown_dependency':
-      return `step "${p.step}" depends on "${p.dependency}", which is not a step of this handler`;
+      return DAG_UNKNOWN_DEPENDENCY(p.step, p.dependency);
     case 'cycle':
-      return `its steps form a cycle: ${p.path.join(' → ')}`;
+      return DAG_CYCLE(p.path);
   }
 }

@@ -1,5 +1,5 @@
 import { HandlerDefinitionError } from '../errors/boot.errors';
-import { buildHandlerDefinition, compareVersions, isValidName, RawStep, StepDefaults } from './definition-builder';
+import { buildHandlerDefinition, compareVersions, RawStep, StepDefaults } from './definition-builder';
 import { toStoredDefinition } from './handler-definition';
 
 const defaults: StepDefaults = { retryLimit: 3, backoff: { baseMs: 1_000, maxMs: 300_000, jitter: 0.2 } };
@@ -143,15 +143,6 @@ describe('buildHandlerDefinition', () => {
         { name: 'b', description: null, dependsOn: ['a'], retryLimit: 3, retryable: true, timeoutMs: null, backoff: defaults.backoff },
       ],
     });
-  });
-});
-
-describe('isValidName', () => {
-  it('accepts letters, digits, _ . : - up to 128 characters', () => {
-    for (const ok of ['a', 'order_processing', 'v1.2.3', 'ns:sub-part', '_x', '9lives', 'a'.repeat(128)]) expect(isValidName(ok)).toBe(true);
-  });
-  it('rejects the rest', () => {
-    for (const bad of ['', ' a', 'a b', '-a', '.a', 'a/b', 'é', 'a'.repeat(129), 1, null, undefined]) expect(isValidName(bad)).toBe(false);
   });
 });
 

@@ -1,8 +1,24 @@
 /** Turns decorator metadata into a validated HandlerDefinition. Pure: no Nest, no database. */
 import { HandlerDefinitionError } from '../errors/boot.errors';
+import type { BackoffOptions } from '../interfaces/backoff-options.interface';
 import type { StepOptions, TaskHandlerOptions } from '../interfaces/handler-options.interface';
-import { backoffProblems, BackoffOptions } from '../orchestration/backoff';
-import { DEFAULT_NAMESPACE, DEFAULT_VERSION, NAME_PATTERN } from '../tasker.constants';
+import { DEFAULT_NAMESPACE, DEFAULT_VERSION } from '../tasker.constants';
+import {
+  HANDLER_CONTEXT_NOT_CLASS,
+  HANDLER_INVALID,
+  HANDLER_NAME_INVALID,
+  HANDLER_NAMESPACE_INVALID,
+  HANDLER_VERSION_INVALID,
+  STEP_AT,
+  STEP_BACKOFF_AT,
+  STEP_DEPENDS_ON_INVALID,
+  STEP_NAME_INVALID,
+  STEP_RETRY_LIMIT_INVALID,
+  STEP_RETRYABLE_INVALID,
+  STEP_TIMEOUT_INVALID,
+} from '../tasker.messages';
+import { backoffProblems } from '../validation/backoff.validation';
+import { isValidName } from '../validation/names.validation';
 import { describeDagProblem, findDagProblems, topologicalOrder } from './dag';
 import { HandlerDefinition, StepDefinition } from './handler-definition';
 
@@ -17,40 +33,34 @@ export interface StepDefaults {
   backoff: BackoffOptions;
 }
 
-
-export function isValidName(value: unknown): value is string {
-  return typeof value === 'string' && NAME_PATTERN.test(value);
-}
-
 export function buildHandlerDefinition(
   className: string,
   opts: TaskHandlerOptions,
   rawSteps: RawStep[],
   defaults: StepDefaults,
 ): HandlerDefinition {
-  const where = `@TaskHandler ${className}`;
   const problems: string[] = [];
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   const version = opts.version ?? DEFAULT_VERSION;
-  if (!isValidName(opts.name)) problems.push(`name must be 1-128 letters, digits, "_", ".", ":" or "-" (got ${JSON.stringify(opts.name)})`);
-  if (!isValidName(namespace)) problems.push(`namespace must be 1-128 letters, digits, "_", ".", ":" or "-" (got ${JSON.stringify(namespace)})`);
-  if (!isValidName(version)) problems.push(`version must be a string like "1.0.0" (got ${JSON.stringify(version)})`);
-  if (opts.context !== undefined && typeof opts.context !== 'function') problems.push('context must be a class (a class-validator DTO)');
+  if (!isValidName(opts.name)) problems.push(HANDLER_NAME_INVALID(opts.name));
+  if (!isValidName(namespace)) problems.push(HANDLER_NAMESPACE_INVALID(namespace));
+  if (!isValidName(version)) problems.push(HANDLER_VERSION_INVALID(version));
+  if (opts.context !== undefined && typeof opts.context !== 'function') problems.push(HANDLER_CONTEXT_NOT_CLASS());
 
   const steps: StepDefinition[] = rawSteps.map((raw) => {
     const o = raw.options;
     const name = o.name ?? raw.methodName;
-    const at = `step "${name}"`;
-    if (!isValidName(name)) problems.push(`${at}: name must be 1-128 letters, digits, "_", ".", ":" or "-"`);
+    const at = STEP_AT(name);
+    if (!isValidName(name)) problems.push(STEP_NAME_INVALID(at));
     if (o.retryLimit !== undefined && !(Number.isInteger(o.retryLimit) && o.retryLimit >= 1 && o.retryLimit <= 1000)) {
-      problems.push(`${at}: retryLimit must be an integer from 1 to 1000 (total attempts), got ${o.retryLimit}`);
+      problems.push(STEP_RETRY_LIMIT_INVALID(at, o.retryLimit));
     }
     if (o.timeoutMs !== undefined && !(Number.isInteger(o.timeoutMs) && o.timeoutMs > 0 && o.timeoutMs <= 2_147_483_647)) {
-      problems.push(`${at}: timeoutMs must be a positive integer of milliseconds, got ${o.timeoutMs}`);
+      problems.push(STEP_TIMEOUT_INVALID(at, o.timeoutMs));
     }
-    if (o.retryable !== undefined && typeof o.retryable !== 'boolean') problems.push(`${at}: retryable must be a boolean`);
-    problems.push(...backoffProblems(o.backoff ?? {}, `${at}: backoff`));
-    for (const d of raw.dependsOn) if (typeof d !== 'string') problems.push(`${at}: @DependsOn takes step names (strings)`);
+    if (o.retryable !== undefined && typeof o.retryable !== 'boolean') problems.push(STEP_RETRYABLE_INVALID(at));
+    problems.push(...backoffProblems(o.backoff ?? {}, STEP_BACKOFF_AT(at)));
+    for (const d of raw.dependsOn) if (typeof d !== 'string') problems.push(STEP_DEPENDS_ON_INVALID(at));
     const retryable = o.retryable ?? true;
     return {
       name,
@@ -66,9 +76,7 @@ export function buildHandlerDefinition(
 
   for (const p of findDagProblems(steps)) problems.push(describeDagProblem(p));
   if (problems.length > 0) {
-    throw new HandlerDefinitionError(
-      `${where} (${namespace}/${String(opts.name)}@${version}) is invalid: ${problems.join('; ')}.`,
-    );
+    throw new HandlerDefinitionError(HANDLER_INVALID(className, `${namespace}/${String(opts.name)}@${version}`, problems));
   }
   const order = topologicalOrder(steps);
   const byName = new Map(steps.map((s) => [s.name, s]));

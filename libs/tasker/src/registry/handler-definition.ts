@@ -1,4 +1,4 @@
-import type { BackoffOptions } from '../orchestration/backoff';
+import type { BackoffOptions } from '../interfaces/backoff-options.interface';
 
 export interface StepDefinition {
   name: string;

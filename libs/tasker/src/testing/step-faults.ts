@@ -1,5 +1,6 @@
 import { PermanentError } from '../errors/step.errors';
 import type { RegisteredHandler } from '../registry/handler.registry';
+import { FAULT_INJECTED, FAULT_UNKNOWN_STEP } from '../tasker.messages';
 
 export interface StepFault {
   /** Fail this many attempts, then run the real step. Default 1. Ignored when `permanent`. */
@@ -20,7 +21,7 @@ export class StepFaults {
   inject(handler: RegisteredHandler, stepName: string, fault: StepFault): { failures(): number } {
     const step = handler.steps.find((s) => s.name === stepName);
     if (!step) {
-      throw new Error(`${handler.namespace}/${handler.name}@${handler.version} has no step "${stepName}" (steps: ${handler.steps.map((s) => s.name).join(', ')}).`);
+      throw new Error(FAULT_UNKNOWN_STEP(`${handler.namespace}/${handler.name}@${handler.version}`, stepName, handler.steps.map((s) => s.name)));
     }
     const instance = handler.instance as Record<string, unknown>;
     const hadOwn = Object.prototype.hasOwnProperty.call(instance, step.methodName);
@@ -31,7 +32,7 @@ export class StepFaults {
       if (failed < limit) {
         failed++;
         if (fault.error !== undefined) throw typeof fault.error === 'function' ? (fault.error as () => unknown)() : fault.error;
-        const message = `Injected failure ${failed}${limit === Infinity ? '' : ` of ${limit}`} of step "${stepName}"`;
+        const message = FAULT_INJECTED(failed, limit, stepName);
         throw fault.permanent ? new PermanentError(message, { code: 'INJECTED' }) : new Error(message);
       }
       return previous.apply(this, args);

@@ -3,12 +3,14 @@ import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import type { TaskerEventName, TaskerEventPayload } from '../events/tasker-events';
+import { TaskerConfigError } from '../errors/boot.errors';
 import { HandlerNotFoundError } from '../errors/service.errors';
-import type { TaskerModuleOptions } from '../interfaces/tasker-options.interface';
+import type { RetryDelays, TaskerModuleOptions } from '../interfaces/tasker-options.interface';
 import type { TaskDetail, TaskRequest } from '../interfaces/views.interface';
 import { compareVersions } from '../registry/definition-builder';
-import { HandlerRegistry } from '../registry/handler.registry';
-import { DEFAULT_NAMESPACE } from '../tasker.constants';
+import { DEFAULT_NAMESPACE, TASKER_RETRY_DELAYS } from '../tasker.constants';
+import { TaskerInternals } from '../tasker.internals';
+import { KIT_RETRY_DELAYS_INVALID } from '../tasker.messages';
 import { TaskerModule } from '../tasker.module';
 import { TaskerService } from '../tasker.service';
 import { StepFault, StepFaults } from './step-faults';
@@ -19,7 +21,14 @@ export interface TaskerTestingOptions {
   providers?: Provider[];
   imports?: ModuleMetadata['imports'];
   /** Merged over the testing defaults (own schema, quick polls, retries without waiting, no logs). */
-  tasker?: Omit<TaskerModuleOptions, 'databaseUrl' | 'dataSourceName'>;
+  tasker?: Omit<TaskerModuleOptions, 'databaseUrl' | 'dataSourceName'> & {
+    /**
+     * `skip` (the kit's default): a failed attempt that will be retried is retried at once instead
+     * of after its backoff or Retry-After (same decisions, same attempt counts). `real`: waits.
+     * A switch of the kit, not a TaskerModule option.
+     */
+    retryDelays?: RetryDelays;
+  };
   /** Default: DATABASE_URL, else an embedded Postgres started for this test process. */
   databaseUrl?: string;
   /** Adjust the testing module before it compiles (e.g. `.overrideProvider(PaymentsApi).useValue(fake)`). */
@@ -101,9 +110,8 @@ export class TaskerTestingApp {
   }
 
   private handler(type: TaskTypeRef) {
-    const registry = this.app.get(HandlerRegistry);
     const namespace = type.namespace ?? DEFAULT_NAMESPACE;
-    const candidates = registry.all().filter((h) => h.namespace === namespace && h.name === type.name && (!type.version || h.version === type.version));
+    const candidates = this.app.get(TaskerInternals).handlers().filter((h) => h.namespace === namespace && h.name === type.name && (!type.version || h.version === type.version));
     if (candidates.length === 0) throw new HandlerNotFoundError(namespace, type.name, type.version);
     return candidates.sort((a, b) => compareVersions(b.version, a.version))[0];
   }
@@ -111,12 +119,12 @@ export class TaskerTestingApp {
 
 /** Boots a Nest testing app with Tasker on a throwaway schema in one call. */
 export async function createTaskerTestingApp(options: TaskerTestingOptions = {}): Promise<TaskerTestingApp> {
+  const { retryDelays = 'skip', ...t } = options.tasker ?? {};
+  if (retryDelays !== 'real' && retryDelays !== 'skip') throw new TaskerConfigError(KIT_RETRY_DELAYS_INVALID(retryDelays));
   const db = await acquireDatabase(options.databaseUrl);
-  const t = options.tasker ?? {};
   const schema = t.schema ?? uniqueTestSchema();
   const taskerOptions: TaskerModuleOptions = {
     logging: false,
-    retryDelays: 'skip',
     ...t,
     databaseUrl: db.url,
     schema,
@@ -131,6 +139,8 @@ export async function createTaskerTestingApp(options: TaskerTestingOptions = {})
       imports: [EventEmitterModule.forRoot(), ScheduleModule.forRoot(), TaskerModule.forRoot(taskerOptions), ...(options.imports ?? [])],
       providers: options.providers ?? [],
     });
+    // The kit's own switch, not a TaskerModule option: it replaces the engine's `real` with `skip`.
+    builder.overrideProvider(TASKER_RETRY_DELAYS).useValue(retryDelays);
     if (options.configure) builder = options.configure(builder);
     const moduleRef = await builder.compile();
     const app = await moduleRef.init();

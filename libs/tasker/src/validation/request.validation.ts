@@ -1,9 +1,39 @@
 /** Checks of what callers pass to TaskerService. Pure; every problem is listed, none thrown one by one. */
 import { FieldError, TaskValidationError } from '../errors/service.errors';
 import type { ActorInput, TaskQuery, TaskRequest } from '../interfaces/views.interface';
-import { isValidName } from '../registry/definition-builder';
-import { isState } from '../state/states';
+import { isState, STATES } from '../state/states';
 import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT } from '../tasker.constants';
+import {
+  FIELD_ACTOR_NOT_OBJECT,
+  FIELD_CURSOR_INVALID,
+  FIELD_EMPTY,
+  FIELD_HAS_NUL,
+  FIELD_LIMIT_INVALID,
+  FIELD_LONE_SURROGATE,
+  FIELD_NAMESPACE,
+  FIELD_NAMESPACE_FILTER,
+  FIELD_NOT_JSON_OBJECT,
+  FIELD_NOT_OBJECT,
+  FIELD_NOT_STRING,
+  FIELD_RUN_AT_INVALID,
+  FIELD_STATE_INVALID,
+  FIELD_TAG_INVALID,
+  FIELD_TAGS_NOT_ARRAY,
+  FIELD_TASK_NAME,
+  FIELD_TASK_NAME_FILTER,
+  FIELD_TOO_LONG,
+  FIELD_TOO_MANY_TAGS,
+  FIELD_UNKNOWN,
+  FIELD_UNKNOWN_FILTER,
+  FIELD_VERSION,
+  INVALID_TASK_QUERY,
+  INVALID_TASK_REQUEST,
+  JSON_HAS_NUL,
+  JSON_NOT_SERIALIZABLE,
+  JSON_TOO_DEEP,
+  JSON_TOO_LARGE,
+} from '../tasker.messages';
+import { isValidName } from './names.validation';
 
 export const LIMITS = {
   text: 1_000,
@@ -29,23 +59,21 @@ function depth(v: unknown, limit: number, d = 0): number {
 
 /** Problems with a JSON value that must be stored (context, results). */
 export function jsonProblems(v: unknown, maxBytes: number): string[] {
-  if (depth(v, LIMITS.jsonDepth) > LIMITS.jsonDepth) return [`must not nest deeper than ${LIMITS.jsonDepth} levels`];
+  if (depth(v, LIMITS.jsonDepth) > LIMITS.jsonDepth) return [JSON_TOO_DEEP(LIMITS.jsonDepth)];
   let text: string | undefined;
   try {
     text = JSON.stringify(v);
   } catch (e) {
-    return [`must be JSON-serializable (${(e as Error).message})`];
+    return [JSON_NOT_SERIALIZABLE((e as Error).message)];
   }
-  if (text !== undefined && Buffer.byteLength(text) > maxBytes) return [`must be at most ${maxBytes} bytes as JSON`];
+  if (text !== undefined && Buffer.byteLength(text) > maxBytes) return [JSON_TOO_LARGE(maxBytes)];
   // A NUL is the escape \u0000 after an even number of backslashes (an odd number means the text spells "\u0000").
-  if (text !== undefined && /(?:^|[^\\])(?:\\\\)*\\u0000/.test(text)) return ['must not contain NUL characters (\\u0000)'];
+  if (text !== undefined && /(?:^|[^\\])(?:\\\\)*\\u0000/.test(text)) return [JSON_HAS_NUL()];
   // JSON.stringify writes a lone surrogate (half of a UTF-16 pair, in a string or a key) as an escape
   // \udXXX, which Postgres's jsonb refuses (found by test/hostile-service.e2e-spec.ts: a 500 otherwise).
-  if (text !== undefined && /(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i.test(text)) return [LONE_SURROGATE];
+  if (text !== undefined && /(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i.test(text)) return [FIELD_LONE_SURROGATE()];
   return [];
 }
-
-const LONE_SURROGATE = 'must be valid Unicode text (it contains half of a UTF-16 surrogate pair)';
 
 /**
  * Whether a string holds a lone surrogate. The database driver would silently store it as U+FFFD,
@@ -57,25 +85,25 @@ export function hasLoneSurrogate(v: string): boolean {
 
 function optionalText(errors: FieldError[], field: string, v: unknown, max: number = LIMITS.text): void {
   if (v === undefined || v === null) return;
-  if (typeof v !== 'string') errors.push({ field, messages: ['must be a string'] });
-  else if (v.length > max) errors.push({ field, messages: [`must be at most ${max} characters`] });
-  else if (v.includes('\u0000')) errors.push({ field, messages: ['must not contain NUL characters'] });
-  else if (hasLoneSurrogate(v)) errors.push({ field, messages: [LONE_SURROGATE] });
+  if (typeof v !== 'string') errors.push({ field, messages: [FIELD_NOT_STRING()] });
+  else if (v.length > max) errors.push({ field, messages: [FIELD_TOO_LONG(max)] });
+  else if (v.includes('\u0000')) errors.push({ field, messages: [FIELD_HAS_NUL()] });
+  else if (hasLoneSurrogate(v)) errors.push({ field, messages: [FIELD_LONE_SURROGATE()] });
 }
 
 export function requestProblems(req: unknown, prefix = ''): FieldError[] {
   const errors: FieldError[] = [];
   const f = (name: string) => `${prefix}${name}`;
-  if (!isPlainObject(req)) return [{ field: prefix ? prefix.replace(/\.$/, '') : 'request', messages: ['must be an object'] }];
+  if (!isPlainObject(req)) return [{ field: prefix ? prefix.replace(/\.$/, '') : 'request', messages: [FIELD_NOT_OBJECT()] }];
   const r = req as Record<string, unknown>;
-  for (const key of Object.keys(r)) if (!REQUEST_KEYS.has(key)) errors.push({ field: f(key), messages: ['is not a known field'] });
-  if (!isValidName(r.name)) errors.push({ field: f('name'), messages: ['must be a task name: 1-128 letters, digits, "_", ".", ":" or "-"'] });
+  for (const key of Object.keys(r)) if (!REQUEST_KEYS.has(key)) errors.push({ field: f(key), messages: [FIELD_UNKNOWN()] });
+  if (!isValidName(r.name)) errors.push({ field: f('name'), messages: [FIELD_TASK_NAME()] });
   if (r.namespace !== undefined && !isValidName(r.namespace)) {
-    errors.push({ field: f('namespace'), messages: ['must be a namespace: 1-128 letters, digits, "_", ".", ":" or "-"'] });
+    errors.push({ field: f('namespace'), messages: [FIELD_NAMESPACE()] });
   }
-  if (r.version !== undefined && !isValidName(r.version)) errors.push({ field: f('version'), messages: ['must be a version like "1.0.0"'] });
+  if (r.version !== undefined && !isValidName(r.version)) errors.push({ field: f('version'), messages: [FIELD_VERSION()] });
   if (r.context !== undefined) {
-    if (!isPlainObject(r.context)) errors.push({ field: f('context'), messages: ['must be a JSON object'] });
+    if (!isPlainObject(r.context)) errors.push({ field: f('context'), messages: [FIELD_NOT_JSON_OBJECT()] });
     else {
       const p = jsonProblems(r.context, LIMITS.contextBytes);
       if (p.length) errors.push({ field: f('context'), messages: p });
@@ -85,24 +113,24 @@ export function requestProblems(req: unknown, prefix = ''): FieldError[] {
   optionalText(errors, f('sourceSystem'), r.sourceSystem);
   optionalText(errors, f('reason'), r.reason);
   optionalText(errors, f('idempotencyKey'), r.idempotencyKey, LIMITS.idempotencyKey);
-  if (r.idempotencyKey === '') errors.push({ field: f('idempotencyKey'), messages: ['must not be empty'] });
+  if (r.idempotencyKey === '') errors.push({ field: f('idempotencyKey'), messages: [FIELD_EMPTY()] });
   if (r.tags !== undefined) {
-    if (!Array.isArray(r.tags)) errors.push({ field: f('tags'), messages: ['must be an array of strings'] });
-    else if (r.tags.length > LIMITS.tags) errors.push({ field: f('tags'), messages: [`must have at most ${LIMITS.tags} tags`] });
+    if (!Array.isArray(r.tags)) errors.push({ field: f('tags'), messages: [FIELD_TAGS_NOT_ARRAY()] });
+    else if (r.tags.length > LIMITS.tags) errors.push({ field: f('tags'), messages: [FIELD_TOO_MANY_TAGS(LIMITS.tags)] });
     else if (r.tags.some((t) => typeof t !== 'string' || t.length === 0 || t.length > LIMITS.tag || t.includes('\u0000') || hasLoneSurrogate(t))) {
-      errors.push({ field: f('tags'), messages: [`each tag must be a non-empty string of at most ${LIMITS.tag} characters`] });
+      errors.push({ field: f('tags'), messages: [FIELD_TAG_INVALID(LIMITS.tag)] });
     }
   }
   if (r.runAt !== undefined && r.runAt !== null) {
     const d = r.runAt instanceof Date ? r.runAt : typeof r.runAt === 'string' ? new Date(r.runAt) : null;
-    if (!d || Number.isNaN(d.getTime())) errors.push({ field: f('runAt'), messages: ['must be a valid Date (or ISO 8601 string)'] });
+    if (!d || Number.isNaN(d.getTime())) errors.push({ field: f('runAt'), messages: [FIELD_RUN_AT_INVALID()] });
   }
   return errors;
 }
 
 export function assertValidRequest(req: unknown, prefix = ''): asserts req is TaskRequest {
   const errors = requestProblems(req, prefix);
-  if (errors.length) throw new TaskValidationError(`Invalid task request: ${summarize(errors)}`, errors);
+  if (errors.length) throw new TaskValidationError(INVALID_TASK_REQUEST(summarize(errors)), errors);
 }
 
 export function summarize(errors: FieldError[]): string {
@@ -143,24 +171,24 @@ const QUERY_KEYS = new Set(['state', 'namespace', 'name', 'tag', 'limit', 'curso
 export function normalizeQuery(q: TaskQuery | undefined): NormalizedQuery {
   const query = (q ?? {}) as Record<string, unknown>;
   const errors: FieldError[] = [];
-  if (!isPlainObject(query)) throw new TaskValidationError('Invalid task query: must be an object', [{ field: 'query', messages: ['must be an object'] }]);
-  for (const key of Object.keys(query)) if (!QUERY_KEYS.has(key) && query[key] !== undefined) errors.push({ field: key, messages: ['is not a known filter'] });
+  if (!isPlainObject(query)) throw new TaskValidationError(INVALID_TASK_QUERY(FIELD_NOT_OBJECT()), [{ field: 'query', messages: [FIELD_NOT_OBJECT()] }]);
+  for (const key of Object.keys(query)) if (!QUERY_KEYS.has(key) && query[key] !== undefined) errors.push({ field: key, messages: [FIELD_UNKNOWN_FILTER()] });
   if (query.state !== undefined && !isState(query.state)) {
-    errors.push({ field: 'state', messages: ['must be one of pending, in_progress, complete, error, cancelled, resolved_manually'] });
+    errors.push({ field: 'state', messages: [FIELD_STATE_INVALID(STATES)] });
   }
-  if (query.namespace !== undefined && !isValidName(query.namespace)) errors.push({ field: 'namespace', messages: ['must be a namespace name'] });
-  if (query.name !== undefined && !isValidName(query.name)) errors.push({ field: 'name', messages: ['must be a task name'] });
+  if (query.namespace !== undefined && !isValidName(query.namespace)) errors.push({ field: 'namespace', messages: [FIELD_NAMESPACE_FILTER()] });
+  if (query.name !== undefined && !isValidName(query.name)) errors.push({ field: 'name', messages: [FIELD_TASK_NAME_FILTER()] });
   optionalText(errors, 'tag', query.tag, LIMITS.tag);
   const limit = query.limit ?? DEFAULT_LIST_LIMIT;
   if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIST_LIMIT) {
-    errors.push({ field: 'limit', messages: [`must be an integer from 1 to ${MAX_LIST_LIMIT}`] });
+    errors.push({ field: 'limit', messages: [FIELD_LIMIT_INVALID(MAX_LIST_LIMIT)] });
   }
   let beforeId: string | undefined;
   if (query.cursor !== undefined && query.cursor !== null) {
     beforeId = decodeCursor(query.cursor);
-    if (!beforeId) errors.push({ field: 'cursor', messages: ['is not a cursor returned by listTasks'] });
+    if (!beforeId) errors.push({ field: 'cursor', messages: [FIELD_CURSOR_INVALID()] });
   }
-  if (errors.length) throw new TaskValidationError(`Invalid task query: ${summarize(errors)}`, errors);
+  if (errors.length) throw new TaskValidationError(INVALID_TASK_QUERY(summarize(errors)), errors);
   return {
     state: query.state as string | undefined,
     namespace: query.namespace as string | undefined,
@@ -184,7 +212,7 @@ function decodeCursor(c: unknown): string | undefined {
 
 export function actorProblems(by: ActorInput | undefined): FieldError[] {
   if (by === undefined || by === null) return [];
-  if (!isPlainObject(by)) return [{ field: 'by', messages: ['must be an object { actor?, reason? }'] }];
+  if (!isPlainObject(by)) return [{ field: 'by', messages: [FIELD_ACTOR_NOT_OBJECT()] }];
   const errors: FieldError[] = [];
   optionalText(errors, 'actor', by.actor, 200);
   optionalText(errors, 'reason', by.reason);

@@ -1,4 +1,5 @@
 import { TaskerConfigError } from '../../errors/boot.errors';
+import { ADMIN_NO_API_KEYS } from '../../tasker.messages';
 import type { ApiKey, TaskerAdminOptions } from '../admin-options.interface';
 import { parseApiKeys } from './api-keys';
 
@@ -12,10 +13,7 @@ export function resolveAdminAuth(options: TaskerAdminOptions, env: NodeJS.Proces
   const keys = parseApiKeys(options.apiKeys ?? env.TASKER_API_KEYS);
   const insecure = options.insecure ?? env.TASKER_INSECURE === 'true';
   if (keys.length === 0 && !insecure) {
-    throw new TaskerConfigError(
-      'The Tasker admin API has no API keys. Set TASKER_API_KEYS="name:operator:<secret>,name:viewer:<secret>" ' +
-        '(or apiKeys in TaskerAdminModule.forRoot), or TASKER_INSECURE=true for local development only.',
-    );
+    throw new TaskerConfigError(ADMIN_NO_API_KEYS());
   }
   // Configured keys always win: insecure mode only opens an API that has no keys at all.
   return { keys, insecure: insecure && keys.length === 0 };

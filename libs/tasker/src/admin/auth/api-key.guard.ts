@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { API_KEY_UNKNOWN, API_KEY_VIEWER_ONLY, AUTH_HEADER_MISSING } from '../../tasker.messages';
 import { TASKER_ADMIN_AUTH } from '../admin.constants';
 import type { AdminAuth } from './admin-auth';
 import { PUBLIC_ROUTE } from './auth.decorators';
@@ -23,12 +24,12 @@ export class ApiKeyGuard implements CanActivate {
       return true;
     }
     const token = bearerToken(req.headers?.authorization);
-    if (!token) throw new UnauthorizedException('Missing or malformed Authorization header: send "Authorization: Bearer <api key>".');
+    if (!token) throw new UnauthorizedException(AUTH_HEADER_MISSING());
     const key = findApiKey(this.auth.keys, token);
-    if (!key) throw new UnauthorizedException('Invalid API key.');
+    if (!key) throw new UnauthorizedException(API_KEY_UNKNOWN());
     req.taskerCaller = { name: key.name, role: key.role };
     if (!READ_METHODS.has(req.method) && key.role !== 'operator') {
-      throw new ForbiddenException(`API key "${key.name}" has the viewer role; this action needs an operator key.`);
+      throw new ForbiddenException(API_KEY_VIEWER_ONLY(key.name));
     }
     return true;
   }

@@ -1,6 +1,15 @@
 /** Parsing and checking API keys. Pure, apart from the constant-time comparison Node provides. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { TaskerConfigError } from '../../errors/boot.errors';
+import {
+  API_KEY_AT,
+  API_KEY_NAME_INVALID,
+  API_KEY_NAME_TWICE,
+  API_KEY_ROLE_INVALID,
+  API_KEY_SECRET_TOO_SHORT,
+  API_KEY_SECRET_TWICE,
+  API_KEYS_ENTRY_MALFORMED,
+} from '../../tasker.messages';
 import type { ApiKey } from '../admin-options.interface';
 
 const ROLES = ['viewer', 'operator'] as const;
@@ -19,24 +28,24 @@ export function parseApiKeys(input: string | ApiKey[] | undefined): ApiKey[] {
           const [name, role, ...rest] = e.split(':');
           const secret = rest.join(':');
           if (!name || !role || !secret) {
-            throw new TaskerConfigError(`TASKER_API_KEYS entry ${i + 1} must be name:role:secret (role viewer or operator).`);
+            throw new TaskerConfigError(API_KEYS_ENTRY_MALFORMED(i + 1));
           }
           return { name, role: role as ApiKey['role'], secret };
         });
   const names = new Set<string>();
   const secrets = new Set<string>();
   entries.forEach((k, i) => {
-    const where = `API key ${i + 1}${typeof k?.name === 'string' ? ` ("${k.name}")` : ''}`;
+    const where = API_KEY_AT(i + 1, k?.name);
     if (typeof k?.name !== 'string' || !/^[\w.@-]{1,64}$/.test(k.name)) {
-      throw new TaskerConfigError(`${where}: the name must be 1-64 letters, digits, "_", ".", "@" or "-".`);
+      throw new TaskerConfigError(API_KEY_NAME_INVALID(where));
     }
-    if (!ROLES.includes(k.role)) throw new TaskerConfigError(`${where}: the role must be viewer or operator.`);
+    if (!ROLES.includes(k.role)) throw new TaskerConfigError(API_KEY_ROLE_INVALID(where));
     if (typeof k.secret !== 'string' || k.secret.length < MIN_SECRET) {
-      throw new TaskerConfigError(`${where}: the secret must be at least ${MIN_SECRET} characters.`);
+      throw new TaskerConfigError(API_KEY_SECRET_TOO_SHORT(where, MIN_SECRET));
     }
-    if (names.has(k.name)) throw new TaskerConfigError(`${where}: the name is used twice.`);
+    if (names.has(k.name)) throw new TaskerConfigError(API_KEY_NAME_TWICE(where));
     // A shared secret would make the key indistinguishable from another (another name, maybe another role).
-    if (secrets.has(k.secret)) throw new TaskerConfigError(`${where}: the secret is the same as another key's.`);
+    if (secrets.has(k.secret)) throw new TaskerConfigError(API_KEY_SECRET_TWICE(where));
     names.add(k.name);
     secrets.add(k.secret);
   });

@@ -1,5 +1,6 @@
 import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { FieldError } from '../../errors/service.errors';
+import { ADMIN_INVALID_REQUEST, JSON_TOO_DEEP } from '../../tasker.messages';
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   const out: FieldError[] = [];
@@ -24,8 +25,8 @@ function tooDeep(v: unknown, d = 0): boolean {
 class AdminValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (tooDeep(value)) {
-      const messages = [`must not nest deeper than ${MAX_DEPTH} levels`];
-      throw new BadRequestException({ message: `Invalid request: ${metadata.type} ${messages[0]}`, details: [{ field: metadata.type, messages }] });
+      const messages = [JSON_TOO_DEEP(MAX_DEPTH)];
+      throw new BadRequestException({ message: ADMIN_INVALID_REQUEST(`${metadata.type} ${messages[0]}`), details: [{ field: metadata.type, messages }] });
     }
     return super.transform(value, metadata);
   }
@@ -41,7 +42,7 @@ export function adminValidationPipe(): ValidationPipe {
       const details = flatten(errors);
       return new BadRequestException({
         // class-validator's messages already name the property ("limit must not be greater than 500").
-        message: `Invalid request: ${details.map((d) => d.messages.join(', ')).join('; ')}`,
+        message: ADMIN_INVALID_REQUEST(details.map((d) => d.messages.join(', ')).join('; ')),
         details,
       });
     },

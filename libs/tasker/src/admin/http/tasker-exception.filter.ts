@@ -8,6 +8,7 @@ import {
   TaskWaitTimeoutError,
 } from '../../errors/service.errors';
 import { TaskerError } from '../../errors/tasker.error';
+import { ADMIN_NOT_READY, BODY_NOT_JSON, BODY_TOO_LARGE, BODY_UNREADABLE, INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR_LOG } from '../../tasker.messages';
 import { ErrorBody, errorBody } from './error-body';
 
 /** Errors raised while reading the request body (body-parser sets `type` and `status`). */
@@ -56,7 +57,7 @@ export class TaskerExceptionFilter implements ExceptionFilter {
         const down = Object.entries(response.error as Record<string, { message?: string }>)
           .map(([key, v]) => `${key}: ${v?.message ?? 'down'}`)
           .join('; ');
-        return errorBody(status, `Not ready: ${down}`, response as Record<string, unknown>);
+        return errorBody(status, ADMIN_NOT_READY(down), response as Record<string, unknown>);
       }
       const message = Array.isArray(response.message) ? response.message.join('; ') : String(response.message ?? e.message);
       return errorBody(status, message, response.details);
@@ -64,11 +65,11 @@ export class TaskerExceptionFilter implements ExceptionFilter {
     if (isBodyParserError(e)) {
       const bp = e;
       const status = (bp.status ?? bp.statusCode)!;
-      if (bp.type === 'entity.too.large') return errorBody(413, `Request body is larger than the ${bp.limit ?? ''} bytes allowed.`.replace('the  bytes', 'limit'));
-      if (bp.type === 'entity.parse.failed') return errorBody(400, 'Request body is not valid JSON.');
-      return errorBody(status, 'The request body could not be read.');
+      if (bp.type === 'entity.too.large') return errorBody(413, BODY_TOO_LARGE(bp.limit));
+      if (bp.type === 'entity.parse.failed') return errorBody(400, BODY_NOT_JSON());
+      return errorBody(status, BODY_UNREADABLE());
     }
-    this.logger.error(`Unexpected error: ${(e as Error)?.stack ?? String(e)}`);
-    return errorBody(500, 'Internal server error.');
+    this.logger.error(UNEXPECTED_ERROR_LOG((e as Error)?.stack ?? String(e)));
+    return errorBody(500, INTERNAL_SERVER_ERROR());
   }
 }

@@ -2,7 +2,7 @@ import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { TaskerEvents, TaskerEventPayload } from '../../events/tasker-events';
-import { TaskerWorker } from '../../orchestration/tasker.worker';
+import { TaskerInternals } from '../../tasker.internals';
 import { TaskerService } from '../../tasker.service';
 
 /**
@@ -53,13 +53,13 @@ export class TaskerMetrics implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly tasker: TaskerService,
     private readonly emitter: EventEmitter2,
-    private readonly worker: TaskerWorker,
+    private readonly internals: TaskerInternals,
   ) {}
 
   onModuleInit(): void {
     collectDefaultMetrics({ register: this.registry });
     this.emitter.onAny(this.listener);
-    this.worker.onClaim((ms, n) => {
+    this.internals.onClaim((ms, n) => {
       this.claimLatency.observe(ms / 1000);
       this.claimed.inc(n);
     });

@@ -1,0 +1,209 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { TaskerConfig } from '../interfaces/tasker-options.interface';
+import type { ClaimRow, TransitionRow } from '../persistence/rows';
+import { Claimed, StepRepository } from '../persistence/step.repository';
+import { HandlerRegistry } from '../registry/handler.registry';
+import { TASKER_CONFIG } from '../tasker.constants';
+import { TransitionPublisher } from './transition.publisher';
+import { WorkSignals } from './work.signals';
+
+/** The worker that claimed attempts are handed to. */
+export interface ClaimSink {
+  readonly owner: string;
+  /** False once the worker stops: what is claimed then is given back at once. */
+  readonly accepting: boolean;
+  /** Attempts this worker can take now. */
+  freeSlots(): number;
+  /** Lease tokens of the attempts this worker runs, or ran without being able to record them. */
+  ownTokens(): string[];
+  launch(claims: ClaimRow[]): void;
+}
+
+type Completion = { stepId: string; token: string; results: string };
+
+/**
+ * Owns this process's claim slot: at most one claim is in flight, so two claims never share the
+ * same free slots. A claim runs alone (poll) or rides with a batch of successes in the statement
+ * that stores them (completeWithClaim: a chain's next step is claimed in the transaction that
+ * completes the previous one). Polls only as a fallback to NOTIFY and local wake-ups.
+ */
+@Injectable()
+export class StepClaimer {
+  private readonly logger = new Logger('Tasker');
+  private sink?: ClaimSink;
+  private busy = false;
+  private again = false;
+  /** Until then, claims first give back the steps claimed for this worker that it does not run (a claim's lost answer). */
+  private orphanCheckUntil = 0;
+  /** Finished attempts whose freed slot a claim riding with their outcome already filled: no wake-up needed. */
+  private readonly covered = new Set<string>();
+  private wakeTimer?: NodeJS.Timeout;
+  private wakeTime = Infinity;
+  private lastError = 0;
+  private readonly claimListeners: ((latencyMs: number, claimed: number) => void)[] = [];
+
+  constructor(
+    private readonly steps: StepRepository,
+    private readonly registry: HandlerRegistry,
+    private readonly publisher: TransitionPublisher,
+    signals: WorkSignals,
+    @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
+  ) {
+    signals.on({
+      work: () => this.wake(),
+      workAt: (at) => this.wakeAt(at),
+      // Dependents made ready by this worker's own outcomes: it claims them after recording them.
+      notified: (payload) => payload !== `ready:${this.sink?.owner}` && this.wake(),
+    });
+  }
+
+  attach(sink: ClaimSink): void {
+    this.sink = sink;
+  }
+
+  /** Observes every claim (for metrics): its latency and how many steps it claimed. */
+  onClaim(listener: (latencyMs: number, claimed: number) => void): void {
+    this.claimListeners.push(listener);
+  }
+
+  /** Looks for ready work now (coalesced: while a claim is in flight, one more follows it). */
+  wake(): void {
+    if (!this.sink?.accepting) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    void this.poll();
+  }
+
+  /** Looks for work at `at` as well as at the next poll. */
+  wakeAt(at: Date): void {
+    const t = at.getTime();
+    if (!this.sink?.accepting || t >= this.wakeTime) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeTime = t;
+    // setTimeout fires at once (with a warning) beyond 2^31-1 ms; waking early only re-polls.
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTime = Infinity;
+      this.wakeTimer = undefined;
+      this.wake();
+    }, Math.min(2_147_483_647, Math.max(0, t - Date.now())));
+  }
+
+  /** An attempt of this worker ended and was recorded: its slot is free again. */
+  attemptEnded(token: string): void {
+    if (!this.covered.delete(token)) this.wake();
+  }
+
+  /** Resolves when no claim is in flight (at shutdown, so no connection is used after close). */
+  async idle(): Promise<void> {
+    clearTimeout(this.wakeTimer);
+    while (this.busy) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /**
+   * Stores a batch of successes with this worker's next claim in the same statement, when the claim
+   * slot is free; null when it is not (the caller stores them alone). `finished`: the batch's lease
+   * tokens, whose slots the claim may fill. The outcomes' transitions are published before the
+   * claim's. Throws what the statement threw (it may have committed: claims are then looked for).
+   */
+  async completeWithClaim(items: Completion[], finished: string[]): Promise<TransitionRow[] | null> {
+    const sink = this.sink;
+    if (!sink?.accepting || this.busy || Date.now() < this.orphanCheckUntil) return null;
+    const types = this.registry.typeIds();
+    const limit = sink.freeSlots() + finished.length;
+    if (limit <= 0 || types.length === 0) return null;
+    this.busy = true;
+    let again = true;
+    try {
+      const began = performance.now();
+      const answer = await this.publisher.change(
+        this.steps.completeAndClaim(items, { owner: sink.owner, types, limit, leaseMs: this.config.worker.leaseMs }),
+        (a) => a.outcomes,
+      );
+      this.observe(began, answer.claims.length);
+      // Fewer than asked: nothing else was ready, the finished attempts need not wake the worker.
+      again = answer.claims.length >= limit;
+      if (!again) for (const t of finished) this.covered.add(t);
+      await this.deliver(answer);
+      return answer.outcomes;
+    } catch (e) {
+      this.orphanCheckUntil = Date.now() + this.config.worker.leaseMs;
+      throw e;
+    } finally {
+      this.releaseSlot(again);
+    }
+  }
+
+  private async poll(): Promise<void> {
+    this.busy = true;
+    try {
+      do {
+        this.again = false;
+        const sink = this.sink;
+        if (!sink?.accepting) break;
+        if (Date.now() < this.orphanCheckUntil) await this.releaseOrphans(sink);
+        const free = sink.freeSlots();
+        const types = this.registry.typeIds();
+        if (free <= 0 || types.length === 0) break;
+        const began = performance.now();
+        const claimed = await this.steps.claim(sink.owner, types, free, this.config.worker.leaseMs);
+        this.observe(began, claimed.claims.length);
+        await this.deliver(claimed);
+        if (claimed.claims.length === free) this.again = true;
+      } while (this.again);
+    } catch (e) {
+      // The claim may have committed although its answer never arrived (the connection was lost or
+      // timed out after the request): those steps are in progress under this worker's lease, and no
+      // one runs them. For a lease period, claims look for them first.
+      this.orphanCheckUntil = Date.now() + this.config.worker.leaseMs;
+      if (Date.now() - this.lastError > 10_000) {
+        this.lastError = Date.now();
+        this.logger.error(`Could not claim steps (will keep trying): ${(e as Error).message}`);
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private releaseSlot(again: boolean): void {
+    this.busy = false;
+    if (again || this.again) {
+      this.again = false;
+      this.wake();
+    }
+  }
+
+  /** Publishes a claim's transitions, then hands its attempts to the worker (or back, when it stopped meanwhile). */
+  private async deliver(claimed: Claimed): Promise<void> {
+    if (claimed.claims.length === 0) return;
+    await this.publisher.afterChanges(claimed.transitions);
+    const sink = this.sink!;
+    if (sink.accepting) {
+      sink.launch(claimed.claims);
+      return;
+    }
+    for (const c of claimed.claims) await this.release(c, 'worker shutting down');
+  }
+
+  /**
+   * Gives back, unused, the attempts claimed for this worker whose claim's answer it never received
+   * (otherwise they would wait for their lease to lapse, and count as failed attempts). Runs in the
+   * claim slot, so no claim of this process is between its commit and its launch meanwhile.
+   */
+  private async releaseOrphans(sink: ClaimSink): Promise<void> {
+    const orphans = await this.steps.orphans(sink.owner, sink.ownTokens());
+    for (const o of orphans) {
+      this.logger.warn(`Step ${o.step_name} (task ${o.task_id}) was claimed for this worker, but the claim's answer was lost; giving it back.`);
+      await this.release(o, "claim lost: its answer never reached the worker");
+    }
+  }
+
+  private release(c: Pick<ClaimRow, 'step_id' | 'lease_token'>, reason: string): Promise<TransitionRow[]> {
+    return this.publisher.change(this.steps.release(c.step_id, c.lease_token, reason), (rows) => rows);
+  }
+
+  private observe(began: number, claimed: number): void {
+    for (const l of this.claimListeners) l(performance.now() - began, claimed);
+  }
+}

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { TaskerEventBus } from '../events/tasker-event-bus';
+import type { TransitionRow } from '../persistence/rows';
+import { TaskerTracing } from '../tracing/tasker-tracing';
+
+const byTransitionId = (a: TransitionRow, b: TransitionRow) => (BigInt(a.transition_id) < BigInt(b.transition_id) ? -1 : 1);
+
+/**
+ * Publishes the lifecycle events of committed transitions, in commit order, once each.
+ *
+ * A claim can see a change that committed before that change's answer (and so its events) reached
+ * this process: a dependent's step.started must still not go out before its parent's
+ * step.completed, nor a task's task.started before its task.created. So every statement that
+ * changes state runs through `change`, and a claim's transitions are published by `afterChanges`,
+ * once the changes in flight at that moment are published.
+ */
+@Injectable()
+export class TransitionPublisher {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly bus: TaskerEventBus,
+    private readonly tracing: TaskerTracing,
+  ) {}
+
+  /** Runs a statement that changes state; its transitions (`rowsOf` its answer) are published when it returns. */
+  change<T>(statement: Promise<T>, rowsOf: (answer: T) => readonly TransitionRow[]): Promise<T> {
+    const tracked = statement.then((answer) => {
+      this.publish(rowsOf(answer));
+      return answer;
+    });
+    this.inFlight.add(tracked);
+    const done = () => this.inFlight.delete(tracked);
+    tracked.then(done, done);
+    return tracked;
+  }
+
+  /** Keeps claims' events behind `work` (a change made outside `change`, e.g. in a caller's transaction) until it settles. */
+  track<T>(work: Promise<T>): Promise<T> {
+    return this.change(work, () => []);
+  }
+
+  /** Publishes a claim's transitions after every change in flight now. */
+  async afterChanges(rows: readonly TransitionRow[]): Promise<void> {
+    if (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.publish(rows);
+  }
+
+  private publish(rows: readonly TransitionRow[]): void {
+    if (rows.length === 0) return;
+    // One statement's transitions in the order they were written (one sequence numbers them all).
+    const ordered = [...rows].sort(byTransitionId);
+    this.tracing.settled(ordered);
+    this.bus.publishTransitions(ordered);
+  }
+}

@@ -1,0 +1,91 @@
+-- Claims up to p_limit ready steps of the given task types for worker p_owner, each with a fresh
+-- lease token, and answers in one statement with the transitions it recorded (tasks started,
+-- attempts started; `event` set) followed by the claims themselves (`claim` set, in claim order).
+--
+-- Invariants:
+-- - One owner per attempt: ready rows are taken FOR UPDATE SKIP LOCKED, so concurrent workers
+--   neither wait for nor take each other's rows; the lease token fences every later outcome.
+-- - Readiness costs what the ready rows cost: the pick reads the partial index of unfinished,
+--   unblocked steps, never the history.
+-- - Deadlock-free: everywhere else a task is locked before its steps; the claim, which finds steps
+--   before it knows their tasks, only takes task locks with SKIP LOCKED. A task being changed by
+--   someone else right now is not started here; its first outcome starts it (_start_if_pending).
+-- - Every row is reached by key whatever the statistics say (the plan is generic and cached; a
+--   queue's statistics are stale by nature): LATERAL (... OFFSET 0) lookups, an extra
+--   id = ANY (...) where a join needs a selective condition, (state || '') where the state index
+--   would read every pending task of a backlog, no sequential scans, no JIT (a lookup of a few
+--   rows estimated costly would be compiled, which takes far longer than running it).
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.claim_steps(p_owner text, p_types int[], p_limit int, p_lease_ms int)
+RETURNS TABLE (event :TASKER_SCHEMA.transition_event, claim :TASKER_SCHEMA.claimed_step)
+LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+DECLARE
+  v_ids bigint[];         -- the claimed steps, in id order, and their task, name, attempt, state before
+  v_tasks bigint[];
+  v_names text[];
+  v_attempts int[];
+  v_old text[];
+  v_pending bigint[];     -- their tasks still pending
+  v_started bigint[];     -- those of them this claim started
+BEGIN
+  WITH picked AS (
+    SELECT w.id, w.state AS old_state
+      FROM :TASKER_SCHEMA.workflow_steps w
+     WHERE w.state IN ('pending', 'error') AND NOT w.exhausted AND w.parents_done = w.parents_total
+       AND w.available_at <= now() AND w.named_task_id = ANY (p_types)
+     ORDER BY w.available_at, w.id
+     LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE :TASKER_SCHEMA.workflow_steps w
+       SET state = 'in_progress', attempts = w.attempts + 1, lease_owner = p_owner,
+           lease_token = gen_random_uuid(), lease_expires_at = now() + p_lease_ms * interval '1 millisecond',
+           started_at = now(), completed_at = NULL, updated_at = now()
+      FROM picked WHERE w.id = picked.id AND w.id = ANY (ARRAY(SELECT q.id FROM picked q))
+    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state
+  )
+  SELECT array_agg(c.id ORDER BY c.id), array_agg(c.task_id ORDER BY c.id), array_agg(c.name ORDER BY c.id),
+         array_agg(c.attempts ORDER BY c.id), array_agg(c.old_state ORDER BY c.id)
+    INTO v_ids, v_tasks, v_names, v_attempts, v_old FROM claimed c;
+  IF v_ids IS NULL THEN RETURN; END IF;
+
+  -- Most claims start no task (a chain's next step, a DAG's later levels): a plain read finds the
+  -- pending tasks, and the statement that locks and starts them runs only when there are some.
+  SELECT array_agg(t.id) INTO v_pending FROM :TASKER_SCHEMA.tasks t
+   WHERE t.id = ANY (ARRAY(SELECT DISTINCT unnest(v_tasks))) AND (t.state || '') = 'pending';
+  IF v_pending IS NOT NULL THEN
+    WITH lockable AS (
+      SELECT t.id FROM :TASKER_SCHEMA.tasks t
+       WHERE t.id = ANY (v_pending) AND (t.state || '') = 'pending'
+       ORDER BY t.id FOR UPDATE SKIP LOCKED
+    ), started AS (
+      UPDATE :TASKER_SCHEMA.tasks t SET state = 'in_progress', updated_at = now() FROM lockable l WHERE t.id = l.id RETURNING t.id
+    )
+    SELECT array_agg(s.id ORDER BY s.id) INTO v_started FROM started s;
+    IF v_started IS NOT NULL THEN
+      RETURN QUERY
+      SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step)
+        FROM :TASKER_SCHEMA._tasks_moved(v_started, array_fill('pending'::text, ARRAY[cardinality(v_started)]),
+                                         array_fill('in_progress'::text, ARRAY[cardinality(v_started)]),
+                                         array_fill(p_owner, ARRAY[cardinality(v_started)])) e;
+    END IF;
+  END IF;
+
+  RETURN QUERY
+  SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step)
+    FROM :TASKER_SCHEMA._steps_moved(v_tasks, v_ids, v_names, v_old, 'in_progress', v_attempts,
+                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL) e;
+
+  RETURN QUERY
+  SELECT CAST(NULL AS :TASKER_SCHEMA.transition_event),
+         CAST(ROW(w.id, w.task_id, w.name, w.attempts, w.retry_limit, w.retryable, w.timeout_ms, w.backoff, w.lease_token,
+             w.started_at, t.name, t.namespace, t.version, t.state, t.context, t.tags,
+             (SELECT coalesce(jsonb_object_agg(p.name, p.results), '{}'::jsonb)
+                FROM :TASKER_SCHEMA.workflow_step_edges e
+               CROSS JOIN LATERAL (SELECT y.name, y.results FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = e.from_step_id OFFSET 0) p
+               WHERE e.to_step_id = w.id),
+             t.trace_context) AS :TASKER_SCHEMA.claimed_step)
+    FROM unnest(v_ids) WITH ORDINALITY x(id, i)
+   CROSS JOIN LATERAL (SELECT * FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = x.id OFFSET 0) w
+   CROSS JOIN LATERAL (SELECT * FROM :TASKER_SCHEMA.tasks y WHERE y.id = w.task_id OFFSET 0) t
+   ORDER BY x.i;
+END $$;

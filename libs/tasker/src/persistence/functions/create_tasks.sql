@@ -1,0 +1,80 @@
+-- Instantiates tasks from their registered definitions and answers with each task row as created,
+-- by request index (1-based), in the same statement: a worker woken by this transaction's NOTIFY may
+-- start a task right after commit, and the creator must still see what it created. p_requests is a
+-- JSON array of {namedTaskId, context, tags, initiator, sourceSystem, reason, idempotencyKey, runAt,
+-- actor, traceContext}; the actor (who created it, e.g. an API key's name) defaults to the
+-- initiator (on whose behalf, a business field). With an idempotency key already used (per
+-- namespace and name), the existing task comes back as it is now, with created = false.
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.create_tasks(p_requests jsonb)
+RETURNS TABLE (idx int, created boolean, task :TASKER_SCHEMA.tasks) LANGUAGE plpgsql AS $$
+DECLARE
+  r record;
+  v_task bigint;
+  v_ids bigint[];
+  v_idx int[] := '{}';
+  v_tasks bigint[] := '{}';
+  v_created boolean[] := '{}';
+BEGIN
+  -- Keyed requests first, in one global order (namespace, name, key): concurrent batches sharing
+  -- keys then queue on each other's unique-index entries instead of deadlocking. Others keep
+  -- request order; the answer is by idx either way.
+  FOR r IN SELECT e.value AS v, e.ordinality::int AS i
+             FROM jsonb_array_elements(p_requests) WITH ORDINALITY e
+             LEFT JOIN :TASKER_SCHEMA.named_tasks knt ON e.value->>'idempotencyKey' IS NOT NULL AND knt.id = (e.value->>'namedTaskId')::int
+             LEFT JOIN :TASKER_SCHEMA.namespaces kns ON kns.id = knt.namespace_id
+            ORDER BY e.value->>'idempotencyKey' IS NULL, kns.name, knt.name, e.value->>'idempotencyKey', e.ordinality LOOP
+    v_task := NULL;
+    INSERT INTO :TASKER_SCHEMA.tasks (named_task_id, namespace, name, version, context, tags, initiator, source_system,
+                                      reason, idempotency_key, run_at, steps_total, trace_context)
+    SELECT nt.id, ns.name, nt.name, nt.version, coalesce(r.v->'context', '{}'::jsonb),
+           coalesce(ARRAY(SELECT jsonb_array_elements_text(r.v->'tags')), '{}'::text[]),
+           r.v->>'initiator', r.v->>'sourceSystem', r.v->>'reason', r.v->>'idempotencyKey',
+           (r.v->>'runAt')::timestamptz,
+           (SELECT count(*) FROM :TASKER_SCHEMA.named_steps st WHERE st.named_task_id = nt.id), r.v->'traceContext'
+      FROM :TASKER_SCHEMA.named_tasks nt JOIN :TASKER_SCHEMA.namespaces ns ON ns.id = nt.namespace_id
+     WHERE nt.id = (r.v->>'namedTaskId')::int
+    ON CONFLICT (namespace, name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING id INTO v_task;
+
+    IF v_task IS NULL THEN
+      SELECT x.id INTO v_task FROM :TASKER_SCHEMA.tasks x
+        JOIN :TASKER_SCHEMA.named_tasks nt ON nt.id = (r.v->>'namedTaskId')::int
+        JOIN :TASKER_SCHEMA.namespaces ns ON ns.id = nt.namespace_id
+       WHERE x.namespace = ns.name AND x.name = nt.name AND x.idempotency_key = r.v->>'idempotencyKey';
+      IF v_task IS NULL THEN
+        RAISE EXCEPTION 'task type % is not registered', r.v->>'namedTaskId' USING ERRCODE = 'TK404';
+      END IF;
+      v_idx := v_idx || r.i; v_tasks := v_tasks || v_task; v_created := v_created || false;
+      CONTINUE;
+    END IF;
+
+    -- Steps are numbered by position (0..n-1); edges are wired by array index, not by joining the
+    -- rows just inserted (whose statistics are stale: a join planned on them was quadratic).
+    WITH ins AS (
+      INSERT INTO :TASKER_SCHEMA.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
+                                                 timeout_ms, backoff, parents_total, available_at)
+      SELECT v_task, st.named_task_id, st.id, st.name, st.position, st.retry_limit, st.retryable, st.timeout_ms,
+             st.backoff, st.parents_total, greatest(now(), coalesce((r.v->>'runAt')::timestamptz, now()))
+        FROM :TASKER_SCHEMA.named_steps st
+       WHERE st.named_task_id = (r.v->>'namedTaskId')::int
+      RETURNING id, position
+    )
+    SELECT array_agg(ins.id ORDER BY ins.position) INTO v_ids FROM ins;
+
+    INSERT INTO :TASKER_SCHEMA.workflow_step_edges (task_id, from_step_id, to_step_id)
+    SELECT v_task, v_ids[e.from_position + 1], v_ids[e.to_position + 1]
+      FROM :TASKER_SCHEMA.named_step_edges e
+     WHERE e.named_task_id = (r.v->>'namedTaskId')::int;
+
+    INSERT INTO :TASKER_SCHEMA.task_transitions (task_id, from_state, to_state, actor, reason)
+    VALUES (v_task, NULL, 'pending', coalesce(r.v->>'actor', r.v->>'initiator'), r.v->>'reason');
+    v_idx := v_idx || r.i; v_tasks := v_tasks || v_task; v_created := v_created || true;
+  END LOOP;
+  IF true = ANY (v_created) THEN PERFORM :TASKER_SCHEMA._wake(''); END IF;
+
+  -- Read in a statement of its own, which sees this function's inserts.
+  RETURN QUERY
+  SELECT x.i, x.c, t FROM unnest(v_idx, v_tasks, v_created) x(i, id, c)
+    JOIN :TASKER_SCHEMA.tasks t ON t.id = x.id
+   ORDER BY x.i;
+END $$;

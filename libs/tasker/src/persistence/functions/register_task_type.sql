@@ -1,0 +1,40 @@
+-- Records a task type's definition (as the process that has its handler sees it) and returns its
+-- id. Serialized per type, so processes booting together agree. A changed definition replaces the
+-- step templates; tasks already created keep the steps and edges they were created with.
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.register_task_type(p_def jsonb) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  v_ns int;
+  v_id int;
+  v_old jsonb;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('tasker-type:' || (p_def->>'namespace') || '/' || (p_def->>'name')));
+  INSERT INTO :TASKER_SCHEMA.namespaces (name) VALUES (p_def->>'namespace') ON CONFLICT (name) DO NOTHING;
+  SELECT id INTO v_ns FROM :TASKER_SCHEMA.namespaces WHERE name = p_def->>'namespace';
+  SELECT id, definition INTO v_id, v_old FROM :TASKER_SCHEMA.named_tasks
+   WHERE namespace_id = v_ns AND name = p_def->>'name' AND version = p_def->>'version';
+  IF v_id IS NOT NULL AND v_old = p_def THEN RETURN v_id; END IF;
+  IF v_id IS NULL THEN
+    INSERT INTO :TASKER_SCHEMA.named_tasks (namespace_id, name, version, description, definition)
+    VALUES (v_ns, p_def->>'name', p_def->>'version', p_def->>'description', p_def) RETURNING id INTO v_id;
+  ELSE
+    UPDATE :TASKER_SCHEMA.named_tasks SET definition = p_def, description = p_def->>'description', updated_at = now() WHERE id = v_id;
+  END IF;
+  DELETE FROM :TASKER_SCHEMA.named_steps
+   WHERE named_task_id = v_id AND name NOT IN (SELECT x->>'name' FROM jsonb_array_elements(p_def->'steps') x);
+  INSERT INTO :TASKER_SCHEMA.named_steps (named_task_id, name, position, description, retry_limit, retryable, timeout_ms, backoff, parents_total)
+  SELECT v_id, x->>'name', (o - 1)::int, x->>'description', (x->>'retryLimit')::int, (x->>'retryable')::boolean,
+         (x->>'timeoutMs')::int, x->'backoff', jsonb_array_length(x->'dependsOn')
+    FROM jsonb_array_elements(p_def->'steps') WITH ORDINALITY AS e(x, o)
+  ON CONFLICT (named_task_id, name) DO UPDATE
+     SET position = EXCLUDED.position, description = EXCLUDED.description, retry_limit = EXCLUDED.retry_limit,
+         retryable = EXCLUDED.retryable, timeout_ms = EXCLUDED.timeout_ms, backoff = EXCLUDED.backoff,
+         parents_total = EXCLUDED.parents_total;
+  DELETE FROM :TASKER_SCHEMA.named_step_edges WHERE named_task_id = v_id;
+  INSERT INTO :TASKER_SCHEMA.named_step_edges (named_task_id, from_named_step_id, to_named_step_id, from_position, to_position)
+  SELECT v_id, f.id, c.id, f.position, c.position
+    FROM jsonb_array_elements(p_def->'steps') x
+   CROSS JOIN jsonb_array_elements_text(x->'dependsOn') d(dep)
+    JOIN :TASKER_SCHEMA.named_steps c ON c.named_task_id = v_id AND c.name = x->>'name'
+    JOIN :TASKER_SCHEMA.named_steps f ON f.named_task_id = v_id AND f.name = d.dep;
+  RETURN v_id;
+END $$;

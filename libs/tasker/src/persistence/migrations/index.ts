@@ -1,0 +1,60 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { functionFiles, functionsHash, migrationSql, renderSql } from '../engine-sql';
+import { quoteIdent } from '../naming';
+
+/**
+ * The DDL migrations, oldest first (an explicit list, never a glob). A migration holds only DDL and
+ * signature changes, and drops what it replaces (a function whose signature changes is dropped
+ * here; its new body comes from its file).
+ */
+const DDL: { timestamp: number; name: string; file: string; down: string }[] = [
+  { timestamp: 1764900000000, name: 'TaskerBaseline', file: '1764900000000-baseline.sql', down: 'DROP SCHEMA :TASKER_SCHEMA CASCADE' },
+];
+
+/** The functions migration of this version: it sorts after every DDL migration. */
+const FUNCTIONS_TIMESTAMP = DDL[DDL.length - 1].timestamp + 1;
+
+/**
+ * Tasker's migrations for a schema, oldest first. Users who run migrations themselves pass these to
+ * their DataSource's `migrations` and set `migrationsRun: false`.
+ *
+ * The last one (re)applies every function body from its file. It is named after a hash of those
+ * files, so it runs once per distinct engine: when a new version changes a body, its name is new and
+ * it runs; an older process booting later finds its own name already applied and leaves the newer
+ * bodies alone.
+ */
+export function taskerMigrations(schema = 'tasker'): (new () => MigrationInterface)[] {
+  const s = quoteIdent(schema);
+  const ddl = DDL.map(({ timestamp, name, file, down }) => {
+    const full = `${name}${timestamp}`;
+    return class implements MigrationInterface {
+      name = full;
+      async up(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+        await queryRunner.query(renderSql(migrationSql(file), schema));
+      }
+      async down(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(renderSql(down, schema));
+      }
+    };
+  });
+  return [...ddl, functionsMigration(schema)];
+}
+
+/** The name of this version's functions migration. */
+export function functionsMigrationName(): string {
+  return `TaskerFunctions_${functionsHash()}_${FUNCTIONS_TIMESTAMP}`;
+}
+
+function functionsMigration(schema: string): new () => MigrationInterface {
+  const full = functionsMigrationName();
+  return class implements MigrationInterface {
+    name = full;
+    async up(queryRunner: QueryRunner): Promise<void> {
+      for (const f of functionFiles()) await queryRunner.query(renderSql(f.sql, schema));
+    }
+    async down(): Promise<void> {
+      // The previous bodies are those of the previous version's files: run its migrations.
+    }
+  };
+}

@@ -1,0 +1,374 @@
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ScheduleModule } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import { TaskerModule, TaskerService } from 'nestjs-tasker';
+import { TaskerAdminModule } from 'nestjs-tasker/admin';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { configureAdminApp } from '../../src/configure-app';
+import { DECLINED, GreetingWorkflow, InvoiceWorkflow, PaymentSwitch } from '../fixtures/dashboard.workflow';
+import { dropSchema, uniqueSchema } from '../support/database';
+import { testOptions } from '../support/tasker-app';
+
+/**
+ * The operator dashboard (GET /tasker/dashboard) in a real headless Chromium against a real HTTP
+ * server, a real worker and real Postgres: sign-in, list and filters, a task with its graph,
+ * steps, error and audit trail, and the operator actions under the role rules.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const ALICE = 'alice-secret-0123456789';
+const DASH = 'dash-secret-0123456789';
+const SCREENSHOT = '/tmp/dashboard.png';
+
+describe('operator dashboard (headless Chromium)', () => {
+  const schema = uniqueSchema('dash');
+  let app: NestExpressApplication | undefined;
+  let browser: Browser | undefined;
+  let tasker: TaskerService;
+  let payments: PaymentSwitch;
+  let base: string;
+  let contexts: BrowserContext[] = [];
+  /** Uncaught page errors and console errors (a CSP violation is one), per test. */
+  let pageErrors: string[] = [];
+  /** Every request any page made to somewhere other than our server. */
+  const foreign: string[] = [];
+  /** Every POST the pages sent, as "path". */
+  let posts: string[] = [];
+  let failedId: string;
+  let okId: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium); CI installs it.`);
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        EventEmitterModule.forRoot(),
+        ScheduleModule.forRoot(),
+        TaskerModule.forRoot(testOptions(schema)),
+        TaskerAdminModule.forRoot({
+          apiKeys: [
+            { name: 'alice', role: 'operator', secret: ALICE },
+            { name: 'dash', role: 'viewer', secret: DASH },
+          ],
+        }),
+      ],
+      providers: [PaymentSwitch, InvoiceWorkflow, GreetingWorkflow],
+    }).compile();
+    app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: ['error', 'warn'] });
+    configureAdminApp(app);
+    await app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    tasker = app.get(TaskerService);
+    payments = app.get(PaymentSwitch);
+
+    // Oldest first: a task that completes, then one whose charge_card step fails permanently.
+    okId = (await tasker.createTask({ name: 'greeting', namespace: 'mail', context: { to: 'Ada' }, initiator: 'tests' })).id;
+    failedId = (await tasker.createTask({ name: 'invoice', namespace: 'billing', context: { orderId: 'A-100' }, initiator: 'tests' })).id;
+    expect((await tasker.waitForTask(okId, { timeoutMs: 30_000 })).state).toBe('complete');
+    expect((await tasker.waitForTask(failedId, { timeoutMs: 30_000 })).state).toBe('error');
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  afterEach(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    contexts = [];
+    const errors = pageErrors;
+    pageErrors = [];
+    posts = [];
+    expect(errors).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await dropSchema(schema);
+    expect(foreign).toEqual([]);
+  });
+
+  async function newPage(): Promise<Page> {
+    const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    // Chromium logs every 4xx response as a console error; those are expected here, anything else is not.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${m.text()}`);
+    });
+    page.on('request', (r) => {
+      if (!r.url().startsWith(`${base}/`) && !r.url().startsWith('data:')) foreign.push(r.url());
+      if (r.method() === 'POST') posts.push(new URL(r.url()).pathname);
+    });
+    return page;
+  }
+
+  /** A fresh browser context signed in with `key`, optionally opened at `#task/<id>`. */
+  async function signIn(key: string, hash = ''): Promise<Page> {
+    const page = await newPage();
+    await page.goto(`${base}/tasker/dashboard${hash}`);
+    await page.fill('#api-key', key);
+    await page.click('#login-submit');
+    await page.locator('#whoami').waitFor({ state: 'visible' });
+    return page;
+  }
+
+  /** Waits until `selector` matches exactly `n` elements. */
+  async function waitForCount(page: Page, selector: string, n: number): Promise<void> {
+    try {
+      // A function, not a string: the page's CSP forbids eval, which a string predicate would need.
+      await page.waitForFunction(([sel, count]) => (globalThis as any).document.querySelectorAll(sel).length === count, [selector, n] as const);
+    } catch (e) {
+      const now = await page.locator(selector).count();
+      throw new Error(`Expected ${n} elements matching ${selector}, found ${now}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async function rowIds(page: Page): Promise<(string | null)[]> {
+    const rows = await page.locator('[data-testid="task-row"]').all();
+    return Promise.all(rows.map((r) => r.getAttribute('data-task-id')));
+  }
+
+  const taskState = (page: Page, state: string) => page.locator(`#task-state[data-state="${state}"]`).waitFor();
+  const stepRow = (page: Page, step: string) => page.locator(`[data-testid="step-row"][data-step="${step}"]`);
+
+  it('asks for an API key, refuses a wrong one, shows who is signed in, and signs out', async () => {
+    const page = await newPage();
+    const response = await page.goto(`${base}/tasker/dashboard`);
+    expect(response?.headers()['content-security-policy']).toContain("connect-src 'self'");
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+
+    await page.fill('#api-key', 'not-a-key-0123456789');
+    await page.click('#login-submit');
+    await page.locator('#login-message').waitFor({ state: 'visible' });
+    expect(await page.textContent('#login-message')).toMatch(/not accepted: Invalid API key/);
+    expect(await page.locator('#list-view').isVisible()).toBe(false);
+
+    await page.fill('#api-key', ALICE);
+    await page.click('#login-submit');
+    await page.locator('#whoami').waitFor({ state: 'visible' });
+    expect(await page.textContent('#whoami')).toBe('Signed in as alice operator');
+    expect(await page.evaluate("sessionStorage.getItem('tasker.apiKey')")).toBe(ALICE);
+    await waitForCount(page, '[data-testid="task-row"]', 2);
+
+    // A key that stops working mid-session (rotated): back to the form, with the reason.
+    await page.evaluate("sessionStorage.setItem('tasker.apiKey', 'rotated-key-0123456789')");
+    await page.click('#refresh');
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    expect(await page.textContent('#login-message')).toBe('The API key was not accepted: Invalid API key. Enter a valid API key.');
+    expect(await page.evaluate("sessionStorage.getItem('tasker.apiKey')")).toBeNull();
+    await page.fill('#api-key', ALICE);
+    await page.click('#login-submit');
+    await page.locator('#whoami').waitFor({ state: 'visible' });
+
+    await page.click('#signout');
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    expect(await page.evaluate("sessionStorage.getItem('tasker.apiKey')")).toBeNull();
+    expect(await page.locator('#list-view').isVisible()).toBe(false);
+  });
+
+  it('lists the tasks newest first with their type, state and times', async () => {
+    const page = await signIn(ALICE);
+    await waitForCount(page, '[data-testid="task-row"]', 2);
+    expect(await rowIds(page)).toEqual([failedId, okId]);
+    const failedRow = page.locator(`[data-testid="task-row"][data-task-id="${failedId}"]`);
+    expect(await failedRow.getAttribute('data-state')).toBe('error');
+    expect(await failedRow.textContent()).toContain('billing/invoice@1.0.0');
+    expect(await failedRow.locator('.badge').textContent()).toBe('error');
+    const okRow = page.locator(`[data-testid="task-row"][data-task-id="${okId}"]`);
+    expect(await okRow.textContent()).toContain('mail/greeting@1.0.0');
+    expect(await okRow.locator('.badge').getAttribute('data-state')).toBe('complete');
+    expect(await page.textContent('#list-count')).toBe('2 tasks');
+    expect(await page.locator('#load-more').isVisible()).toBe(false);
+  });
+
+  it('filters by state, by the failed quick filter, and by namespace; shows the API error for a bad filter', async () => {
+    const page = await signIn(ALICE);
+    await waitForCount(page, '[data-testid="task-row"]', 2);
+
+    await page.selectOption('#filter-state', 'error');
+    await waitForCount(page, '[data-testid="task-row"]', 1);
+    expect(await rowIds(page)).toEqual([failedId]);
+
+    await page.click('#filter-clear');
+    await waitForCount(page, '[data-testid="task-row"]', 2);
+    await page.click('#filter-failed');
+    await waitForCount(page, '[data-testid="task-row"]', 1);
+    expect(await rowIds(page)).toEqual([failedId]);
+    expect(await page.inputValue('#filter-state')).toBe('error');
+
+    await page.selectOption('#filter-state', 'complete');
+    // One row before and after: wait for the new list's row, not for a count the old list already has.
+    await waitForCount(page, `[data-testid="task-row"][data-task-id="${okId}"]`, 1);
+    await waitForCount(page, '[data-testid="task-row"]', 1);
+    expect(await rowIds(page)).toEqual([okId]);
+
+    await page.click('#filter-clear');
+    await page.fill('#filter-namespace', 'billing');
+    await page.press('#filter-namespace', 'Enter');
+    await waitForCount(page, `[data-testid="task-row"][data-task-id="${okId}"]`, 0);
+    expect(await rowIds(page)).toEqual([failedId]);
+
+    await page.fill('#filter-namespace', 'no such namespace!');
+    await page.click('#filter-apply');
+    await page.locator('#list-message').waitFor({ state: 'visible' });
+    expect(await page.textContent('#list-message')).toMatch(/^400 Bad Request: .*namespace must be a namespace name/);
+  });
+
+  it('opens a task: fields, context, the DAG as SVG with each step state, steps and the failed step error', async () => {
+    const page = await signIn(ALICE);
+    await page.click(`[data-testid="task-row"][data-task-id="${failedId}"] td:nth-child(2)`);
+    await taskState(page, 'error');
+    expect(await page.evaluate('location.hash')).toBe(`#task/${failedId}`);
+    expect(await page.textContent('#task-title')).toBe(`Task ${failedId}`);
+    expect(await page.textContent('#task-type')).toBe('billing/invoice@1.0.0');
+    expect(JSON.parse((await page.textContent('#task-context'))!)).toEqual({ orderId: 'A-100' });
+    expect(await page.textContent('#task-fields')).toContain('Initiatortests');
+
+    await waitForCount(page, '[data-testid="graph-node"]', 4);
+    const nodes = await page.locator('[data-testid="graph-node"]').all();
+    const states: Record<string, string | null> = {};
+    for (const n of nodes) states[(await n.getAttribute('data-step'))!] = await n.getAttribute('data-state');
+    expect(states).toEqual({ fetch_order: 'complete', charge_card: 'error', reserve_stock: 'complete', send_receipt: 'pending' });
+    expect(await page.locator('#task-graph path.edge').count()).toBe(4);
+    // Layered by longest path: fetch_order, then charge_card and reserve_stock side by side, then send_receipt.
+    const x = async (step: string) => (await page.locator(`[data-testid="graph-node"][data-step="${step}"]`).boundingBox())!.x;
+    const [x0, x1a, x1b, x2] = [await x('fetch_order'), await x('charge_card'), await x('reserve_stock'), await x('send_receipt')];
+    expect(x1a).toBe(x1b);
+    expect(x0 < x1a && x1a < x2).toBe(true);
+
+    await waitForCount(page, '[data-testid="step-row"]', 4);
+    expect(await stepRow(page, 'charge_card').getAttribute('data-state')).toBe('error');
+    expect(await stepRow(page, 'charge_card').locator('[data-testid="step-attempts"]').textContent()).toBe('1/3');
+    expect(await stepRow(page, 'send_receipt').textContent()).toContain('charge_card, reserve_stock');
+    expect(await stepRow(page, 'send_receipt').textContent()).toContain('waiting for dependencies');
+    const error = page.locator('[data-testid="step-error"][data-step="charge_card"]');
+    // The message has markup in it: shown as text, never parsed.
+    expect(await error.locator('[data-testid="step-error-message"]').textContent()).toBe(DECLINED);
+    expect(await page.locator('#steps-body b').count()).toBe(0);
+    expect(await error.textContent()).toContain('CARD_DECLINED');
+    expect(await error.locator('details pre').isVisible()).toBe(false);
+    await error.locator('details summary').click();
+    expect(await error.locator('details pre').textContent()).toContain('PermanentError');
+    // Results of a completed step, collapsed.
+    await stepRow(page, 'fetch_order').locator('details summary').click();
+    expect(JSON.parse((await stepRow(page, 'fetch_order').locator('details pre').textContent())!)).toEqual({ orderId: 'A-100', amountCents: 4200 });
+
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+
+  it('a shared #task/<id> link opens the task directly, with its audit trail', async () => {
+    const page = await signIn(ALICE, `#task/${failedId}`);
+    await taskState(page, 'error');
+    const failedTransition = page.locator('[data-testid="audit-row"][data-step="charge_card"][data-to="error"]');
+    await failedTransition.waitFor();
+    expect(await failedTransition.textContent()).toContain(`PermanentError: ${DECLINED}`);
+    expect(await page.locator('[data-testid="audit-row"][data-step=""][data-to="error"]').count()).toBe(1);
+
+    await page.click('#back');
+    await waitForCount(page, '[data-testid="task-row"]', 2);
+    expect(await page.locator('#task-view').isVisible()).toBe(false);
+  });
+
+  it('as a viewer, Retry, Cancel and Resolve are not usable', async () => {
+    const page = await signIn(DASH, `#task/${failedId}`);
+    expect(await page.textContent('#whoami')).toBe('Signed in as dash viewer');
+    await taskState(page, 'error');
+    await stepRow(page, 'charge_card').waitFor();
+    expect(await page.isDisabled('#retry-task')).toBe(true);
+    expect(await page.getAttribute('#retry-task', 'title')).toMatch(/viewer role/);
+    expect(await page.isDisabled('#cancel-task')).toBe(true);
+    expect(await page.isDisabled('[data-testid="resolve-step"][data-step="charge_card"]')).toBe(true);
+    expect(await page.locator('#readonly-note').isVisible()).toBe(true);
+
+    await page.click('#retry-task', { force: true });
+    expect(await page.locator('#action-dialog').isVisible()).toBe(false);
+    expect(posts).toEqual([]);
+    expect((await tasker.getTask(failedId)).state).toBe('error');
+  });
+
+  it('as an operator, Retry after the fix completes the task, the audit trail names alice, and a second Retry shows the 409', async () => {
+    payments.fix('A-100');
+    const page = await signIn(ALICE, `#task/${failedId}`);
+    await taskState(page, 'error');
+    expect(await page.isDisabled('#retry-task')).toBe(false);
+
+    await page.click('#retry-task');
+    await page.locator('#action-dialog').waitFor({ state: 'visible' });
+    await page.fill('#action-reason', 'provider fixed');
+    await page.click('#action-confirm');
+    await page.locator('#action-dialog').waitFor({ state: 'hidden' });
+    expect(posts).toEqual([`/tasker/tasks/${failedId}/retry`]);
+    expect(await page.textContent('#action-message')).toBe('Retry requested. Reason: provider fixed');
+
+    // The worker runs charge_card and send_receipt; the page sees it by itself (auto-refresh).
+    await taskState(page, 'complete');
+    await page.locator('[data-testid="graph-node"][data-step="send_receipt"][data-state="complete"]').waitFor();
+    for (const n of await page.locator('[data-testid="graph-node"]').all()) expect(await n.getAttribute('data-state')).toBe('complete');
+    const byAlice = page.locator('[data-testid="audit-row"]').filter({ has: page.locator('[data-testid="audit-actor"]', { hasText: 'alice' }) });
+    await waitForCount(page, '[data-testid="audit-row"][data-to="complete"][data-step=""]', 1);
+    expect(await byAlice.count()).toBe(2);
+    for (const row of await byAlice.all()) expect(await row.textContent()).toContain('provider fixed');
+    expect((await tasker.getTask(failedId)).state).toBe('complete');
+
+    // Retrying a complete task: the API refuses, the page shows its message and stays in the dialog.
+    await page.click('#retry-task');
+    await page.click('#action-confirm');
+    await page.locator('#action-error').waitFor({ state: 'visible' });
+    expect(await page.textContent('#action-error')).toBe(`409 Conflict: Task ${failedId} is complete; only a task in error can be retried.`);
+    expect(await page.locator('#action-dialog').isVisible()).toBe(true);
+    await page.click('#action-close');
+    await page.locator('#action-dialog').waitFor({ state: 'hidden' });
+  });
+
+  it('Resolve: invalid JSON is reported before sending; given results complete the task and reach the dependents', async () => {
+    const id = (await tasker.createTask({ name: 'invoice', namespace: 'billing', context: { orderId: 'C-300' } })).id;
+    expect((await tasker.waitForTask(id, { timeoutMs: 30_000 })).state).toBe('error');
+    const page = await signIn(ALICE, `#task/${id}`);
+    await taskState(page, 'error');
+
+    await page.click('[data-testid="resolve-step"][data-step="charge_card"]');
+    await page.locator('#action-results').waitFor({ state: 'visible' });
+    await page.fill('#action-results', '{ chargeId: ');
+    await page.click('#action-confirm');
+    await page.locator('#action-error').waitFor({ state: 'visible' });
+    expect(await page.textContent('#action-error')).toMatch(/^Results are not valid JSON \(nothing was sent\)/);
+    expect(posts).toEqual([]);
+
+    await page.fill('#action-results', '{ "chargeId": "manual-77" }');
+    await page.fill('#action-reason', 'charged by phone');
+    await page.click('#action-confirm');
+    await page.locator('#action-dialog').waitFor({ state: 'hidden' });
+    expect(posts).toEqual([`/tasker/tasks/${id}/steps/charge_card/resolve`]);
+    await taskState(page, 'complete');
+    await stepRow(page, 'charge_card').and(page.locator('[data-state="resolved_manually"]')).waitFor();
+    const done = await tasker.getTask(id);
+    expect(done.steps.find((s) => s.name === 'send_receipt')?.results).toEqual({ sent: true, chargeId: 'manual-77' });
+    const resolved = page.locator('[data-testid="audit-row"][data-step="charge_card"][data-to="resolved_manually"]');
+    expect(await resolved.textContent()).toContain('alice');
+    expect(await resolved.textContent()).toContain('charged by phone');
+  });
+
+  it('pages through a long list with "load more"', async () => {
+    await tasker.createTasks(Array.from({ length: 30 }, (_, i) => ({ name: 'greeting', namespace: 'mail', context: { to: `n${i}` } })));
+    const page = await signIn(ALICE);
+    await page.fill('#filter-namespace', 'mail');
+    await page.click('#filter-apply');
+    await waitForCount(page, '[data-testid="task-row"]', 25);
+    await page.locator('#load-more').waitFor({ state: 'visible' });
+    const first = await rowIds(page);
+    await page.click('#load-more');
+    await waitForCount(page, '[data-testid="task-row"]', 31);
+    const all = await rowIds(page);
+    expect(all.slice(0, 25)).toEqual(first);
+    expect(new Set(all).size).toBe(31);
+    expect(all[30]).toBe(okId);
+    expect(await page.locator('#load-more').isVisible()).toBe(false);
+  });
+});

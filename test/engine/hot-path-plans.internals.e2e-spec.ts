@@ -1,0 +1,107 @@
+// Internals: runs claim_steps and completeAndClaimSql itself and reads the plans of the statements inside them with auto_explain, to fail on whole-table scans.
+import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
+import { Client } from 'pg';
+import { completeAndClaimSql } from '../../libs/tasker/src/persistence/step.repository';
+import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { startApp, TestApp } from '../support/tasker-app';
+
+@TaskHandler({ name: 'line', namespace: 'plans', version: '1' })
+class LineWorkflow {
+  @Step()
+  first() {
+    return 1;
+  }
+
+  @Step()
+  @DependsOn('first')
+  second() {
+    return 2;
+  }
+
+  @Step()
+  @DependsOn('second')
+  third() {
+    return 3;
+  }
+}
+
+/** What the plans of these scans look like in EXPLAIN's text. */
+const WHOLE_TABLE_SCANS = /Seq Scan on (workflow_steps|tasks|workflow_step_edges)\b/;
+const LEASE_INDEX = /workflow_steps_lease_idx/;
+const TABLES = /(workflow_steps|tasks|workflow_step_edges)\b/;
+
+/**
+ * Index scans that read a whole index: an index scan node of one of the engine's tables with no
+ * `Index Cond` among its own lines (a scan in index order, every entry read), which a planner
+ * forbidden sequential scans can choose instead.
+ */
+function wholeIndexScans(plan: string): string[] {
+  const lines = plan.split('\n');
+  const found: string[] = [];
+  lines.forEach((line, i) => {
+    if (!/Index (Only )?Scan (Backward )?using \S+ on /.test(line) || !TABLES.test(line.split(' on ')[1] ?? '')) return;
+    const indent = line.search(/\S/);
+    let conditioned = false;
+    for (let j = i + 1; j < lines.length; j++) {
+      const next = lines[j];
+      if (next.trim() === '' || next.search(/\S/) <= indent || next.trim().startsWith('->')) break;
+      if (next.includes('Index Cond:')) conditioned = true;
+    }
+    if (!conditioned) found.push(line.trim());
+  });
+  return found;
+}
+
+/**
+ * The statements a worker runs for every step must reach rows through their keys, whatever the
+ * statistics say: on a young schema (never analyzed), generic plans cached in complete_steps and
+ * claim_steps can scan whole tables, and every hand-off then gets slower as history grows. The
+ * plans of the statements inside the functions are read with auto_explain, sent back as notices.
+ */
+describe('the hot path’s plans', () => {
+  const schema = uniqueSchema('plans');
+  let api: TestApp;
+  let client: Client;
+  const plans: string[] = [];
+
+  beforeAll(async () => {
+    api = await startApp(schema, [LineWorkflow], { worker: { enabled: false } });
+    // Enough rows that a table scan looks cheaper than ten key lookups to a planner without statistics.
+    await api.tasker.createTasks(Array.from({ length: 300 }, () => ({ name: 'line', namespace: 'plans', context: {} })));
+    client = new Client({ connectionString: databaseUrl() });
+    await client.connect();
+    client.on('notice', (n) => plans.push(n.message ?? ''));
+  });
+  afterAll(async () => {
+    await client?.end();
+    await api?.close();
+    await dropSchema(schema);
+  });
+
+  it('claims and completions use keys, never a scan of a whole table, of a whole index or of the lease index', async () => {
+    const s = `"${schema}"`;
+    const types = (await client.query<{ id: number }>(`SELECT id FROM ${s}.named_tasks WHERE name = 'line'`)).rows.map((r) => r.id);
+    await client.query(`LOAD 'auto_explain'`);
+    for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_level = notice']) {
+      await client.query(`SET auto_explain.${setting}`);
+    }
+    await client.query('SET client_min_messages = notice');
+
+    let [claim] = (await client.query(`SELECT (c.claim).* FROM ${s}.claim_steps('plans-test', $1::int[], 1, 30000) c WHERE c.event IS NULL`, [types])).rows;
+    for (let handOff = 0; handOff < 6; handOff++) {
+      // Both completions: complete_steps (a batch, here of one) and complete_one (a single success).
+      const one = handOff % 2 === 1;
+      const completion = one ? [claim.step_id, claim.lease_token, '1'] : [[claim.step_id], [claim.lease_token], ['1']];
+      const rows = (await client.query(completeAndClaimSql(s, one ? 'one' : 'many'), [...completion, 'plans-test', types, 1, 30_000])).rows;
+      expect(rows.filter((r) => r.part === 0).length).toBeGreaterThan(0); // the completion was stored
+      claim = rows.find((r) => r.part === 2)?.row;
+      expect(claim).toBeDefined();
+    }
+
+    const inFunctions = plans.filter((p) => /Update on workflow_steps/.test(p) || /Update on tasks/.test(p) || /workflow_steps_ready_idx/.test(p));
+    expect(inFunctions.length).toBeGreaterThan(5); // the nested statements were explained
+    expect(plans.filter((p) => WHOLE_TABLE_SCANS.test(p))).toEqual([]);
+    expect(plans.filter((p) => LEASE_INDEX.test(p))).toEqual([]);
+    expect(plans.flatMap(wholeIndexScans)).toEqual([]);
+  });
+});

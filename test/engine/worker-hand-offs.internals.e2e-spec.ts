@@ -1,0 +1,58 @@
+// Internals: spies on StepRepository's claim, completeMany and completeAndClaim, to count the statements a chain's hand-offs take.
+import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
+import { StepRepository } from '../../libs/tasker/src/persistence/step.repository';
+import { dropSchema, uniqueSchema } from '../support/database';
+import { startApp, TestApp } from '../support/tasker-app';
+import { waitFor } from '../support/wait';
+
+@TaskHandler({ name: 'line', namespace: 'hand_offs', version: '1' })
+class LineWorkflow {
+  @Step()
+  first() {}
+
+  @Step()
+  @DependsOn('first')
+  second() {}
+
+  @Step()
+  @DependsOn('second')
+  third() {}
+}
+
+/**
+ * Each step of a chain is claimed in the statement that stores its predecessor's success, the new
+ * task's first step included. A task created in the worker's own process used to wake the worker
+ * twice (at once, and by the creation's NOTIFY): the second claim held the claim slot when the
+ * first step finished, so that success was stored without the next claim, which then took a round
+ * trip of its own. No timer polls here (pollIntervalMs of a minute), so every statement counted
+ * comes from the task itself.
+ */
+describe('hand-offs of a task created in the worker’s process', () => {
+  const schema = uniqueSchema('hand_offs');
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startApp(schema, [LineWorkflow], { worker: { pollIntervalMs: 60_000 } });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await dropSchema(schema);
+  });
+
+  it('one claim for the first step, then every success stored together with the next claim', async () => {
+    const repo = app.get(StepRepository);
+    const claim = jest.spyOn(repo, 'claim');
+    const alone = jest.spyOn(repo, 'completeMany');
+    const along = jest.spyOn(repo, 'completeAndClaim');
+    for (let i = 0; i < 5; i++) {
+      const before = { claim: claim.mock.calls.length, alone: alone.mock.calls.length, along: along.mock.calls.length };
+      const task = await app.tasker.createTask({ name: 'line', namespace: 'hand_offs', context: {} });
+      await waitFor('the task to complete', async () => (await app.tasker.getTask(task.id)).state === 'complete');
+      expect({
+        claim: claim.mock.calls.length - before.claim,
+        alone: alone.mock.calls.length - before.alone,
+        along: along.mock.calls.length - before.along,
+      }).toEqual({ claim: 1, alone: 0, along: 3 });
+    }
+  });
+});

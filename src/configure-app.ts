@@ -23,7 +23,7 @@ export function configureAdminApp(app: NestExpressApplication): void {
 /**
  * Requests Node's HTTP parser refuses before any route (a URL or headers over 16 KB: 431; a
  * malformed request: 400) get the same JSON error shape as every other error, instead of Node's
- * bare status line (found by test/hostile-admin.e2e-spec.ts).
+ * bare status line with no body.
  */
 function answerClientErrorsAsJson(server: Server): void {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

@@ -1,4 +1,4 @@
 export const TASKER_ADMIN_OPTIONS = Symbol('TASKER_ADMIN_OPTIONS');
 export const TASKER_ADMIN_AUTH = Symbol('TASKER_ADMIN_AUTH');
-/** Every admin route lives under this prefix (SPEC §6). */
+/** Every admin route lives under this prefix. */
 export const ADMIN_PREFIX = 'tasker';

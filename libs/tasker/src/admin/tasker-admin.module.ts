@@ -13,7 +13,7 @@ import { TaskerHealthIndicator } from './health/tasker.health';
 import { TaskerMetrics } from './metrics/tasker-metrics.service';
 
 /**
- * The admin API of SPEC §6 under `/tasker`: tasks, audit, graph, operator actions, handlers,
+ * The admin API under `/tasker`: tasks, audit, graph, operator actions, handlers,
  * health, metrics and the dashboard. Import it next to `TaskerModule.forRoot(...)` in any Nest HTTP
  * app. API keys come from `TASKER_API_KEYS` (or `apiKeys`); without any, the app refuses to start
  * unless `insecure` (`TASKER_INSECURE=true`) is set.

@@ -59,8 +59,8 @@ export class LeaseSweeper {
     } finally {
       this.busy = false;
     }
-    // Reclaimed attempts are ready again. (Waking after every pass made a claim every
-    // sweepIntervalMs for nothing, which could hold the claim slot when a step finished.)
+    // Reclaimed attempts are ready again; a pass that reclaimed nothing wakes no one: a claim every
+    // sweepIntervalMs for nothing could hold the claim slot when a step finishes and delay its hand-off.
     if (settled > 0) this.signals.work();
     return settled;
   }

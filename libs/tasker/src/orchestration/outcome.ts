@@ -10,9 +10,9 @@ const MAX_STACK = 20_000;
 
 /**
  * Turns anything a step may throw (also strings, numbers, null, objects) into a storable error.
- * Never throws itself: a thrown Proxy whose traps throw, or an Error whose getters throw, made it
- * throw, and the attempt's outcome was then never recorded (the step hung until its lease expired;
- * found by test/hostile-steps.e2e-spec.ts).
+ * Never throws itself, also for a thrown Proxy whose traps throw or an Error whose getters throw:
+ * if it threw, the attempt's outcome would never be recorded, and the step would hang until its
+ * lease expired.
  */
 export function serializeError(err: unknown): SerializedError {
   try {

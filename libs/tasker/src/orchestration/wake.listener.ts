@@ -72,9 +72,9 @@ export class WakeListener {
 
   /**
    * A LISTEN connection that goes silent (no reset, no error: a lost route, a stuck proxy) would
-   * never deliver another notification, and cancellations would no longer reach running steps
-   * (found by test/faults/network-faults.faults-spec.ts, "black holes"). Every statementTimeoutMs it
-   * must answer a SELECT 1 within statementTimeoutMs, or its socket is destroyed: 'end' reconnects.
+   * never deliver another notification, and cancellations would no longer reach running steps. So
+   * every statementTimeoutMs it must answer a SELECT 1 within statementTimeoutMs, or its socket is
+   * destroyed: 'end' reconnects.
    */
   private watch(client: Client): void {
     const every = this.config.statementTimeoutMs;

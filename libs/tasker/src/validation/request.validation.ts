@@ -70,7 +70,7 @@ export function jsonProblems(v: unknown, maxBytes: number): string[] {
   // A NUL is the escape \u0000 after an even number of backslashes (an odd number means the text spells "\u0000").
   if (text !== undefined && /(?:^|[^\\])(?:\\\\)*\\u0000/.test(text)) return [JSON_HAS_NUL()];
   // JSON.stringify writes a lone surrogate (half of a UTF-16 pair, in a string or a key) as an escape
-  // \udXXX, which Postgres's jsonb refuses (found by test/hostile-service.e2e-spec.ts: a 500 otherwise).
+  // \udXXX, which Postgres's jsonb refuses with a raw driver error (a 500 over HTTP): refused here instead.
   if (text !== undefined && /(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i.test(text)) return [FIELD_LONE_SURROGATE()];
   return [];
 }
@@ -139,8 +139,8 @@ export function summarize(errors: FieldError[]): string {
 
 /**
  * An id as it may appear in an error message: any value (also one without a string form, like an
- * object with a null prototype, whose String() throws: found by test/hostile-service.e2e-spec.ts),
- * cut to a readable length.
+ * object with a null prototype, whose String() throws), cut to a readable length. Never throws:
+ * building the error that names the id must not fail itself.
  */
 export function printableId(id: unknown): string {
   let text: string;

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FieldError } from '../../errors/service.errors';
 
-/** The one error shape of the admin API (SPEC §6). */
+/** The one error shape of the admin API: every failure of every route answers with it. */
 export interface ErrorBody {
   statusCode: number;
   error: string;

@@ -14,7 +14,7 @@ export type {
   StepFailedPayload,
   TaskerEventBase,
 } from './events/tasker-events';
-export { TaskerAuditService } from './events/tasker-audit.service';
+export { TaskerAuditService } from './tasker-audit.service';
 export { TaskerError } from './errors/tasker.error';
 export {
   TaskValidationError,

@@ -3,7 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { TaskerExplorer } from './discovery/tasker.explorer';
 import { TaskerMetadataAccessor } from './discovery/tasker-metadata.accessor';
 import { AfterCommit } from './events/after-commit';
-import { TaskerAuditService } from './events/tasker-audit.service';
+import { TaskerAuditService } from './tasker-audit.service';
 import { TaskerEventBus } from './events/tasker-event-bus';
 import { TaskerLoggingListener } from './events/tasker-logging.listener';
 import type { RetryDelays, TaskerModuleOptions } from './interfaces/tasker-options.interface';

@@ -35,7 +35,8 @@ CREATE TABLE tasker.named_steps (
     retryable boolean NOT NULL,
     timeout_ms integer,
     backoff jsonb NOT NULL,
-    parents_total integer DEFAULT 0 NOT NULL
+    parents_total integer DEFAULT 0 NOT NULL,
+    max_parallel integer
 );
 ALTER TABLE tasker.named_steps ADD CONSTRAINT named_steps_named_task_id_fkey FOREIGN KEY (named_task_id) REFERENCES tasker.named_tasks(id) ON DELETE CASCADE;
 ALTER TABLE tasker.named_steps ADD CONSTRAINT named_steps_named_task_id_name_key UNIQUE (named_task_id, name);
@@ -70,6 +71,20 @@ ALTER TABLE tasker.namespaces ADD CONSTRAINT namespaces_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX namespaces_name_key ON tasker.namespaces USING btree (name);
 CREATE UNIQUE INDEX namespaces_pkey ON tasker.namespaces USING btree (id);
 
+CREATE TABLE tasker.signals (
+    id bigint DEFAULT nextval('tasker.transition_seq'::regclass) NOT NULL,
+    task_id bigint NOT NULL,
+    name text NOT NULL,
+    payload jsonb,
+    actor text,
+    reason text,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    delivered_at timestamp with time zone,
+    step_id bigint
+);
+ALTER TABLE tasker.signals ADD CONSTRAINT signals_pkey PRIMARY KEY (task_id, name);
+CREATE UNIQUE INDEX signals_pkey ON tasker.signals USING btree (task_id, name);
+
 CREATE TABLE tasker.task_transitions (
     id bigint DEFAULT nextval('tasker.transition_seq'::regclass) NOT NULL,
     task_id bigint NOT NULL,
@@ -103,12 +118,16 @@ CREATE TABLE tasker.tasks (
     steps_failed integer DEFAULT 0 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    completed_at timestamp with time zone
+    completed_at timestamp with time zone,
+    parent_task_id bigint,
+    parent_step_id bigint,
+    parent_step_name text
 );
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_named_task_id_fkey FOREIGN KEY (named_task_id) REFERENCES tasker.named_tasks(id);
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_pkey PRIMARY KEY (id);
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'complete'::text, 'error'::text, 'cancelled'::text, 'resolved_manually'::text])));
 CREATE UNIQUE INDEX tasks_idempotency_idx ON tasker.tasks USING btree (namespace, name, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+CREATE INDEX tasks_parent_idx ON tasker.tasks USING btree (parent_task_id) WHERE (parent_task_id IS NOT NULL);
 CREATE UNIQUE INDEX tasks_pkey ON tasker.tasks USING btree (id);
 CREATE INDEX tasks_state_idx ON tasker.tasks USING btree (state, id DESC);
 CREATE INDEX tasks_tags_idx ON tasker.tasks USING gin (tags);
@@ -182,14 +201,24 @@ CREATE TABLE tasker.workflow_steps (
     started_at timestamp with time zone,
     completed_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    parents_skipped integer DEFAULT 0 NOT NULL,
+    wait jsonb,
+    map_step_id bigint,
+    map_index integer,
+    item jsonb,
+    map_total integer,
+    map_done integer,
+    max_parallel integer
 );
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_pkey PRIMARY KEY (id);
-ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'complete'::text, 'error'::text, 'cancelled'::text, 'resolved_manually'::text])));
+ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'complete'::text, 'error'::text, 'cancelled'::text, 'resolved_manually'::text, 'skipped'::text, 'waiting'::text])));
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_task_id_name_key UNIQUE (task_id, name);
+CREATE INDEX workflow_steps_held_idx ON tasker.workflow_steps USING btree (map_step_id, map_index) WHERE ((map_step_id IS NOT NULL) AND (parents_done < parents_total));
 CREATE INDEX workflow_steps_lease_idx ON tasker.workflow_steps USING btree (lease_expires_at) WHERE (state = 'in_progress'::text);
+CREATE INDEX workflow_steps_map_idx ON tasker.workflow_steps USING btree (map_step_id, map_index) WHERE (map_step_id IS NOT NULL);
 CREATE UNIQUE INDEX workflow_steps_pkey ON tasker.workflow_steps USING btree (id);
-CREATE INDEX workflow_steps_ready_idx ON tasker.workflow_steps USING btree (available_at, id) WHERE ((state = ANY (ARRAY['pending'::text, 'error'::text])) AND (NOT exhausted) AND (parents_done = parents_total));
+CREATE INDEX workflow_steps_ready_idx ON tasker.workflow_steps USING btree (available_at, id) WHERE ((state = ANY (ARRAY['pending'::text, 'error'::text, 'waiting'::text])) AND (NOT exhausted) AND (parents_done = parents_total));
 CREATE UNIQUE INDEX workflow_steps_task_id_name_key ON tasker.workflow_steps USING btree (task_id, name);
 
 CREATE SEQUENCE tasker.migrations_id_seq AS integer START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1 OWNED BY tasker.migrations.id;
@@ -224,7 +253,10 @@ CREATE TYPE tasker.claimed_step AS (
     context jsonb,
     tags text[],
     parent_results jsonb,
-    trace_context jsonb
+    trace_context jsonb,
+    map_index integer,
+    item jsonb,
+    resume jsonb
 );
 
 CREATE TYPE tasker.transition_event AS (
@@ -248,6 +280,83 @@ CREATE TYPE tasker.transition_event AS (
     task_created_at timestamp with time zone,
     trace_context jsonb
 );
+
+CREATE OR REPLACE FUNCTION tasker._child_settled(p_parent_step_ids bigint[])
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE tasker.workflow_steps SET available_at = now(), updated_at = now()
+   WHERE id = ANY (p_parent_step_ids) AND state = 'waiting';
+  IF FOUND THEN PERFORM tasker._wake(''); END IF;
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker._complete_waiting(t tasker.tasks, p_step_id bigint, p_results jsonb, p_actor text, p_reason text)
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  w tasker.workflow_steps;
+BEGIN
+  UPDATE tasker.workflow_steps SET state = 'complete', results = p_results, completed_at = now(), updated_at = now()
+   WHERE id = p_step_id AND state = 'waiting'
+  RETURNING * INTO w;
+  IF NOT FOUND THEN RETURN; END IF;
+  UPDATE tasker.tasks SET steps_done = steps_done + 1, updated_at = now() WHERE id = t.id;
+  RETURN QUERY SELECT * FROM tasker._step_moved(t, w.id, w.name, 'waiting', 'complete', w.attempts, p_actor, p_reason, NULL, NULL, NULL);
+  IF (SELECT p.ready FROM tasker._parents_done(ARRAY[w.id], false) p) THEN PERFORM tasker._wake(''); END IF;
+  IF w.map_step_id IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM tasker._instances_finished(t, ARRAY[w.id], true, true);
+  END IF;
+  RETURN QUERY SELECT * FROM tasker._settle_task(t.id, NULL, NULL);
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker._deliver_signal(t tasker.tasks, p_step_id bigint, s tasker.signals)
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE tasker.signals SET delivered_at = coalesce(delivered_at, now()), step_id = coalesce(step_id, p_step_id)
+   WHERE task_id = s.task_id AND name = s.name;
+  RETURN QUERY SELECT * FROM tasker._complete_waiting(t, p_step_id, s.payload, s.actor,
+                                                               CASE WHEN s.reason IS NULL THEN format('signal "%s"', s.name) ELSE format('signal "%s": %s', s.name, s.reason) END);
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker._instances_finished(t tasker.tasks, p_ids bigint[], p_done boolean, p_free boolean)
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+ SET jit TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
+AS $function$
+DECLARE
+  r record;
+  v_all boolean;
+BEGIN
+  FOR r IN SELECT x.map_step_id AS id, count(*)::int AS n
+             FROM unnest(p_ids) i(id)
+            CROSS JOIN LATERAL (SELECT y.map_step_id FROM tasker.workflow_steps y WHERE y.id = i.id OFFSET 0) x
+            WHERE x.map_step_id IS NOT NULL
+            GROUP BY x.map_step_id ORDER BY x.map_step_id LOOP
+    IF p_free THEN
+      UPDATE tasker.workflow_steps SET parents_done = parents_total, updated_at = now()
+       WHERE id = ANY (ARRAY(SELECT h.id FROM tasker.workflow_steps h
+                              WHERE h.map_step_id = r.id AND h.parents_done < h.parents_total AND h.state = 'pending'
+                              ORDER BY h.map_index LIMIT r.n));
+      IF FOUND THEN PERFORM tasker._wake(''); END IF;
+    END IF;
+    IF p_done THEN
+      UPDATE tasker.workflow_steps SET map_done = map_done + r.n, updated_at = now()
+       WHERE id = r.id AND state = 'waiting'
+      RETURNING map_done >= map_total INTO v_all;
+      IF v_all THEN
+        RETURN QUERY SELECT * FROM tasker._complete_waiting(t, r.id,
+          (SELECT jsonb_agg(i.results ORDER BY i.map_index) FROM tasker.workflow_steps i WHERE i.map_step_id = r.id),
+          NULL, NULL);
+      END IF;
+    END IF;
+  END LOOP;
+END $function$;
 
 CREATE OR REPLACE FUNCTION tasker._lock_attempt(p_step_id bigint, p_token uuid, OUT t tasker.tasks, OUT w tasker.workflow_steps)
  RETURNS SETOF record
@@ -274,14 +383,13 @@ BEGIN
   RETURN t;
 END $function$;
 
-CREATE OR REPLACE FUNCTION tasker._parents_done(p_step_ids bigint[])
- RETURNS boolean
+CREATE OR REPLACE FUNCTION tasker._parents_done(p_step_ids bigint[], p_skipped boolean, OUT ready boolean, OUT skip bigint[])
+ RETURNS record
  LANGUAGE plpgsql
  SET jit TO 'off'
  SET plan_cache_mode TO 'force_generic_plan'
  SET enable_seqscan TO 'off'
 AS $function$
-DECLARE v_ready boolean;
 BEGIN
   WITH parents AS (
     SELECT e.to_step_id AS id, count(*)::int AS n
@@ -289,12 +397,16 @@ BEGIN
      CROSS JOIN LATERAL (SELECT y.to_step_id FROM tasker.workflow_step_edges y WHERE y.from_step_id = x.id OFFSET 0) e
      GROUP BY e.to_step_id
   ), u AS (
-    UPDATE tasker.workflow_steps c SET parents_done = c.parents_done + p.n, updated_at = now()
+    UPDATE tasker.workflow_steps c
+       SET parents_done = c.parents_done + p.n,
+           parents_skipped = c.parents_skipped + CASE WHEN p_skipped THEN p.n ELSE 0 END,
+           updated_at = now()
       FROM parents p WHERE c.id = p.id AND c.id = ANY (ARRAY(SELECT q.id FROM parents q))
-    RETURNING c.parents_done = c.parents_total AND c.state IN ('pending', 'error') AS ready
+    RETURNING c.id, c.parents_done = c.parents_total AND c.state IN ('pending', 'error') AS ready,
+              c.parents_skipped = c.parents_total AND c.state = 'pending' AS all_skipped
   )
-  SELECT coalesce(bool_or(u.ready), false) INTO v_ready FROM u;
-  RETURN v_ready;
+  SELECT coalesce(bool_or(u.ready AND NOT u.all_skipped), false), array_agg(u.id ORDER BY u.id) FILTER (WHERE u.all_skipped)
+    INTO ready, skip FROM u;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker._record_failure(t tasker.tasks, w tasker.workflow_steps, p_error jsonb, p_retry_at timestamp with time zone, p_actor text)
@@ -318,6 +430,10 @@ BEGIN
    WHERE id = w.id;
   IF p_retry_at IS NULL THEN
     UPDATE tasker.tasks SET steps_failed = steps_failed + 1, updated_at = now() WHERE id = t.id;
+    -- A failed instance no longer holds its map step's place: the next instance gets it.
+    IF w.map_step_id IS NOT NULL THEN
+      RETURN QUERY SELECT * FROM tasker._instances_finished(t, ARRAY[w.id], false, true);
+    END IF;
   END IF;
   RETURN QUERY SELECT * FROM tasker._start_if_pending(t.id, w.lease_owner);
   RETURN QUERY SELECT * FROM tasker._step_moved(t, w.id, w.name, 'in_progress', 'error', w.attempts,
@@ -339,7 +455,8 @@ BEGIN
     v_runnable := EXISTS (
       SELECT 1 FROM tasker.workflow_steps w
        WHERE w.task_id = p_task_id
-         AND (w.state = 'in_progress'
+         -- (a map step's wait moves only as its instances do: they count, not it)
+         AND (w.state = 'in_progress' OR w.state = 'waiting' AND w.wait->>'kind' <> 'map'
               OR (w.state IN ('pending', 'error') AND NOT w.exhausted AND w.parents_done = w.parents_total)));
   END IF;
   v_to := tasker._task_state(t.state, t.steps_done, t.steps_total, t.steps_failed, v_runnable);
@@ -348,6 +465,36 @@ BEGIN
          completed_at = CASE WHEN v_to = 'complete' THEN now() ELSE NULL END
    WHERE id = p_task_id;
   RETURN QUERY SELECT * FROM tasker._task_moved(t, v_to, p_actor, p_reason);
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker._skip_cascade(t tasker.tasks, p_step_ids bigint[])
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  v_wave bigint[] := p_step_ids;
+  v_ready boolean;
+  v_woken boolean := false;
+  v_names text[];
+BEGIN
+  LOOP
+    SELECT p.ready, p.skip INTO v_ready, v_wave FROM tasker._parents_done(v_wave, true) p;
+    IF v_ready AND NOT v_woken THEN
+      PERFORM tasker._wake('');
+      v_woken := true;
+    END IF;
+    EXIT WHEN v_wave IS NULL;
+    WITH s AS (
+      UPDATE tasker.workflow_steps SET state = 'skipped', completed_at = now(), updated_at = now()
+       WHERE id = ANY (v_wave) AND state = 'pending'
+      RETURNING id, name
+    )
+    SELECT array_agg(s.id ORDER BY s.id), array_agg(s.name ORDER BY s.id) INTO v_wave, v_names FROM s;
+    EXIT WHEN v_wave IS NULL;
+    UPDATE tasker.tasks SET steps_done = steps_done + cardinality(v_wave), updated_at = now() WHERE id = t.id;
+    RETURN QUERY SELECT * FROM tasker._steps_moved(array_fill(t.id, ARRAY[cardinality(v_wave)]), v_wave, v_names,
+      array_fill('pending'::text, ARRAY[cardinality(v_wave)]), 'skipped', NULL, NULL, 'all parents skipped', NULL);
+  END LOOP;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker._start_if_pending(p_task_id bigint, p_actor text)
@@ -411,6 +558,9 @@ BEGIN
   RETURNING 'task'::text, id, task_id, t.name, t.namespace, t.version, NULL::bigint, NULL::text,
             from_state, to_state, NULL::int, actor, reason, NULL::jsonb, NULL::timestamptz, NULL::int, created_at,
             t.created_at, t.trace_context;
+  IF t.parent_step_id IS NOT NULL AND p_to IN ('complete', 'error', 'cancelled') THEN
+    PERFORM tasker._child_settled(ARRAY[t.parent_step_id]);
+  END IF;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker._task_state(p_state text, p_done integer, p_total integer, p_failed integer, p_runnable boolean)
@@ -436,6 +586,7 @@ BEGIN
    WHERE w.task_id = g.id AND e.from_step_id = w.id;
   DELETE FROM tasker.workflow_step_transitions x USING gone g WHERE x.task_id = g.id;
   DELETE FROM tasker.task_transitions x USING gone g WHERE x.task_id = g.id;
+  DELETE FROM tasker.signals x USING gone g WHERE x.task_id = g.id;
   DELETE FROM tasker.workflow_steps x USING gone g WHERE x.task_id = g.id;
   RETURN NULL;
 END $function$;
@@ -461,6 +612,12 @@ BEGIN
          NULL::int, l.actor, l.reason, NULL::jsonb, NULL::timestamptz, NULL::int, l.created_at, t.created_at, t.trace_context
     FROM logged l CROSS JOIN LATERAL (SELECT * FROM tasker.tasks y WHERE y.id = l.task_id OFFSET 0) t
    ORDER BY l.id;
+  IF p_to && ARRAY['complete', 'error', 'cancelled'] THEN
+    PERFORM tasker._child_settled(ARRAY(
+      SELECT c.parent_step_id FROM unnest(p_ids, p_to) x(id, to_state)
+       CROSS JOIN LATERAL (SELECT y.parent_step_id FROM tasker.tasks y WHERE y.id = x.id OFFSET 0) c
+       WHERE x.to_state IN ('complete', 'error', 'cancelled') AND c.parent_step_id IS NOT NULL));
+  END IF;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker._wake(p_payload text)
@@ -495,6 +652,7 @@ CREATE OR REPLACE FUNCTION tasker.cancel_task(p_task_id bigint, p_actor text, p_
 AS $function$
 DECLARE
   t tasker.tasks := tasker._lock_task(p_task_id);
+  c record;
   v_ids bigint[];
   v_names text[];
   v_old text[];
@@ -504,9 +662,13 @@ BEGIN
     RAISE EXCEPTION 'Task % is %; it can no longer be cancelled.', p_task_id, t.state
       USING ERRCODE = 'TK409', DETAIL = t.state;
   END IF;
+  FOR c IN SELECT x.id FROM tasker.tasks x
+            WHERE x.parent_task_id = t.id AND x.state NOT IN ('complete', 'cancelled', 'resolved_manually') ORDER BY x.id LOOP
+    RETURN QUERY SELECT * FROM tasker.cancel_task(c.id, p_actor, coalesce(p_reason, format('parent task %s cancelled', t.id)));
+  END LOOP;
   WITH picked AS (
     SELECT x.id, x.state AS old_state FROM tasker.workflow_steps x
-     WHERE x.task_id = t.id AND x.state IN ('pending', 'error') FOR UPDATE SKIP LOCKED
+     WHERE x.task_id = t.id AND x.state IN ('pending', 'error', 'waiting') FOR UPDATE SKIP LOCKED
   ), u AS (
     UPDATE tasker.workflow_steps w SET state = 'cancelled', updated_at = now(), completed_at = now()
       FROM picked WHERE w.id = picked.id
@@ -543,14 +705,14 @@ BEGIN
   WITH picked AS (
     SELECT w.id, w.state AS old_state
       FROM tasker.workflow_steps w
-     WHERE w.state IN ('pending', 'error') AND NOT w.exhausted AND w.parents_done = w.parents_total
+     WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
        AND w.available_at <= now() AND w.named_task_id = ANY (p_types)
      ORDER BY w.available_at, w.id
      LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), claimed AS (
     UPDATE tasker.workflow_steps w
-       SET state = 'in_progress', attempts = w.attempts + 1, lease_owner = p_owner,
+       SET state = 'in_progress', attempts = w.attempts + CASE WHEN picked.old_state = 'waiting' THEN 0 ELSE 1 END, lease_owner = p_owner,
            lease_token = gen_random_uuid(), lease_expires_at = now() + p_lease_ms * interval '1 millisecond',
            started_at = now(), completed_at = NULL, updated_at = now()
       FROM picked WHERE w.id = picked.id AND w.id = ANY (ARRAY(SELECT q.id FROM picked q))
@@ -592,12 +754,19 @@ BEGIN
   SELECT CAST(NULL AS tasker.transition_event),
          CAST(ROW(w.id, w.task_id, w.name, w.attempts, w.retry_limit, w.retryable, w.timeout_ms, w.backoff, w.lease_token,
              w.started_at, t.name, t.namespace, t.version, t.state, t.context, t.tags,
+             -- The parents' results (an instance sees its map step's); a skipped parent has none.
              (SELECT coalesce(jsonb_object_agg(p.name, p.results), '{}'::jsonb)
                 FROM tasker.workflow_step_edges e
-               CROSS JOIN LATERAL (SELECT y.name, y.results FROM tasker.workflow_steps y WHERE y.id = e.from_step_id OFFSET 0) p
-               WHERE e.to_step_id = w.id),
-             t.trace_context) AS tasker.claimed_step)
-    FROM unnest(v_ids) WITH ORDINALITY x(id, i)
+               CROSS JOIN LATERAL (SELECT y.name, y.results, y.state FROM tasker.workflow_steps y WHERE y.id = e.from_step_id OFFSET 0) p
+               WHERE e.to_step_id = coalesce(w.map_step_id, w.id) AND p.state <> 'skipped'),
+             t.trace_context, w.map_index, w.item,
+             CASE WHEN x.old_state = 'waiting' THEN w.wait || coalesce((
+               SELECT jsonb_build_object('state', c.state, 'results',
+                        (SELECT coalesce(jsonb_object_agg(cs.name, cs.results), '{}'::jsonb) FROM tasker.workflow_steps cs
+                          WHERE cs.task_id = c.id AND cs.state IN ('complete', 'resolved_manually') AND cs.map_step_id IS NULL))
+                 FROM tasker.tasks c WHERE w.wait->>'kind' = 'child' AND c.id = (w.wait->>'taskId')::bigint), '{}'::jsonb)
+             END) AS tasker.claimed_step)
+    FROM unnest(v_ids, v_old) WITH ORDINALITY x(id, old_state, i)
    CROSS JOIN LATERAL (SELECT * FROM tasker.workflow_steps y WHERE y.id = x.id OFFSET 0) w
    CROSS JOIN LATERAL (SELECT * FROM tasker.tasks y WHERE y.id = w.task_id OFFSET 0) t
    ORDER BY x.i;
@@ -618,6 +787,7 @@ DECLARE
   v_started timestamptz;
   v_new text;
   v_ready boolean;
+  v_map_step bigint;      -- the map step, when this step is one of its instances
 BEGIN
   -- The task first (every path locks the task before its steps); the worker that ran the attempt
   -- is the actor of its outcome in the audit trail.
@@ -630,7 +800,7 @@ BEGIN
      SET state = 'complete', results = p_results, completed_at = now(), updated_at = now(),
          lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
    WHERE w.id = p_id AND w.lease_token = p_token AND (w.state || '') = 'in_progress'
-  RETURNING w.name, w.attempts, w.started_at INTO v_name, v_attempt, v_started;
+  RETURNING w.name, w.attempts, w.started_at, w.map_step_id INTO v_name, v_attempt, v_started, v_map_step;
   IF NOT FOUND THEN RETURN; END IF;
 
   -- A success starts a task still pending (its claim could not lock it).
@@ -652,9 +822,12 @@ BEGIN
     RETURN QUERY SELECT * FROM tasker._task_moved(t, v_new, NULL, NULL);
   END IF;
 
-  v_ready := tasker._parents_done(ARRAY[p_id]);
+  SELECT p.ready INTO v_ready FROM tasker._parents_done(ARRAY[p_id], false) p;
   IF v_ready AND p_wake THEN
     PERFORM tasker._wake('ready:' || v_owner);
+  END IF;
+  IF v_map_step IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM tasker._instances_finished(t, ARRAY[p_id], true, true);
   END IF;
 
   IF v_new NOT IN ('complete', 'cancelled', 'resolved_manually') AND (t.steps_failed > 0 OR v_new = 'error') THEN
@@ -678,6 +851,7 @@ DECLARE
   v_durations int[];
   v_owners text[];
   v_one_owner boolean;    -- all of the batch's attempts ran on one worker
+  v_instances boolean;    -- some of them are instances of map steps
   v_t_ids bigint[];       -- the tasks as updated: id, state before, state after, failed steps, actor
   v_t_old text[];
   v_t_new text[];
@@ -704,13 +878,13 @@ BEGIN
            lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
       FROM input i JOIN before b ON b.id = i.id
      WHERE w.id = i.id AND w.id = ANY (p_ids) AND w.lease_token = i.token AND (w.state || '') = 'in_progress'
-    RETURNING w.id, w.task_id, w.name, w.attempts, w.started_at, b.lease_owner
+    RETURNING w.id, w.task_id, w.name, w.attempts, w.started_at, b.lease_owner, w.map_step_id
   )
   SELECT array_agg(d.id ORDER BY d.task_id, d.id), array_agg(d.task_id ORDER BY d.task_id, d.id),
          array_agg(d.name ORDER BY d.task_id, d.id), array_agg(d.attempts ORDER BY d.task_id, d.id),
          array_agg((extract(epoch FROM clock_timestamp() - d.started_at) * 1000)::int ORDER BY d.task_id, d.id),
-         array_agg(d.lease_owner ORDER BY d.task_id, d.id), count(DISTINCT d.lease_owner) = 1
-    INTO v_done, v_task_of, v_names, v_attempts, v_durations, v_owners, v_one_owner
+         array_agg(d.lease_owner ORDER BY d.task_id, d.id), count(DISTINCT d.lease_owner) = 1, bool_or(d.map_step_id IS NOT NULL)
+    INTO v_done, v_task_of, v_names, v_attempts, v_durations, v_owners, v_one_owner, v_instances
     FROM done d;
   IF v_done IS NULL THEN RETURN; END IF;
 
@@ -762,8 +936,15 @@ BEGIN
 
   -- Signed by the worker whose steps these were: it claims the dependents itself right after this
   -- commit, so its listener skips the signal. Other workers wake as usual.
-  IF tasker._parents_done(v_done) THEN
+  IF (SELECT p.ready FROM tasker._parents_done(v_done, false) p) THEN
     PERFORM tasker._wake(CASE WHEN v_one_owner THEN 'ready:' || v_owners[1] ELSE '' END);
+  END IF;
+
+  IF v_instances THEN
+    FOR r IN SELECT x.task_id, array_agg(x.id) AS ids FROM unnest(v_task_of, v_done) x(task_id, id) GROUP BY x.task_id ORDER BY x.task_id LOOP
+      RETURN QUERY SELECT i.* FROM tasker.tasks y
+                    CROSS JOIN LATERAL tasker._instances_finished(y, r.ids, true, true) i WHERE y.id = r.task_id;
+    END LOOP;
   END IF;
 
   IF 0 < ANY (v_t_failed) OR 'error' = ANY (v_t_new) THEN
@@ -797,12 +978,14 @@ BEGIN
             ORDER BY e.value->>'idempotencyKey' IS NULL, kns.name, knt.name, e.value->>'idempotencyKey', e.ordinality LOOP
     v_task := NULL;
     INSERT INTO tasker.tasks (named_task_id, namespace, name, version, context, tags, initiator, source_system,
-                                      reason, idempotency_key, run_at, steps_total, trace_context)
+                                      reason, idempotency_key, run_at, steps_total, trace_context, parent_task_id, parent_step_id,
+                                      parent_step_name)
     SELECT nt.id, ns.name, nt.name, nt.version, coalesce(r.v->'context', '{}'::jsonb),
            coalesce(ARRAY(SELECT jsonb_array_elements_text(r.v->'tags')), '{}'::text[]),
            r.v->>'initiator', r.v->>'sourceSystem', r.v->>'reason', r.v->>'idempotencyKey',
            (r.v->>'runAt')::timestamptz,
-           (SELECT count(*) FROM tasker.named_steps st WHERE st.named_task_id = nt.id), r.v->'traceContext'
+           (SELECT count(*) FROM tasker.named_steps st WHERE st.named_task_id = nt.id), r.v->'traceContext',
+           (r.v->>'parentTaskId')::bigint, (r.v->>'parentStepId')::bigint, r.v->>'parentStepName'
       FROM tasker.named_tasks nt JOIN tasker.namespaces ns ON ns.id = nt.namespace_id
      WHERE nt.id = (r.v->>'namedTaskId')::int
     ON CONFLICT (namespace, name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -849,6 +1032,41 @@ BEGIN
   SELECT x.i, x.c, t FROM unnest(v_idx, v_tasks, v_created) x(i, id, c)
     JOIN tasker.tasks t ON t.id = x.id
    ORDER BY x.i;
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker.expand_map(p_step_id bigint, p_token uuid, p_items jsonb, p_max_parallel integer)
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  a record;
+  t tasker.tasks;
+  w tasker.workflow_steps;
+  n int := jsonb_array_length(p_items);
+BEGIN
+  IF n = 0 THEN
+    RETURN QUERY SELECT * FROM tasker.complete_one(p_step_id, p_token, '[]'::jsonb);
+    RETURN;
+  END IF;
+  FOR a IN SELECT * FROM tasker._lock_attempt(p_step_id, p_token) LOOP
+    t := a.t;
+    w := a.w;
+    INSERT INTO tasker.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
+                                               timeout_ms, backoff, parents_total, available_at, map_step_id, map_index, item)
+    SELECT t.id, w.named_task_id, w.named_step_id, w.name || '[' || (e.o - 1) || ']', w.position, w.retry_limit, w.retryable,
+           w.timeout_ms, w.backoff, CASE WHEN e.o <= coalesce(p_max_parallel, n) THEN 0 ELSE 1 END, now(), w.id, (e.o - 1)::int, e.v
+      FROM jsonb_array_elements(p_items) WITH ORDINALITY e(v, o);
+    UPDATE tasker.workflow_steps
+       SET state = 'waiting', wait = jsonb_build_object('kind', 'map'), map_total = n, map_done = 0, max_parallel = p_max_parallel,
+           available_at = 'infinity', updated_at = now(), lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+     WHERE id = w.id;
+    UPDATE tasker.tasks SET steps_total = steps_total + n, updated_at = now() WHERE id = t.id;
+    RETURN QUERY SELECT * FROM tasker._start_if_pending(t.id, w.lease_owner);
+    RETURN QUERY SELECT * FROM tasker._step_moved(t, w.id, w.name, 'in_progress', 'waiting', w.attempts, w.lease_owner,
+                                                          format('expanded into %s instances', n), NULL, NULL,
+                                                          (extract(epoch FROM clock_timestamp() - w.started_at) * 1000)::int);
+    PERFORM tasker._wake('');
+  END LOOP;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker.expire_leases(p_limit integer)
@@ -967,6 +1185,7 @@ AS $function$
 DECLARE
   t tasker.tasks := tasker._lock_task(p_task_id);
   w tasker.workflow_steps;
+  v_failed boolean;   -- the step had failed for good (it counted as failed; its place, if an instance, was freed)
 BEGIN
   SELECT * INTO w FROM tasker.workflow_steps WHERE task_id = t.id AND name = p_step_name FOR UPDATE;
   IF NOT FOUND THEN
@@ -976,20 +1195,28 @@ BEGIN
     RAISE EXCEPTION 'Task % is %; its steps can no longer be resolved.', p_task_id, t.state
       USING ERRCODE = 'TK409', DETAIL = t.state;
   END IF;
-  IF w.state NOT IN ('pending', 'error') THEN
-    RAISE EXCEPTION 'Step "%" of task % is %; only a pending or failed step can be resolved.', p_step_name, p_task_id, w.state
+  IF w.state NOT IN ('pending', 'error', 'waiting') OR w.wait->>'kind' = 'map' AND w.state = 'waiting' THEN
+    RAISE EXCEPTION 'Step "%" of task % is %; only a pending, failed or waiting step can be resolved%.', p_step_name, p_task_id,
+      CASE WHEN w.state = 'waiting' THEN 'waiting for its instances' ELSE w.state END,
+      CASE WHEN w.state = 'waiting' THEN ' (resolve its failed instances instead)' ELSE '' END
       USING ERRCODE = 'TK409', DETAIL = w.state;
   END IF;
+  v_failed := w.state = 'error' AND w.exhausted;
   UPDATE tasker.workflow_steps SET state = 'resolved_manually', results = p_results, exhausted = false,
          completed_at = now(), updated_at = now()
    WHERE id = w.id;
   UPDATE tasker.tasks SET steps_done = steps_done + 1,
-         steps_failed = steps_failed - CASE WHEN w.state = 'error' AND w.exhausted THEN 1 ELSE 0 END,
+         steps_failed = steps_failed - CASE WHEN v_failed THEN 1 ELSE 0 END,
          updated_at = now()
    WHERE id = t.id;
   RETURN QUERY SELECT * FROM tasker._step_moved(t, w.id, w.name, w.state, 'resolved_manually', NULLIF(w.attempts, 0), p_actor,
                                                         p_reason, NULL, NULL, NULL);
-  IF tasker._parents_done(ARRAY[w.id]) THEN PERFORM tasker._wake(''); END IF;
+  IF (SELECT p.ready FROM tasker._parents_done(ARRAY[w.id], false) p) THEN PERFORM tasker._wake(''); END IF;
+  IF w.map_step_id IS NOT NULL THEN
+    -- It counts towards its map step; it frees a place only if it held one (a failed one gave it back).
+    RETURN QUERY SELECT * FROM tasker._instances_finished(t, ARRAY[w.id], true,
+                                                                  NOT v_failed AND w.parents_done = w.parents_total);
+  END IF;
   RETURN QUERY SELECT * FROM tasker._settle_task(t.id, p_actor, p_reason);
 END $function$;
 
@@ -1000,6 +1227,7 @@ AS $function$
 DECLARE
   t tasker.tasks := tasker._lock_task(p_task_id);
   r record;
+  v_child tasker.tasks;
 BEGIN
   IF t.state <> 'error' THEN
     RAISE EXCEPTION 'Task % is %; only a task in error can be retried.', p_task_id, t.state
@@ -1007,13 +1235,95 @@ BEGIN
   END IF;
   UPDATE tasker.tasks SET state = 'pending', steps_failed = 0, updated_at = now(), completed_at = NULL WHERE id = t.id;
   RETURN QUERY SELECT * FROM tasker._task_moved(t, 'pending', p_actor, p_reason);
-  FOR r IN UPDATE tasker.workflow_steps SET state = 'pending', attempts = 0, exhausted = false, available_at = now(),
-                  updated_at = now()
-            WHERE task_id = t.id AND state = 'error'
-           RETURNING id, name LOOP
+  FOR r IN SELECT w.id, w.name, w.wait FROM tasker.workflow_steps w
+            WHERE w.task_id = t.id AND w.state = 'error' AND w.wait->>'kind' = 'child' ORDER BY w.id LOOP
+    SELECT * INTO v_child FROM tasker.tasks WHERE id = (r.wait->>'taskId')::bigint;
+    CONTINUE WHEN v_child.state = 'cancelled'; -- nothing to retry: the step runs again and starts a new child
+    IF v_child.state = 'error' THEN
+      RETURN QUERY SELECT * FROM tasker.retry_task(v_child.id, p_actor, coalesce(p_reason, format('parent task %s retried', t.id)));
+    END IF;
+    UPDATE tasker.workflow_steps SET state = 'waiting', exhausted = false, updated_at = now(),
+           available_at = CASE WHEN v_child.state = 'error' THEN 'infinity'::timestamptz ELSE now() END
+     WHERE id = r.id;
+    RETURN QUERY SELECT * FROM tasker._step_moved(t, r.id, r.name, 'error', 'waiting', NULL, p_actor,
+                                                          coalesce(p_reason, format('waiting for child task %s', v_child.id)), NULL, NULL, NULL);
+  END LOOP;
+  FOR r IN UPDATE tasker.workflow_steps w
+              SET state = 'pending', attempts = 0, exhausted = false, available_at = now(), updated_at = now(),
+                  -- An instance of a map step with maxParallel waits for a place again.
+                  parents_total = CASE WHEN m.max_parallel IS NULL THEN w.parents_total ELSE 1 END,
+                  parents_done = CASE WHEN m.max_parallel IS NULL THEN w.parents_done ELSE 0 END
+             FROM tasker.workflow_steps w0
+             LEFT JOIN tasker.workflow_steps m ON m.id = w0.map_step_id
+            WHERE w0.id = w.id AND w.task_id = t.id AND w.state = 'error'
+           RETURNING w.id, w.name, w.map_step_id LOOP
     RETURN QUERY SELECT * FROM tasker._step_moved(t, r.id, r.name, 'error', 'pending', NULL, p_actor, p_reason, NULL, NULL, NULL);
   END LOOP;
+  -- Places of map steps with maxParallel: let through as many held-back instances as are free.
+  FOR r IN SELECT m.id, m.max_parallel FROM tasker.workflow_steps m
+            WHERE m.task_id = t.id AND m.state = 'waiting' AND m.wait->>'kind' = 'map' AND m.max_parallel IS NOT NULL LOOP
+    UPDATE tasker.workflow_steps SET parents_done = parents_total, updated_at = now()
+     WHERE id = ANY (ARRAY(
+       SELECT h.id FROM tasker.workflow_steps h
+        WHERE h.map_step_id = r.id AND h.parents_done < h.parents_total AND h.state = 'pending'
+        ORDER BY h.map_index
+        LIMIT greatest(0, r.max_parallel - (SELECT count(*) FROM tasker.workflow_steps o
+                                             WHERE o.map_step_id = r.id AND o.parents_done = o.parents_total
+                                               AND (o.state IN ('pending', 'in_progress', 'waiting') OR o.state = 'error' AND NOT o.exhausted)))));
+  END LOOP;
   PERFORM tasker._wake('');
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker.signal_task(p_task_id bigint, p_name text, p_payload jsonb, p_actor text, p_reason text)
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  t tasker.tasks := tasker._lock_task(p_task_id);
+  s tasker.signals;
+  r record;
+BEGIN
+  IF t.state IN ('complete', 'cancelled', 'resolved_manually') THEN
+    RAISE EXCEPTION 'Task % is %; it can no longer receive signals.', p_task_id, t.state USING ERRCODE = 'TK409', DETAIL = t.state;
+  END IF;
+  INSERT INTO tasker.signals (task_id, name, payload, actor, reason) VALUES (t.id, p_name, p_payload, p_actor, p_reason)
+  ON CONFLICT (task_id, name) DO NOTHING
+  RETURNING * INTO s;
+  IF NOT FOUND THEN
+    SELECT * INTO s FROM tasker.signals WHERE task_id = t.id AND name = p_name;
+    RAISE EXCEPTION 'Task % already received signal "%" (%); a signal is sent once per task.', p_task_id, p_name,
+      CASE WHEN s.delivered_at IS NULL THEN 'kept until a step waits for it' ELSE 'delivered' END
+      USING ERRCODE = 'TK409', DETAIL = 'signal';
+  END IF;
+  RETURN QUERY SELECT 'signal'::text, s.id, t.id, t.name, t.namespace, t.version, NULL::bigint, s.name, NULL::text, 'received'::text,
+                      NULL::int, s.actor, s.reason, NULL::jsonb, NULL::timestamptz, NULL::int, s.created_at, t.created_at, t.trace_context;
+  FOR r IN SELECT w.id FROM tasker.workflow_steps w
+            WHERE w.task_id = t.id AND w.state = 'waiting' AND w.wait->>'kind' = 'signal' AND w.wait->>'name' = p_name
+            ORDER BY w.id LOOP
+    RETURN QUERY SELECT * FROM tasker._deliver_signal(t, r.id, s);
+  END LOOP;
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker.skip_step(p_step_id bigint, p_token uuid, p_reason text)
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  a record;
+  w tasker.workflow_steps;
+BEGIN
+  FOR a IN SELECT * FROM tasker._lock_attempt(p_step_id, p_token) LOOP
+    w := a.w;
+    UPDATE tasker.workflow_steps SET state = 'skipped', attempts = greatest(attempts - 1, 0), completed_at = now(),
+           updated_at = now(), lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+     WHERE id = w.id;
+    UPDATE tasker.tasks SET steps_done = steps_done + 1, updated_at = now() WHERE id = (a.t).id;
+    RETURN QUERY SELECT * FROM tasker._start_if_pending((a.t).id, w.lease_owner);
+    RETURN QUERY SELECT * FROM tasker._step_moved(a.t, w.id, w.name, 'in_progress', 'skipped', NULL, w.lease_owner, p_reason,
+                                                          NULL, NULL, NULL);
+    RETURN QUERY SELECT * FROM tasker._skip_cascade(a.t, ARRAY[w.id]);
+    RETURN QUERY SELECT * FROM tasker._settle_task((a.t).id, NULL, NULL);
+  END LOOP;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker.step_readiness(p_task_id bigint)
@@ -1029,12 +1339,83 @@ AS $function$
            WHEN w.state IN ('complete', 'resolved_manually') THEN 'done'
            WHEN w.state = 'cancelled' THEN 'cancelled'
            WHEN w.state = 'in_progress' THEN 'running'
+           WHEN w.state = 'skipped' AND w.parents_total > 0 AND w.parents_skipped = w.parents_total THEN 'all parents skipped'
+           WHEN w.state = 'skipped' THEN 'condition false'
+           WHEN w.state = 'waiting' THEN CASE w.wait->>'kind'
+             WHEN 'signal' THEN format('waiting for signal "%s"', w.wait->>'name')
+                                || CASE WHEN w.wait ? 'until' THEN format(' until %s', to_char((w.wait->>'until')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) ELSE '' END
+             WHEN 'child' THEN format('waiting for child task %s', w.wait->>'taskId')
+             WHEN 'sleep' THEN format('sleeping until %s', to_char(w.available_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+             WHEN 'map' THEN format('waiting for %s of %s instances', w.map_total - w.map_done, w.map_total)
+             ELSE 'waiting' END
            WHEN w.exhausted THEN 'attempts_exhausted'
            WHEN t.state IN ('cancelled', 'complete', 'resolved_manually') THEN 'task_finished'
+           WHEN w.map_step_id IS NOT NULL AND w.parents_done < w.parents_total THEN
+             format('waiting for a free place (maxParallel %s)', (SELECT m.max_parallel FROM tasker.workflow_steps m WHERE m.id = w.map_step_id))
            WHEN w.parents_done < w.parents_total THEN 'waiting_for_dependencies'
            WHEN w.available_at > now() AND w.state = 'error' THEN 'waiting_for_retry'
            WHEN w.available_at > now() THEN 'not_before_run_at'
            ELSE 'ready' END AS reason) r
    WHERE w.task_id = p_task_id
-   ORDER BY w.position
+   ORDER BY w.position, w.map_index NULLS FIRST
 $function$;
+
+CREATE OR REPLACE FUNCTION tasker.wait_step(p_step_id bigint, p_token uuid, p_wait jsonb, p_child jsonb)
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  a record;
+  t tasker.tasks;
+  w tasker.workflow_steps;
+  v_wait jsonb := p_wait;
+  v_until timestamptz := 'infinity';
+  v_child tasker.tasks;
+  v_reason text;
+  s tasker.signals;
+BEGIN
+  FOR a IN SELECT * FROM tasker._lock_attempt(p_step_id, p_token) LOOP
+    t := a.t;
+    w := a.w;
+    IF t.state = 'cancelled' THEN
+      RETURN QUERY SELECT * FROM tasker._record_failure(t, w,
+        jsonb_build_object('name', 'AttemptAbort', 'message', format('Task %s was cancelled.', t.id)), NULL, NULL);
+      RETURN;
+    END IF;
+    IF p_wait->>'kind' = 'sleep' THEN
+      v_until := (p_wait->>'until')::timestamptz;
+      v_reason := format('sleeping until %s', to_char(v_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+    ELSIF p_wait->>'kind' = 'signal' THEN
+      IF p_wait ? 'timeoutMs' THEN
+        v_until := now() + (p_wait->>'timeoutMs')::bigint * interval '1 millisecond';
+        v_wait := p_wait || jsonb_build_object('until', v_until);
+      END IF;
+      v_reason := format('waiting for signal "%s"', p_wait->>'name');
+    ELSE
+      IF w.wait->>'kind' = 'child' AND w.wait ? 'taskId' THEN
+        SELECT * INTO v_child FROM tasker.tasks WHERE id = (w.wait->>'taskId')::bigint;
+      ELSE
+        SELECT (c.task).* INTO v_child
+          FROM tasker.create_tasks(jsonb_build_array(p_child || jsonb_build_object('parentTaskId', t.id, 'parentStepId', w.id, 'parentStepName', w.name))) c;
+        RETURN QUERY
+        SELECT 'task'::text, x.id, x.task_id, v_child.name, v_child.namespace, v_child.version, NULL::bigint, NULL::text, x.from_state,
+               x.to_state, NULL::int, x.actor, x.reason, NULL::jsonb, NULL::timestamptz, NULL::int, x.created_at, v_child.created_at,
+               v_child.trace_context
+          FROM tasker.task_transitions x WHERE x.task_id = v_child.id;
+      END IF;
+      v_wait := jsonb_build_object('kind', 'child', 'taskId', v_child.id::text);
+      IF v_child.state IN ('complete', 'error', 'cancelled', 'resolved_manually') THEN v_until := now(); END IF;
+      v_reason := format('waiting for child task %s', v_child.id);
+    END IF;
+    UPDATE tasker.workflow_steps SET state = 'waiting', wait = v_wait, available_at = v_until, updated_at = now(),
+           lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+     WHERE id = w.id;
+    RETURN QUERY SELECT * FROM tasker._start_if_pending(t.id, w.lease_owner);
+    RETURN QUERY SELECT * FROM tasker._step_moved(t, w.id, w.name, 'in_progress', 'waiting', w.attempts, w.lease_owner, v_reason,
+                                                          NULL, NULL, (extract(epoch FROM clock_timestamp() - w.started_at) * 1000)::int);
+    IF p_wait->>'kind' = 'signal' THEN
+      SELECT * INTO s FROM tasker.signals WHERE task_id = t.id AND name = p_wait->>'name';
+      IF FOUND THEN RETURN QUERY SELECT * FROM tasker._deliver_signal(t, w.id, s); END IF;
+    END IF;
+  END LOOP;
+END $function$;

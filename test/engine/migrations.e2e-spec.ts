@@ -10,6 +10,7 @@ import { databaseUrl, dropSchema, uniqueSchema, withClient } from '../support/da
  * many processes booting at once.
  */
 describe('migrations and function bodies', () => {
+  const ALL = ['TaskerBaseline1764900000000', 'TaskerDynamicSteps1765000000000', functionsMigrationName()];
   const schemas: string[] = [];
   let dataSource: DataSource;
   const fresh = () => {
@@ -30,10 +31,10 @@ describe('migrations and function bodies', () => {
     await dataSource?.destroy();
   });
 
-  it('applies the baseline, then the functions migration named after the function files; a second run applies nothing', async () => {
+  it('applies the DDL migrations, then the functions migration named after the function files; a second run applies nothing', async () => {
     const s = fresh();
-    expect(await runTaskerMigrations(dataSource, s)).toEqual(['TaskerBaseline1764900000000', functionsMigrationName()]);
-    expect(functionsMigrationName()).toMatch(/^TaskerFunctions_[0-9a-f]{12}_1764900000001$/);
+    expect(await runTaskerMigrations(dataSource, s)).toEqual(ALL);
+    expect(functionsMigrationName()).toMatch(/^TaskerFunctions_[0-9a-f]{12}_1765000000001$/);
     expect(await runTaskerMigrations(dataSource, s)).toEqual([]);
     expect(await pendingTaskerMigrations(dataSource, s)).toEqual([]);
     expect(await body(s, '_wake(text)')).toContain(`'tasker:${s}'`);
@@ -45,7 +46,7 @@ describe('migrations and function bodies', () => {
     // As if the database held the bodies of another engine: its functions migration has another name.
     await withClient(async (c) => {
       await c.query(`CREATE OR REPLACE FUNCTION "${s}"._wake(p_payload text) RETURNS void LANGUAGE sql AS $$ SELECT NULL::void $$`);
-      await c.query(`UPDATE "${s}".migrations SET name = 'TaskerFunctions_000000000000_1764900000001' WHERE name LIKE 'TaskerFunctions%'`);
+      await c.query(`UPDATE "${s}".migrations SET name = 'TaskerFunctions_000000000000_1765000000001' WHERE name LIKE 'TaskerFunctions%'`);
     });
     expect(await pendingTaskerMigrations(dataSource, s)).toEqual([functionsMigrationName()]);
     expect(await runTaskerMigrations(dataSource, s)).toEqual([functionsMigrationName()]);
@@ -90,8 +91,8 @@ describe('migrations and function bodies', () => {
     );
     try {
       const applied = await Promise.all(sources.map((ds) => runTaskerMigrations(ds, s)));
-      expect(applied.flat().sort()).toEqual(['TaskerBaseline1764900000000', functionsMigrationName()].sort());
-      expect(await names(s)).toEqual(['TaskerBaseline1764900000000', functionsMigrationName()]);
+      expect(applied.flat().sort()).toEqual([...ALL].sort());
+      expect(await names(s)).toEqual(ALL);
     } finally {
       await Promise.all(sources.map((ds) => ds.destroy()));
     }

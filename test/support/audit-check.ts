@@ -1,5 +1,5 @@
 import type { AuditEntry, TaskDetail, TaskerService } from 'nestjs-tasker';
-import { canStepMove, canTaskMove } from '../../libs/tasker/src/state/states';
+import { canStepMove, canTaskMove, TaskState } from '../../libs/tasker/src/state/states';
 
 /**
  * Checks a task's audit trail against its current state: the trail opens with the task's
@@ -30,7 +30,7 @@ export async function expectConsistentAuditTrail(tasker: TaskerService, task: Ta
     for (const e of entries) {
       const who = isTask ? 'task' : `step ${key}`;
       if (e.from !== state) problems.push(`${who}: ${e.from} → ${e.to} does not follow its previous state ${state}`);
-      const legal = e.from === null ? isTask && e.to === 'pending' : isTask ? canTaskMove(e.from, e.to) : canStepMove(e.from, e.to);
+      const legal = e.from === null ? isTask && e.to === 'pending' : isTask ? canTaskMove(e.from as TaskState, e.to as TaskState) : canStepMove(e.from, e.to);
       if (!legal) problems.push(`${who}: illegal transition ${e.from} → ${e.to}`);
       if (e.at.getTime() < at) problems.push(`${who}: ${e.from} → ${e.to} is dated before the transition that preceded it`);
       at = e.at.getTime();

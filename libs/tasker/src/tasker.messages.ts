@@ -79,6 +79,11 @@ export const STEP_TIMEOUT_INVALID = (at: string, timeoutMs: unknown) => `${at}: 
 export const STEP_RETRYABLE_INVALID = (at: string) => `${at}: retryable must be a boolean`;
 export const STEP_BACKOFF_AT = (at: string) => `${at}: backoff`;
 export const STEP_DEPENDS_ON_INVALID = (at: string) => `${at}: @DependsOn takes step names (strings)`;
+export const STEP_RUN_IF_INVALID = (at: string, got: unknown) => `${at}: runIf must be a function (ctx) => boolean, got ${describeValue(got)}`;
+export const STEP_MAP_INVALID = (at: string, got: unknown) => `${at}: map must be a function (ctx) => array of items, got ${describeValue(got)}`;
+export const STEP_MAX_PARALLEL_INVALID = (at: string, got: unknown) => `${at}: maxParallel must be an integer of at least 1, got ${describeValue(got)}`;
+export const STEP_MAX_PARALLEL_WITHOUT_MAP = (at: string) => `${at}: maxParallel needs map (it caps how many of a map step's instances run at once)`;
+const describeValue = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? 'an object' : String(v));
 export const DAG_EMPTY = () => 'it has no @Step methods';
 export const DAG_DUPLICATE_STEP = (step: string) => `step "${step}" is declared more than once`;
 export const DAG_SELF_DEPENDENCY = (step: string) => `step "${step}" depends on itself`;
@@ -103,6 +108,7 @@ export const INVALID_TASK_QUERY = (summary: string) => `Invalid task query: ${su
 export const INVALID_ACTOR = (summary: string) => `Invalid actor: ${summary}`;
 export const INVALID_CONTEXT = (taskType: string, summary: string) => `Invalid context for task ${taskType}: ${summary}`;
 export const INVALID_RESOLVE_STEP_INPUT = (summary: string) => `Invalid resolveStep input: ${summary}`;
+export const INVALID_SIGNAL = (summary: string) => `Invalid signal: ${summary}`;
 export const INVALID_TASK_TYPE_FILTER = (summary: string) => `Invalid task type filter: ${summary}`;
 export const CREATE_TASKS_NOT_ARRAY = () => 'createTasks expects an array of task requests';
 export const CREATE_TASKS_TOO_MANY = (max: number) => `createTasks accepts at most ${max} requests at once`;
@@ -136,6 +142,7 @@ export const FIELD_CURSOR_INVALID = () => 'is not a cursor returned by listTasks
 export const FIELD_ACTOR_NOT_OBJECT = () => 'must be an object { actor?, reason? }';
 export const FIELD_FILTER_NOT_OBJECT = () => 'must be an object { namespace?, name? }';
 export const FIELD_STEP_NAME = () => 'must be a step name';
+export const FIELD_SIGNAL_NAME = () => `must be a signal name: ${NAME_RULE}`;
 export const JSON_TOO_DEEP = (maxDepth: number) => `must not nest deeper than ${maxDepth} levels`;
 export const JSON_NOT_SERIALIZABLE = (reason: string) => `must be JSON-serializable (${reason})`;
 export const JSON_TOO_LARGE = (maxBytes: number) => `must be at most ${maxBytes} bytes as JSON`;
@@ -147,6 +154,16 @@ export const JSON_HAS_NUL = () => 'must not contain NUL characters (\\u0000)';
 export const RETRY_AFTER_INVALID = (retryAfterMs: unknown) => `RetryableError: retryAfterMs must be a finite number >= 0, got ${retryAfterMs}`;
 export const STEP_TIMED_OUT = (timeoutMs: number) => `Step timed out after ${timeoutMs} ms.`;
 export const STEP_RESULT_INVALID = (reason: string) => `Step result cannot be stored as JSON: ${reason}`;
+// Dynamic workflows: conditions, map steps and waits, as a step's attempt meets them
+export const RUN_IF_NOT_BOOLEAN = (got: unknown) => `runIf must return true or false, got ${describeValue(got)}`;
+export const MAP_NOT_ARRAY = (got: unknown) => `map must return an array of items, got ${describeValue(got)}`;
+export const MAP_TOO_LARGE = (count: number, max: number) => `map returned ${count} items; a map step takes at most ${max}`;
+export const MAP_ITEMS_NOT_JSON = (reason: string) => `map's items cannot be stored as JSON: ${reason}`;
+export const WAIT_SIGNAL_NAME_INVALID = (got: unknown) => `waitForSignal needs a signal name (letters, digits, _ . : -; up to 128), got ${describeValue(got)}`;
+export const WAIT_TIMEOUT_MS_INVALID = (got: unknown) => `waitForSignal's timeoutMs must be a positive integer of milliseconds, got ${describeValue(got)}`;
+export const SLEEP_MS_INVALID = (got: unknown) => `sleep needs a number of milliseconds from 0 to 100 years, got ${describeValue(got)}`;
+export const WAIT_TIMED_OUT = (name: string, timeoutMs: number) => `No signal "${name}" arrived within ${timeoutMs} ms.`;
+export const CHILD_TASK_FAILED = (taskId: string, state: string) => `Child task ${taskId} ended ${state === 'error' ? 'in error' : state}.`;
 /** `request` is the method and URL: `GET https://...`. */
 export const HTTP_NETWORK_FAILED = (request: string, reason: string) => `${request} failed: ${reason}`;
 export const HTTP_INVALID_JSON = (request: string, status: number) => `${request} answered ${status} with invalid JSON.`;

@@ -21,7 +21,8 @@ import { StepRepository } from './persistence/step.repository';
 import { TaskRepository } from './persistence/task.repository';
 import { TaskerDatabase } from './persistence/tasker-database';
 import { HandlerRegistry } from './registry/handler.registry';
-import { TaskTypeResolver } from './task-type.resolver';
+import { TaskRequestBuilder } from './orchestration/task-request.builder';
+import { TaskTypeResolver } from './orchestration/task-type.resolver';
 import { TaskerBootstrap } from './tasker.bootstrap';
 import { normalizeOptions } from './tasker-config';
 import { TASKER_CONFIG, TASKER_DATABASE, TASKER_RETRY_DELAYS } from './tasker.constants';
@@ -59,6 +60,7 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     TaskerExplorer,
     HandlerRegistry,
     TaskTypeResolver,
+    TaskRequestBuilder,
     TaskerTracing,
     TaskerEventBus,
     TaskerLoggingListener,

@@ -28,9 +28,9 @@ import { WorkSignals } from './orchestration/work.signals';
 import { TaskerTracing } from './tracing/tasker-tracing';
 import { TransitionRow, toStepView, toTaskView } from './persistence/rows';
 import { NewTaskRow, TaskRepository } from './persistence/task.repository';
-import { TaskTypeResolver } from './task-type.resolver';
-import { SETTLED_TASK_STATES, STATES } from './state/states';
-import { DEFAULT_NAMESPACE, TASKER_CONFIG, TASKER_DATABASE } from './tasker.constants';
+import { TaskRequestBuilder } from './orchestration/task-request.builder';
+import { SETTLED_TASK_STATES, STATES, STEP_STATES } from './state/states';
+import { TASKER_CONFIG, TASKER_DATABASE } from './tasker.constants';
 import {
   CREATE_TASKS_NOT_ARRAY,
   CREATE_TASKS_TOO_MANY,
@@ -39,22 +39,21 @@ import {
   FIELD_NOT_ARRAY,
   FIELD_NOT_NON_NEGATIVE,
   FIELD_NOT_OBJECT,
+  FIELD_SIGNAL_NAME,
   FIELD_STEP_NAME,
   FIELD_TASK_NAME_FILTER,
   FIELD_TOO_MANY_ITEMS,
   FIELD_UNKNOWN_FILTER,
   INVALID_ACTOR,
-  INVALID_CONTEXT,
   INVALID_RESOLVE_STEP_INPUT,
+  INVALID_SIGNAL,
   INVALID_TASK_TYPE_FILTER,
   WAIT_OPTIONS_NOT_OBJECT,
   WAIT_TIMEOUT_INVALID,
 } from './tasker.messages';
-import { contextProblems } from './validation/context.validation';
 import { isValidName } from './validation/names.validation';
 import {
   actorProblems,
-  assertValidRequest,
   encodeCursor,
   hasLoneSurrogate,
   isTaskId,
@@ -81,7 +80,7 @@ const MAX_BULK = 10_000;
 export class TaskerService {
   constructor(
     private readonly tasks: TaskRepository,
-    private readonly types: TaskTypeResolver,
+    private readonly requests: TaskRequestBuilder,
     private readonly audit: TaskerAuditService,
     private readonly bus: TaskerEventBus,
     private readonly publisher: TransitionPublisher,
@@ -116,29 +115,7 @@ export class TaskerService {
     if (requests.length === 0) return [];
     const bulk = requests.length > 1;
     const rows: NewTaskRow[] = [];
-    for (let i = 0; i < requests.length; i++) {
-      const req = requests[i];
-      assertValidRequest(req, bulk ? `[${i}].` : '');
-      const type = await this.types.resolve(req.namespace ?? DEFAULT_NAMESPACE, req.name, req.version);
-      const context = req.context ?? {};
-      if (type.local?.contextDto) {
-        const problems = await contextProblems(type.local.contextDto, context, bulk ? `[${i}].context.` : 'context.');
-        if (problems.length) {
-          throw new TaskValidationError(INVALID_CONTEXT(`${type.namespace}/${type.name}@${type.version}`, summarize(problems)), problems);
-        }
-      }
-      rows.push({
-        namedTaskId: type.typeId,
-        context,
-        tags: req.tags ?? [],
-        initiator: req.initiator,
-        sourceSystem: req.sourceSystem,
-        reason: req.reason,
-        idempotencyKey: req.idempotencyKey,
-        runAt: req.runAt ? new Date(req.runAt).toISOString() : undefined,
-        actor: opts?.actor,
-      });
-    }
+    for (let i = 0; i < requests.length; i++) rows.push(await this.requests.build(requests[i], bulk ? `[${i}].` : '', opts?.actor));
     const manager = opts?.manager;
     // Tracked until task.created is out, so that the claims' events of this process come after it
     // (a caller's transaction commits later, on its own: its events follow that commit).
@@ -278,6 +255,23 @@ export class TaskerService {
     );
   }
 
+  /**
+   * Sends signal `name` to a task: a step waiting for it (`ctx.waitForSignal(name)`) completes with
+   * `payload` as its results; if none waits yet, the signal is kept for the step that will. A task
+   * receives each signal name once: a second one is refused with InvalidTransitionError, as is a
+   * signal to a finished task. The sender (`by.actor`) is recorded with the step's completion.
+   */
+  async signal(taskId: string, name: string, payload?: unknown, by?: ActorInput): Promise<TaskView> {
+    const problems: FieldError[] = actorProblems(by);
+    if (typeof name !== 'string' || !isValidName(name)) problems.push({ field: 'name', messages: [FIELD_SIGNAL_NAME()] });
+    const value = payload === undefined ? null : payload;
+    const pp = jsonProblems(value, LIMITS.contextBytes);
+    if (pp.length) problems.push({ field: 'payload', messages: pp });
+    if (problems.length) throw new TaskValidationError(INVALID_SIGNAL(summarize(problems)), problems);
+    if (!isTaskId(taskId)) throw new TaskNotFoundError(printableId(taskId));
+    return this.afterAction(taskId, () => this.tasks.signal(taskId, name, JSON.stringify(value), by?.actor ?? null, by?.reason ?? null));
+  }
+
   /** Every task type registered by any process on this database, with its step graph. */
   async listTaskTypes(filter: { namespace?: string; name?: string } = {}): Promise<TaskTypeView[]> {
     // Checked like listTasks' filters: a non-string reached Postgres as a raw driver error (found by
@@ -326,9 +320,12 @@ export class TaskerService {
 
   /** Tasks and steps by state, and how many workers are alive. */
   async stats(): Promise<TaskerStats> {
-    const zero = () => Object.fromEntries(STATES.map((st) => [st, 0])) as TaskerStats['tasks'];
-    const out: TaskerStats = { tasks: zero(), steps: zero(), workersAlive: 0 };
-    for (const r of await this.monitoring.stateCounts()) (r.kind === 'task' ? out.tasks : out.steps)[r.state as keyof TaskerStats['tasks']] = r.n;
+    const zero = <S extends string>(states: readonly S[]) => Object.fromEntries(states.map((st) => [st, 0])) as Record<S, number>;
+    const out: TaskerStats = { tasks: zero(STATES), steps: zero(STEP_STATES), workersAlive: 0 };
+    for (const r of await this.monitoring.stateCounts()) {
+      if (r.kind === 'task') out.tasks[r.state as keyof TaskerStats['tasks']] = r.n;
+      else out.steps[r.state as keyof TaskerStats['steps']] = r.n;
+    }
     out.workersAlive = (await this.monitoring.workers(this.config.worker.leaseMs)).length;
     return out;
   }

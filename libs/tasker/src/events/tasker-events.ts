@@ -1,4 +1,4 @@
-/** Lifecycle event names (SPEC §5), emitted through @nestjs/event-emitter after the change commits. */
+/** Lifecycle event names, emitted through @nestjs/event-emitter after the change commits. */
 export const TaskerEvents = {
   TASK_CREATED: 'tasker.task.created',
   TASK_STARTED: 'tasker.task.started',
@@ -11,6 +11,12 @@ export const TaskerEvents = {
   STEP_FAILED: 'tasker.step.failed',
   STEP_RESOLVED_MANUALLY: 'tasker.step.resolved_manually',
   STEP_CANCELLED: 'tasker.step.cancelled',
+  /** The step will not run: its condition was false (`reason: 'condition false'`), or every parent was skipped. */
+  STEP_SKIPPED: 'tasker.step.skipped',
+  /** The step's body ran and it now waits (`reason` says for what: a signal, a child task, a time, its map instances). */
+  STEP_WAITING: 'tasker.step.waiting',
+  /** `TaskerService.signal` reached a task (`signalName`); a waiting step completes with it, now or when it waits. */
+  SIGNAL_RECEIVED: 'tasker.signal.received',
 } as const;
 
 export type TaskerEventName = (typeof TaskerEvents)[keyof typeof TaskerEvents];
@@ -42,7 +48,9 @@ export interface StepEventPayload extends TaskerEventBase {
     | typeof TaskerEvents.STEP_STARTED
     | typeof TaskerEvents.STEP_COMPLETED
     | typeof TaskerEvents.STEP_RESOLVED_MANUALLY
-    | typeof TaskerEvents.STEP_CANCELLED;
+    | typeof TaskerEvents.STEP_CANCELLED
+    | typeof TaskerEvents.STEP_SKIPPED
+    | typeof TaskerEvents.STEP_WAITING;
   stepId: string;
   stepName: string;
   attempt?: number;
@@ -60,4 +68,9 @@ export interface StepFailedPayload extends TaskerEventBase {
   nextRetryAt?: Date;
 }
 
-export type TaskerEventPayload = TaskEventPayload | StepEventPayload | StepFailedPayload;
+export interface SignalReceivedPayload extends TaskerEventBase {
+  event: typeof TaskerEvents.SIGNAL_RECEIVED;
+  signalName: string;
+}
+
+export type TaskerEventPayload = TaskEventPayload | StepEventPayload | StepFailedPayload | SignalReceivedPayload;

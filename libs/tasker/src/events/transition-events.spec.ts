@@ -1,6 +1,6 @@
-import type { ClaimRow, TransitionRow } from '../persistence/rows';
+import type { TransitionRow } from '../persistence/rows';
 import { TaskerEvents } from './tasker-events';
-import { eventForTransition, eventsForClaims } from './transition-events';
+import { eventForTransition } from './transition-events';
 
 const at = new Date('2030-01-01T00:00:00Z');
 
@@ -154,58 +154,54 @@ describe('eventForTransition: step rows', () => {
   });
 });
 
-describe('eventsForClaims', () => {
-  const claim = (taskId: string, stepId: string, stepName: string, started: boolean, attempt = 1): ClaimRow => ({
-    step_id: stepId,
-    task_id: taskId,
-    step_name: stepName,
-    attempt,
-    retry_limit: 3,
-    retryable: true,
-    timeout_ms: null,
-    backoff: { baseMs: 1, maxMs: 1, jitter: false },
-    lease_token: 'tok',
-    claimed_at: at,
+describe('eventForTransition: dynamic steps and signals', () => {
+  const step = (from: string | null, to: string, reason: string | null = null): TransitionRow => ({
+    kind: 'step',
+    transition_id: '9',
+    task_id: '1',
     task_name: 'order',
     namespace: 'shop',
     version: '1.0.0',
-    task_state: 'in_progress',
-    context: {},
-    tags: [],
-    parent_results: {},
-    task_started: started,
+    step_id: '10',
+    step_name: 'ship',
+    from_state: from as TransitionRow['from_state'],
+    to_state: to as TransitionRow['to_state'],
+    attempt: 1,
+    actor: null,
+    reason,
+    error: null,
+    next_retry_at: null,
+    duration_ms: null,
+    at,
+    task_created_at: at,
     trace_context: null,
   });
 
-  it('emits each started task once, before the step starts, and every step start', () => {
-    const events = eventsForClaims(
-      [claim('1', '10', 'a', true), claim('1', '11', 'b', true), claim('2', '20', 'a', false, 2), claim('3', '30', 'a', true)],
-      'worker-1',
-    );
-    expect(events.map((e) => [e.event, e.taskId, 'stepName' in e ? e.stepName : null])).toEqual([
-      [TaskerEvents.TASK_STARTED, '1', null],
-      [TaskerEvents.TASK_STARTED, '3', null],
-      [TaskerEvents.STEP_STARTED, '1', 'a'],
-      [TaskerEvents.STEP_STARTED, '1', 'b'],
-      [TaskerEvents.STEP_STARTED, '2', 'a'],
-      [TaskerEvents.STEP_STARTED, '3', 'a'],
-    ]);
-    expect(events[4]).toEqual({
-      event: TaskerEvents.STEP_STARTED,
-      taskId: '2',
+  it('a claim of a wait that can end is no new attempt: no step.started', () => {
+    expect(eventForTransition(step('waiting', 'in_progress'))).toBeNull();
+    expect(eventForTransition(step('pending', 'in_progress'))?.event).toBe(TaskerEvents.STEP_STARTED);
+  });
+
+  it('skips and waits have their own events, with their reason', () => {
+    expect(eventForTransition(step('in_progress', 'skipped', 'condition false'))).toMatchObject({ event: TaskerEvents.STEP_SKIPPED, reason: 'condition false' });
+    expect(eventForTransition(step('pending', 'skipped', 'all parents skipped'))?.event).toBe(TaskerEvents.STEP_SKIPPED);
+    expect(eventForTransition(step('in_progress', 'waiting', 'waiting for signal "approved"'))).toMatchObject({
+      event: TaskerEvents.STEP_WAITING,
+      reason: 'waiting for signal "approved"',
+    });
+    expect(eventForTransition(step('waiting', 'complete'))?.event).toBe(TaskerEvents.STEP_COMPLETED);
+  });
+
+  it('a signal is signal.received with its name and sender', () => {
+    expect(eventForTransition({ ...step(null, 'received'), kind: 'signal', step_id: null, step_name: 'approved', actor: 'alice' })).toEqual({
+      event: TaskerEvents.SIGNAL_RECEIVED,
+      taskId: '1',
       taskName: 'order',
       namespace: 'shop',
       version: '1.0.0',
       occurredAt: at,
-      actor: 'worker-1',
-      stepId: '20',
-      stepName: 'a',
-      attempt: 2,
+      actor: 'alice',
+      signalName: 'approved',
     });
-    expect(events[0]).toEqual({ event: TaskerEvents.TASK_STARTED, ...base, taskId: '1', actor: 'worker-1' });
-  });
-
-  it('emits nothing for an empty batch', () => {
-    expect(eventsForClaims([], 'w')).toEqual([]);
   });
 });

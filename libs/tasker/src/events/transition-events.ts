@@ -1,5 +1,5 @@
 /** Which lifecycle event a recorded transition is, if any. Pure. */
-import type { ClaimRow, TransitionRow } from '../persistence/rows';
+import type { TransitionRow } from '../persistence/rows';
 import { TaskerEventName, TaskerEventPayload, TaskerEvents } from './tasker-events';
 
 function taskEventName(from: string | null, to: string): TaskerEventName | null {
@@ -13,7 +13,9 @@ function taskEventName(from: string | null, to: string): TaskerEventName | null 
 }
 
 function stepEventName(from: string | null, to: string): TaskerEventName | null {
-  if (to === 'in_progress') return TaskerEvents.STEP_STARTED;
+  if (to === 'in_progress') return from === 'waiting' ? null : TaskerEvents.STEP_STARTED; // a wait taken back is no new attempt
+  if (to === 'skipped') return TaskerEvents.STEP_SKIPPED;
+  if (to === 'waiting') return TaskerEvents.STEP_WAITING;
   if (to === 'complete') return TaskerEvents.STEP_COMPLETED;
   if (to === 'error' && from === 'in_progress') return TaskerEvents.STEP_FAILED;
   if (to === 'resolved_manually') return TaskerEvents.STEP_RESOLVED_MANUALLY;
@@ -31,6 +33,7 @@ export function eventForTransition(t: TransitionRow): TaskerEventPayload | null 
     ...(t.actor !== null ? { actor: t.actor } : {}),
     ...(t.reason !== null ? { reason: t.reason } : {}),
   };
+  if (t.kind === 'signal') return { event: TaskerEvents.SIGNAL_RECEIVED, ...base, signalName: t.step_name as string };
   if (t.kind === 'task') {
     const event = taskEventName(t.from_state, t.to_state);
     return event ? ({ event, ...base } as TaskerEventPayload) : null;
@@ -56,32 +59,4 @@ export function eventForTransition(t: TransitionRow): TaskerEventPayload | null 
     };
   }
   return { ...step, event } as TaskerEventPayload;
-}
-
-/** The events of a claim batch: each task that started (once), then each step attempt that began. */
-export function eventsForClaims(rows: readonly ClaimRow[], owner: string): TaskerEventPayload[] {
-  const out: TaskerEventPayload[] = [];
-  const started = new Set<string>();
-  for (const r of rows) {
-    const base = { taskId: String(r.task_id), taskName: r.task_name, namespace: r.namespace, version: r.version, occurredAt: r.claimed_at, actor: owner };
-    if (r.task_started && !started.has(base.taskId)) {
-      started.add(base.taskId);
-      out.push({ event: TaskerEvents.TASK_STARTED, ...base });
-    }
-  }
-  for (const r of rows) {
-    out.push({
-      event: TaskerEvents.STEP_STARTED,
-      taskId: String(r.task_id),
-      taskName: r.task_name,
-      namespace: r.namespace,
-      version: r.version,
-      occurredAt: r.claimed_at,
-      actor: owner,
-      stepId: String(r.step_id),
-      stepName: r.step_name,
-      attempt: r.attempt,
-    });
-  }
-  return out;
 }

@@ -36,6 +36,9 @@ export interface TaskView {
   createdAt: Date;
   updatedAt: Date;
   completedAt?: Date | null;
+  /** A child task: the task whose step started it (`ctx.startChild`), and that step. */
+  parentTaskId?: string;
+  parentStepName?: string;
 }
 
 export interface StepError {
@@ -48,7 +51,13 @@ export interface StepError {
 /** Why a step is or is not ready to run, as Postgres sees it now. */
 export interface StepReadiness {
   ready: boolean;
-  /** Short machine-readable reason: `ready`, `waiting_for_dependencies`, `waiting_for_retry`, `running`, `done`, `attempts_exhausted`, `cancelled`, `not_before_run_at`. */
+  /**
+   * Why: a short code (`ready`, `waiting_for_dependencies`, `waiting_for_retry`, `running`, `done`,
+   * `attempts_exhausted`, `cancelled`, `not_before_run_at`, `task_finished`), or what holds a step of
+   * a dynamic workflow, as a sentence: `condition false`, `all parents skipped`,
+   * `waiting for signal "approved"`, `waiting for child task 42`, `sleeping until <ISO time>`,
+   * `waiting for 3 of 10 instances`, `waiting for a free place (maxParallel 20)`.
+   */
   reason: string;
   parentsDone: number;
   parentsTotal: number;
@@ -73,6 +82,13 @@ export interface StepView {
   completedAt?: Date | null;
   durationMs?: number | null;
   readiness: StepReadiness;
+  /** An instance of a map step: the map step's name and the item's position (the step is named `<mapOf>[<mapIndex>]`). */
+  mapOf?: string;
+  mapIndex?: number;
+  /** A map step that expanded: how many instances it has, and in which states. */
+  instances?: { total: number; done: number; running: number; failed: number };
+  /** A waiting step: what it waits for (`signal` and its name, `child` and its task id, `sleep` until when, `map`). */
+  waitingFor?: { kind: 'signal'; name: string; until?: Date } | { kind: 'child'; taskId: string } | { kind: 'sleep'; until: Date } | { kind: 'map' };
 }
 
 export interface TaskDetail extends TaskView {
@@ -98,8 +114,9 @@ export interface AuditEntry {
   taskId: string;
   /** null for the task's own transitions. */
   stepName?: string | null;
-  from: TaskState | null;
-  to: TaskState;
+  /** A step's entries may name its own states too (`skipped`, `waiting`). */
+  from: StepState | null;
+  to: StepState;
   at: Date;
   attempt?: number;
   actor?: string;

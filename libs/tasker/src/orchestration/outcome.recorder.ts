@@ -110,28 +110,45 @@ export class OutcomeRecorder {
     for (const p of batch) p.done();
   }
 
+  /** Stores one outcome; returns when this process should look for the step again (a retry, a sleep's end). */
   private async recordOne(claim: ClaimRow, outcome: Exclude<AttemptOutcome, { kind: 'abandoned' }>): Promise<Date | null> {
+    const { step_id: id, lease_token: token } = claim;
+    const store = (statement: () => Promise<TransitionRow[]>) => this.persist(() => this.publisher.change(statement(), (r) => r));
     let rows: TransitionRow[];
-    let retryAt: Date | null = null;
-    if (outcome.kind === 'success') {
-      try {
-        rows = await this.persist(() => this.publisher.change(this.steps.complete(claim.step_id, claim.lease_token, outcome.resultsJson), (r) => r));
-      } catch (e) {
-        if (!isDataError(e)) throw e;
-        const error = serializeError(new StepResultError(`PostgreSQL refused it: ${(e as Error).message}`));
-        rows = await this.persist(() => this.publisher.change(this.steps.fail(claim.step_id, claim.lease_token, error, null), (r) => r));
-      }
-    } else if (outcome.kind === 'failure') {
-      retryAt = outcome.retryAt;
-      rows = await this.persist(() => this.publisher.change(this.steps.fail(claim.step_id, claim.lease_token, outcome.error, outcome.retryAt), (r) => r));
-    } else {
-      rows = await this.persist(() => this.publisher.change(this.steps.release(claim.step_id, claim.lease_token, outcome.reason), (r) => r));
+    let wakeAt: Date | null = null;
+    switch (outcome.kind) {
+      case 'success':
+        try {
+          rows = await store(() => this.steps.complete(id, token, outcome.resultsJson));
+        } catch (e) {
+          if (!isDataError(e)) throw e;
+          const error = serializeError(new StepResultError(`PostgreSQL refused it: ${(e as Error).message}`));
+          rows = await store(() => this.steps.fail(id, token, error, null));
+        }
+        break;
+      case 'failure':
+        wakeAt = outcome.retryAt;
+        rows = await store(() => this.steps.fail(id, token, outcome.error, outcome.retryAt));
+        break;
+      case 'released':
+        rows = await store(() => this.steps.release(id, token, outcome.reason));
+        break;
+      case 'skipped':
+        rows = await store(() => this.steps.skip(id, token, outcome.reason));
+        break;
+      case 'expand':
+        rows = await store(() => this.steps.expand(id, token, outcome.itemsJson, outcome.maxParallel));
+        break;
+      case 'wait':
+        if (outcome.wait.kind === 'sleep') wakeAt = new Date(outcome.wait.until as string);
+        rows = await store(() => this.steps.wait(id, token, outcome.wait, outcome.child));
+        break;
     }
     if (rows.length === 0) {
       this.warnDiscarded(claim);
       return null;
     }
-    return retryAt;
+    return wakeAt;
   }
 
   private warnDiscarded(claim: ClaimRow): void {

@@ -19,6 +19,8 @@ export interface TaskRow {
   created_at: Date;
   updated_at: Date;
   completed_at: Date | null;
+  parent_task_id: string | null;
+  parent_step_name: string | null;
 }
 
 export interface StepRow {
@@ -41,11 +43,18 @@ export interface StepRow {
   depends_on: string[];
   ready: boolean;
   readiness_reason: string;
+  wait: Record<string, unknown> | null;
+  map_of: string | null;
+  map_index: number | null;
+  instances: { total: number; done: number; running: number; failed: number } | null;
 }
 
-/** One transition as the engine's functions return it (the composite type transition_event). */
+/**
+ * One transition as the engine's functions return it (the composite type transition_event). Kind
+ * `signal`: a signal a task received (step_name is the signal's name), not a state change.
+ */
 export interface TransitionRow {
-  kind: 'task' | 'step';
+  kind: 'task' | 'step' | 'signal';
   transition_id: string;
   task_id: string;
   task_name: string;
@@ -53,8 +62,8 @@ export interface TransitionRow {
   version: string;
   step_id: string | null;
   step_name: string | null;
-  from_state: TaskState | null;
-  to_state: TaskState;
+  from_state: StepState | null;
+  to_state: StepState;
   attempt: number | null;
   actor: string | null;
   reason: string | null;
@@ -84,16 +93,24 @@ export interface ClaimRow {
   context: Record<string, unknown>;
   tags: string[];
   parent_results: Record<string, unknown>;
-  task_started: boolean;
   trace_context: Record<string, string> | null;
+  /** An instance of a map step: its item's position, and the item. */
+  map_index: number | null;
+  item: unknown;
+  /** A waiting step taken back because its wait can end: what it waited for (and, for a child, how the child ended). */
+  resume:
+    | { kind: 'sleep'; until: string }
+    | { kind: 'signal'; name: string; timeoutMs: number; until: string }
+    | { kind: 'child'; taskId: string; state: TaskState; results: Record<string, unknown> }
+    | null;
 }
 
 export interface AuditRow {
   id: string;
   task_id: string;
   step_name: string | null;
-  from_state: TaskState | null;
-  to_state: TaskState;
+  from_state: StepState | null;
+  to_state: StepState;
   attempt: number | null;
   actor: string | null;
   reason: string | null;
@@ -134,15 +151,20 @@ export function toTaskView(r: TaskRow): TaskView {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     completedAt: r.completed_at,
+    ...(r.parent_task_id !== null && r.parent_task_id !== undefined
+      ? { parentTaskId: String(r.parent_task_id), parentStepName: r.parent_step_name ?? undefined }
+      : {}),
   };
 }
 
 export function toStepView(r: StepRow): StepView {
   const waitingForRetry = r.state === 'error' && !r.exhausted;
+  // A map step's state is its instances': in error as soon as one failed for good.
+  const state = r.instances && r.state === 'waiting' && r.instances.failed > 0 ? 'error' : r.state;
   return {
     id: String(r.id),
     name: r.name,
-    state: r.state,
+    state,
     dependsOn: r.depends_on,
     attempts: r.attempts,
     retryLimit: r.retry_limit,
@@ -163,7 +185,23 @@ export function toStepView(r: StepRow): StepView {
       retryLimit: r.retry_limit,
       availableAt: r.available_at,
     },
+    ...(r.map_of !== null ? { mapOf: r.map_of, mapIndex: r.map_index as number } : {}),
+    ...(r.instances ? { instances: r.instances } : {}),
+    ...(r.state === 'waiting' && r.wait ? { waitingFor: waitingFor(r.wait, r.available_at) } : {}),
   };
+}
+
+function waitingFor(wait: Record<string, unknown>, availableAt: Date): NonNullable<StepView['waitingFor']> {
+  switch (wait.kind) {
+    case 'signal':
+      return { kind: 'signal', name: String(wait.name), ...(wait.until ? { until: new Date(String(wait.until)) } : {}) };
+    case 'child':
+      return { kind: 'child', taskId: String(wait.taskId) };
+    case 'sleep':
+      return { kind: 'sleep', until: availableAt };
+    default:
+      return { kind: 'map' };
+  }
 }
 
 export function toAuditEntry(r: AuditRow): AuditEntry {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SerializedError } from '../errors/serialized-error';
 import { ClaimRow, claimFromJson, TransitionRow, transitionFromJson } from './rows';
+import type { NewTaskRow } from './task.repository';
 import { TaskerDatabase } from './tasker-database';
 
 /**
@@ -130,6 +131,26 @@ export class StepRepository {
       token,
       JSON.stringify(error),
       retryAt,
+    ]);
+  }
+
+  /** The attempt found the step's condition false: skipped, no attempt used. */
+  skip(stepId: string, token: string, reason: string): Promise<TransitionRow[]> {
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.skip_step($1, $2::uuid, $3)`, [stepId, token, reason]);
+  }
+
+  /** A map step's items (a JSON array as text): the step expands into one instance per item. */
+  expand(stepId: string, token: string, itemsJson: string, maxParallel: number | null): Promise<TransitionRow[]> {
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.expand_map($1, $2::uuid, $3::jsonb, $4)`, [stepId, token, itemsJson, maxParallel]);
+  }
+
+  /** The body returned a wait; `child`: the task to start, created with the wait. */
+  wait(stepId: string, token: string, wait: Record<string, unknown>, child: NewTaskRow | null): Promise<TransitionRow[]> {
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.wait_step($1, $2::uuid, $3::jsonb, $4::jsonb)`, [
+      stepId,
+      token,
+      JSON.stringify(wait),
+      child ? JSON.stringify(child) : null,
     ]);
   }
 

@@ -53,10 +53,17 @@ export class TaskRepository {
       `SELECT w.*, r.ready, r.reason AS readiness_reason,
               coalesce((SELECT array_agg(p.name ORDER BY p.position)
                           FROM ${this.db.s}.workflow_step_edges e JOIN ${this.db.s}.workflow_steps p ON p.id = e.from_step_id
-                         WHERE e.to_step_id = w.id), '{}') AS depends_on
+                         WHERE e.to_step_id = w.id), '{}') AS depends_on,
+              (SELECT m.name FROM ${this.db.s}.workflow_steps m WHERE m.id = w.map_step_id) AS map_of,
+              CASE WHEN w.map_total IS NOT NULL THEN (
+                SELECT jsonb_build_object('total', count(*),
+                         'done', count(*) FILTER (WHERE i.state IN ('complete', 'resolved_manually', 'skipped')),
+                         'running', count(*) FILTER (WHERE i.state IN ('in_progress', 'waiting')),
+                         'failed', count(*) FILTER (WHERE i.state = 'error' AND i.exhausted))
+                  FROM ${this.db.s}.workflow_steps i WHERE i.map_step_id = w.id) END AS instances
          FROM ${this.db.s}.workflow_steps w JOIN ${this.db.s}.step_readiness($1) r ON r.step_id = w.id
         WHERE w.task_id = $1
-        ORDER BY w.position`,
+        ORDER BY w.position, w.map_index NULLS FIRST`,
       [taskId],
     );
   }
@@ -99,6 +106,10 @@ export class TaskRepository {
 
   cancel(taskId: string, actor: string | null, reason: string | null): Promise<TransitionRow[]> {
     return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.cancel_task($1, $2, $3)`, [taskId, actor, reason]);
+  }
+
+  signal(taskId: string, name: string, payload: string, actor: string | null, reason: string | null) {
+    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.signal_task($1, $2, $3::jsonb, $4, $5)`, [taskId, name, payload, actor, reason]);
   }
 
   resolveStep(taskId: string, stepName: string, results: string, actor: string | null, reason: string | null) {

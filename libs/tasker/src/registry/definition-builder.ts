@@ -12,9 +12,13 @@ import {
   STEP_AT,
   STEP_BACKOFF_AT,
   STEP_DEPENDS_ON_INVALID,
+  STEP_MAP_INVALID,
+  STEP_MAX_PARALLEL_INVALID,
+  STEP_MAX_PARALLEL_WITHOUT_MAP,
   STEP_NAME_INVALID,
   STEP_RETRY_LIMIT_INVALID,
   STEP_RETRYABLE_INVALID,
+  STEP_RUN_IF_INVALID,
   STEP_TIMEOUT_INVALID,
 } from '../tasker.messages';
 import { backoffProblems } from '../validation/backoff.validation';
@@ -61,6 +65,12 @@ export function buildHandlerDefinition(
     if (o.retryable !== undefined && typeof o.retryable !== 'boolean') problems.push(STEP_RETRYABLE_INVALID(at));
     problems.push(...backoffProblems(o.backoff ?? {}, STEP_BACKOFF_AT(at)));
     for (const d of raw.dependsOn) if (typeof d !== 'string') problems.push(STEP_DEPENDS_ON_INVALID(at));
+    if (o.runIf !== undefined && typeof o.runIf !== 'function') problems.push(STEP_RUN_IF_INVALID(at, o.runIf));
+    if (o.map !== undefined && typeof o.map !== 'function') problems.push(STEP_MAP_INVALID(at, o.map));
+    if (o.maxParallel !== undefined) {
+      if (!(Number.isInteger(o.maxParallel) && o.maxParallel >= 1 && o.maxParallel <= 2_147_483_647)) problems.push(STEP_MAX_PARALLEL_INVALID(at, o.maxParallel));
+      else if (o.map === undefined) problems.push(STEP_MAX_PARALLEL_WITHOUT_MAP(at));
+    }
     const retryable = o.retryable ?? true;
     return {
       name,
@@ -71,6 +81,8 @@ export function buildHandlerDefinition(
       retryLimit: retryable ? (o.retryLimit ?? defaults.retryLimit) : 1,
       timeoutMs: o.timeoutMs,
       backoff: { ...defaults.backoff, ...(o.backoff ?? {}) },
+      ...(o.runIf ? { runIf: o.runIf } : {}),
+      ...(o.map ? { map: o.map, maxParallel: o.maxParallel } : {}),
     };
   });
 

@@ -1,4 +1,5 @@
 import type { BackoffOptions } from '../interfaces/backoff-options.interface';
+import type { StepOptions } from '../interfaces/handler-options.interface';
 
 export interface StepDefinition {
   name: string;
@@ -10,6 +11,9 @@ export interface StepDefinition {
   retryable: boolean;
   timeoutMs?: number;
   backoff: BackoffOptions;
+  runIf?: StepOptions['runIf'];
+  map?: StepOptions['map'];
+  maxParallel?: number;
 }
 
 /** A task type as this process knows it: steps in topological order plus the code to run them. */
@@ -43,6 +47,9 @@ export function toStoredDefinition(def: HandlerDefinition) {
       retryable: s.retryable,
       timeoutMs: s.timeoutMs ?? null,
       backoff: s.backoff,
+      // What the code decides at run time, so that a process without it (the admin service) shows it.
+      ...(s.runIf ? { condition: true } : {}),
+      ...(s.map ? { map: true, maxParallel: s.maxParallel ?? null } : {}),
     })),
   };
 }

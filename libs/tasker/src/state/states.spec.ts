@@ -6,13 +6,16 @@ import {
   isTerminalTaskState,
   SETTLED_TASK_STATES,
   STATES,
+  STEP_STATES,
+  StepState,
   TaskState,
   TERMINAL_TASK_STATES,
 } from './states';
 
 describe('states', () => {
-  it('are exactly the six of the contract', () => {
+  it('are exactly the six of the contract, and a step has skipped and waiting too', () => {
     expect([...STATES]).toEqual(['pending', 'in_progress', 'complete', 'error', 'cancelled', 'resolved_manually']);
+    expect([...STEP_STATES]).toEqual([...STATES, 'skipped', 'waiting']);
   });
 
   it('isState accepts only those strings', () => {
@@ -24,7 +27,7 @@ describe('states', () => {
     expect([...TERMINAL_TASK_STATES].sort()).toEqual(['cancelled', 'complete', 'resolved_manually']);
     // a task in error waits for an operator: settled for waitForTask, but not terminal
     expect([...SETTLED_TASK_STATES].sort()).toEqual(['cancelled', 'complete', 'error', 'resolved_manually']);
-    expect([...DONE_STEP_STATES].sort()).toEqual(['complete', 'resolved_manually']);
+    expect([...DONE_STEP_STATES].sort()).toEqual(['complete', 'resolved_manually', 'skipped']);
     expect(isTerminalTaskState('error')).toBe(false);
     expect(isTerminalTaskState('in_progress')).toBe(false);
     expect(isTerminalTaskState('complete')).toBe(true);
@@ -44,7 +47,7 @@ const ENGINE_TASK_MOVES: [TaskState, TaskState][] = [
   ['in_progress', 'cancelled'],
   ['error', 'cancelled'],
 ];
-const ENGINE_STEP_MOVES: [TaskState, TaskState][] = [
+const ENGINE_STEP_MOVES: [StepState, StepState][] = [
   ['pending', 'in_progress'], // claim
   ['error', 'in_progress'], // claim of a retry
   ['in_progress', 'complete'],
@@ -56,6 +59,14 @@ const ENGINE_STEP_MOVES: [TaskState, TaskState][] = [
   ['error', 'cancelled'],
   ['pending', 'resolved_manually'],
   ['error', 'resolved_manually'],
+  ['in_progress', 'skipped'], // skip_step: condition false
+  ['pending', 'skipped'], // _skip_cascade: every parent skipped
+  ['in_progress', 'waiting'], // wait_step, expand_map
+  ['waiting', 'in_progress'], // claim of a wait that can end
+  ['waiting', 'complete'], // a signal delivered, a map step's instances all done
+  ['waiting', 'cancelled'],
+  ['waiting', 'resolved_manually'],
+  ['error', 'waiting'], // retry_task: a failed child is retried
 ];
 
 describe('transition table', () => {
@@ -74,6 +85,7 @@ describe('transition table', () => {
         expect(canStepMove(from, to)).toBe(false);
       }
     }
+    for (const to of STEP_STATES) expect(canStepMove('skipped', to)).toBe(false);
   });
 
   it('no state moves to itself', () => {

@@ -1,11 +1,17 @@
-/** Task and step states (SPEC §4). Pure: no Nest, no database. */
+/** Task and step states. Pure: no Nest, no database. */
 export const STATES = ['pending', 'in_progress', 'complete', 'error', 'cancelled', 'resolved_manually'] as const;
 export type TaskState = (typeof STATES)[number];
-export type StepState = TaskState;
+/**
+ * A step has two more: `skipped` (its condition was false, or every parent was skipped; it counts as
+ * done) and `waiting` (its body ran; it waits for a signal, a child task, a time or its map instances,
+ * holding no worker).
+ */
+export const STEP_STATES = [...STATES, 'skipped', 'waiting'] as const;
+export type StepState = (typeof STEP_STATES)[number];
 
 export const TERMINAL_TASK_STATES: readonly TaskState[] = ['complete', 'cancelled', 'resolved_manually'];
-/** Steps that count as done for their dependents and for task completion. */
-export const DONE_STEP_STATES: readonly StepState[] = ['complete', 'resolved_manually'];
+/** Steps that count as done for their dependents and for task completion (a skipped one counts as skipped for the join rule). */
+export const DONE_STEP_STATES: readonly StepState[] = ['complete', 'resolved_manually', 'skipped'];
 
 const TASK_MOVES: Record<TaskState, readonly TaskState[]> = {
   pending: ['in_progress', 'complete', 'cancelled', 'error'],
@@ -17,12 +23,14 @@ const TASK_MOVES: Record<TaskState, readonly TaskState[]> = {
 };
 
 const STEP_MOVES: Record<StepState, readonly StepState[]> = {
-  pending: ['in_progress', 'cancelled', 'resolved_manually'],
-  in_progress: ['complete', 'error', 'cancelled', 'pending'],
-  error: ['in_progress', 'pending', 'cancelled', 'resolved_manually'],
+  pending: ['in_progress', 'cancelled', 'resolved_manually', 'skipped'],
+  in_progress: ['complete', 'error', 'cancelled', 'pending', 'skipped', 'waiting'],
+  error: ['in_progress', 'pending', 'cancelled', 'resolved_manually', 'waiting'],
+  waiting: ['in_progress', 'complete', 'cancelled', 'resolved_manually'],
   complete: [],
   cancelled: [],
   resolved_manually: [],
+  skipped: [],
 };
 
 export function isState(value: unknown): value is TaskState {

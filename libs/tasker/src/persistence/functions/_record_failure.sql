@@ -21,6 +21,10 @@ BEGIN
    WHERE id = w.id;
   IF p_retry_at IS NULL THEN
     UPDATE :TASKER_SCHEMA.tasks SET steps_failed = steps_failed + 1, updated_at = now() WHERE id = t.id;
+    -- A failed instance no longer holds its map step's place: the next instance gets it.
+    IF w.map_step_id IS NOT NULL THEN
+      RETURN QUERY SELECT * FROM :TASKER_SCHEMA._instances_finished(t, ARRAY[w.id], false, true);
+    END IF;
   END IF;
   RETURN QUERY SELECT * FROM :TASKER_SCHEMA._start_if_pending(t.id, w.lease_owner);
   RETURN QUERY SELECT * FROM :TASKER_SCHEMA._step_moved(t, w.id, w.name, 'in_progress', 'error', w.attempts,

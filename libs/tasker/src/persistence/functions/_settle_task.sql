@@ -1,5 +1,5 @@
 -- Moves the (locked) task to where its steps say it is (_task_state). Whether any step can still
--- run is only looked up when a step failed for good or the task is in error: the common case
+-- move (run, or end a wait) is only looked up when a step failed for good or the task is in error: the common case
 -- (nothing failed) costs no scan of the task's steps.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA._settle_task(p_task_id bigint, p_actor text, p_reason text)
 RETURNS SETOF :TASKER_SCHEMA.transition_event LANGUAGE plpgsql AS $$
@@ -13,7 +13,8 @@ BEGIN
     v_runnable := EXISTS (
       SELECT 1 FROM :TASKER_SCHEMA.workflow_steps w
        WHERE w.task_id = p_task_id
-         AND (w.state = 'in_progress'
+         -- (a map step's wait moves only as its instances do: they count, not it)
+         AND (w.state = 'in_progress' OR w.state = 'waiting' AND w.wait->>'kind' <> 'map'
               OR (w.state IN ('pending', 'error') AND NOT w.exhausted AND w.parents_done = w.parents_total)));
   END IF;
   v_to := :TASKER_SCHEMA._task_state(t.state, t.steps_done, t.steps_total, t.steps_failed, v_runnable);

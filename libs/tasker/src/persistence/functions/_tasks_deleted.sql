@@ -1,4 +1,4 @@
--- Deleting tasks removes their rows (steps, edges, transitions), which carry no foreign key to
+-- Deleting tasks removes their rows (steps, edges, transitions, signals), which carry no foreign key to
 -- the task: one DELETE per table and statement, set-based, where a cascading key ran per row.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA._tasks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -6,6 +6,7 @@ BEGIN
    WHERE w.task_id = g.id AND e.from_step_id = w.id;
   DELETE FROM :TASKER_SCHEMA.workflow_step_transitions x USING gone g WHERE x.task_id = g.id;
   DELETE FROM :TASKER_SCHEMA.task_transitions x USING gone g WHERE x.task_id = g.id;
+  DELETE FROM :TASKER_SCHEMA.signals x USING gone g WHERE x.task_id = g.id;
   DELETE FROM :TASKER_SCHEMA.workflow_steps x USING gone g WHERE x.task_id = g.id;
   RETURN NULL;
 END $$;

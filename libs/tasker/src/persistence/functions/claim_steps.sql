@@ -1,6 +1,9 @@
 -- Claims up to p_limit ready steps of the given task types for worker p_owner, each with a fresh
 -- lease token, and answers in one statement with the transitions it recorded (tasks started,
 -- attempts started; `event` set) followed by the claims themselves (`claim` set, in claim order).
+-- A waiting step is ready when its wait can end (its time came, its child task settled): it is
+-- claimed back without using an attempt, and its claim carries `resume` (how the wait ended, with
+-- the child task's state and results) for the worker to record instead of running the body.
 --
 -- Invariants:
 -- - One owner per attempt: ready rows are taken FOR UPDATE SKIP LOCKED, so concurrent workers
@@ -30,14 +33,14 @@ BEGIN
   WITH picked AS (
     SELECT w.id, w.state AS old_state
       FROM :TASKER_SCHEMA.workflow_steps w
-     WHERE w.state IN ('pending', 'error') AND NOT w.exhausted AND w.parents_done = w.parents_total
+     WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
        AND w.available_at <= now() AND w.named_task_id = ANY (p_types)
      ORDER BY w.available_at, w.id
      LIMIT p_limit
        FOR UPDATE SKIP LOCKED
   ), claimed AS (
     UPDATE :TASKER_SCHEMA.workflow_steps w
-       SET state = 'in_progress', attempts = w.attempts + 1, lease_owner = p_owner,
+       SET state = 'in_progress', attempts = w.attempts + CASE WHEN picked.old_state = 'waiting' THEN 0 ELSE 1 END, lease_owner = p_owner,
            lease_token = gen_random_uuid(), lease_expires_at = now() + p_lease_ms * interval '1 millisecond',
            started_at = now(), completed_at = NULL, updated_at = now()
       FROM picked WHERE w.id = picked.id AND w.id = ANY (ARRAY(SELECT q.id FROM picked q))
@@ -79,12 +82,19 @@ BEGIN
   SELECT CAST(NULL AS :TASKER_SCHEMA.transition_event),
          CAST(ROW(w.id, w.task_id, w.name, w.attempts, w.retry_limit, w.retryable, w.timeout_ms, w.backoff, w.lease_token,
              w.started_at, t.name, t.namespace, t.version, t.state, t.context, t.tags,
+             -- The parents' results (an instance sees its map step's); a skipped parent has none.
              (SELECT coalesce(jsonb_object_agg(p.name, p.results), '{}'::jsonb)
                 FROM :TASKER_SCHEMA.workflow_step_edges e
-               CROSS JOIN LATERAL (SELECT y.name, y.results FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = e.from_step_id OFFSET 0) p
-               WHERE e.to_step_id = w.id),
-             t.trace_context) AS :TASKER_SCHEMA.claimed_step)
-    FROM unnest(v_ids) WITH ORDINALITY x(id, i)
+               CROSS JOIN LATERAL (SELECT y.name, y.results, y.state FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = e.from_step_id OFFSET 0) p
+               WHERE e.to_step_id = coalesce(w.map_step_id, w.id) AND p.state <> 'skipped'),
+             t.trace_context, w.map_index, w.item,
+             CASE WHEN x.old_state = 'waiting' THEN w.wait || coalesce((
+               SELECT jsonb_build_object('state', c.state, 'results',
+                        (SELECT coalesce(jsonb_object_agg(cs.name, cs.results), '{}'::jsonb) FROM :TASKER_SCHEMA.workflow_steps cs
+                          WHERE cs.task_id = c.id AND cs.state IN ('complete', 'resolved_manually') AND cs.map_step_id IS NULL))
+                 FROM :TASKER_SCHEMA.tasks c WHERE w.wait->>'kind' = 'child' AND c.id = (w.wait->>'taskId')::bigint), '{}'::jsonb)
+             END) AS :TASKER_SCHEMA.claimed_step)
+    FROM unnest(v_ids, v_old) WITH ORDINALITY x(id, old_state, i)
    CROSS JOIN LATERAL (SELECT * FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = x.id OFFSET 0) w
    CROSS JOIN LATERAL (SELECT * FROM :TASKER_SCHEMA.tasks y WHERE y.id = w.task_id OFFSET 0) t
    ORDER BY x.i;

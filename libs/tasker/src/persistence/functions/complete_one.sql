@@ -16,6 +16,7 @@ DECLARE
   v_started timestamptz;
   v_new text;
   v_ready boolean;
+  v_map_step bigint;      -- the map step, when this step is one of its instances
 BEGIN
   -- The task first (every path locks the task before its steps); the worker that ran the attempt
   -- is the actor of its outcome in the audit trail.
@@ -28,7 +29,7 @@ BEGIN
      SET state = 'complete', results = p_results, completed_at = now(), updated_at = now(),
          lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
    WHERE w.id = p_id AND w.lease_token = p_token AND (w.state || '') = 'in_progress'
-  RETURNING w.name, w.attempts, w.started_at INTO v_name, v_attempt, v_started;
+  RETURNING w.name, w.attempts, w.started_at, w.map_step_id INTO v_name, v_attempt, v_started, v_map_step;
   IF NOT FOUND THEN RETURN; END IF;
 
   -- A success starts a task still pending (its claim could not lock it).
@@ -50,9 +51,12 @@ BEGIN
     RETURN QUERY SELECT * FROM :TASKER_SCHEMA._task_moved(t, v_new, NULL, NULL);
   END IF;
 
-  v_ready := :TASKER_SCHEMA._parents_done(ARRAY[p_id]);
+  SELECT p.ready INTO v_ready FROM :TASKER_SCHEMA._parents_done(ARRAY[p_id], false) p;
   IF v_ready AND p_wake THEN
     PERFORM :TASKER_SCHEMA._wake('ready:' || v_owner);
+  END IF;
+  IF v_map_step IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM :TASKER_SCHEMA._instances_finished(t, ARRAY[p_id], true, true);
   END IF;
 
   IF v_new NOT IN ('complete', 'cancelled', 'resolved_manually') AND (t.steps_failed > 0 OR v_new = 'error') THEN

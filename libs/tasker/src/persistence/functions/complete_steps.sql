@@ -20,6 +20,7 @@ DECLARE
   v_durations int[];
   v_owners text[];
   v_one_owner boolean;    -- all of the batch's attempts ran on one worker
+  v_instances boolean;    -- some of them are instances of map steps
   v_t_ids bigint[];       -- the tasks as updated: id, state before, state after, failed steps, actor
   v_t_old text[];
   v_t_new text[];
@@ -46,13 +47,13 @@ BEGIN
            lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
       FROM input i JOIN before b ON b.id = i.id
      WHERE w.id = i.id AND w.id = ANY (p_ids) AND w.lease_token = i.token AND (w.state || '') = 'in_progress'
-    RETURNING w.id, w.task_id, w.name, w.attempts, w.started_at, b.lease_owner
+    RETURNING w.id, w.task_id, w.name, w.attempts, w.started_at, b.lease_owner, w.map_step_id
   )
   SELECT array_agg(d.id ORDER BY d.task_id, d.id), array_agg(d.task_id ORDER BY d.task_id, d.id),
          array_agg(d.name ORDER BY d.task_id, d.id), array_agg(d.attempts ORDER BY d.task_id, d.id),
          array_agg((extract(epoch FROM clock_timestamp() - d.started_at) * 1000)::int ORDER BY d.task_id, d.id),
-         array_agg(d.lease_owner ORDER BY d.task_id, d.id), count(DISTINCT d.lease_owner) = 1
-    INTO v_done, v_task_of, v_names, v_attempts, v_durations, v_owners, v_one_owner
+         array_agg(d.lease_owner ORDER BY d.task_id, d.id), count(DISTINCT d.lease_owner) = 1, bool_or(d.map_step_id IS NOT NULL)
+    INTO v_done, v_task_of, v_names, v_attempts, v_durations, v_owners, v_one_owner, v_instances
     FROM done d;
   IF v_done IS NULL THEN RETURN; END IF;
 
@@ -104,8 +105,15 @@ BEGIN
 
   -- Signed by the worker whose steps these were: it claims the dependents itself right after this
   -- commit, so its listener skips the signal. Other workers wake as usual.
-  IF :TASKER_SCHEMA._parents_done(v_done) THEN
+  IF (SELECT p.ready FROM :TASKER_SCHEMA._parents_done(v_done, false) p) THEN
     PERFORM :TASKER_SCHEMA._wake(CASE WHEN v_one_owner THEN 'ready:' || v_owners[1] ELSE '' END);
+  END IF;
+
+  IF v_instances THEN
+    FOR r IN SELECT x.task_id, array_agg(x.id) AS ids FROM unnest(v_task_of, v_done) x(task_id, id) GROUP BY x.task_id ORDER BY x.task_id LOOP
+      RETURN QUERY SELECT i.* FROM :TASKER_SCHEMA.tasks y
+                    CROSS JOIN LATERAL :TASKER_SCHEMA._instances_finished(y, r.ids, true, true) i WHERE y.id = r.task_id;
+    END LOOP;
   END IF;
 
   IF 0 < ANY (v_t_failed) OR 'error' = ANY (v_t_new) THEN

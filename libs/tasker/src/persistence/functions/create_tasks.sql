@@ -2,7 +2,7 @@
 -- by request index (1-based), in the same statement: a worker woken by this transaction's NOTIFY may
 -- start a task right after commit, and the creator must still see what it created. p_requests is a
 -- JSON array of {namedTaskId, context, tags, initiator, sourceSystem, reason, idempotencyKey, runAt,
--- actor, traceContext}; the actor (who created it, e.g. an API key's name) defaults to the
+-- actor, traceContext, parentTaskId, parentStepId, parentStepName}; the actor (who created it, e.g. an API key's name) defaults to the
 -- initiator (on whose behalf, a business field). With an idempotency key already used (per
 -- namespace and name), the existing task comes back as it is now, with created = false.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.create_tasks(p_requests jsonb)
@@ -25,12 +25,14 @@ BEGIN
             ORDER BY e.value->>'idempotencyKey' IS NULL, kns.name, knt.name, e.value->>'idempotencyKey', e.ordinality LOOP
     v_task := NULL;
     INSERT INTO :TASKER_SCHEMA.tasks (named_task_id, namespace, name, version, context, tags, initiator, source_system,
-                                      reason, idempotency_key, run_at, steps_total, trace_context)
+                                      reason, idempotency_key, run_at, steps_total, trace_context, parent_task_id, parent_step_id,
+                                      parent_step_name)
     SELECT nt.id, ns.name, nt.name, nt.version, coalesce(r.v->'context', '{}'::jsonb),
            coalesce(ARRAY(SELECT jsonb_array_elements_text(r.v->'tags')), '{}'::text[]),
            r.v->>'initiator', r.v->>'sourceSystem', r.v->>'reason', r.v->>'idempotencyKey',
            (r.v->>'runAt')::timestamptz,
-           (SELECT count(*) FROM :TASKER_SCHEMA.named_steps st WHERE st.named_task_id = nt.id), r.v->'traceContext'
+           (SELECT count(*) FROM :TASKER_SCHEMA.named_steps st WHERE st.named_task_id = nt.id), r.v->'traceContext',
+           (r.v->>'parentTaskId')::bigint, (r.v->>'parentStepId')::bigint, r.v->>'parentStepName'
       FROM :TASKER_SCHEMA.named_tasks nt JOIN :TASKER_SCHEMA.namespaces ns ON ns.id = nt.namespace_id
      WHERE nt.id = (r.v->>'namedTaskId')::int
     ON CONFLICT (namespace, name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING

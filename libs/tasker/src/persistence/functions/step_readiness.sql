@@ -1,5 +1,8 @@
 -- Why each step of a task is or is not ready, as the claim would see it now (the same conditions
--- as claim_steps' pick, explained), in the task's step order.
+-- as claim_steps' pick, explained), in the task's step order (a map step's instances after it).
+-- Codes for the states a claim decides on (ready, waiting_for_dependencies, …); for what holds a
+-- step in the dynamic states, a sentence: 'waiting for signal "approved"', 'waiting for child task
+-- 42', 'sleeping until …', 'waiting for 3 of 10 instances', 'condition false'.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.step_readiness(p_task_id bigint)
 RETURNS TABLE (step_id bigint, step_name text, state text, ready boolean, reason text, parents_done int,
                parents_total int, attempts int, retry_limit int, available_at timestamptz)
@@ -12,12 +15,23 @@ LANGUAGE sql STABLE AS $$
            WHEN w.state IN ('complete', 'resolved_manually') THEN 'done'
            WHEN w.state = 'cancelled' THEN 'cancelled'
            WHEN w.state = 'in_progress' THEN 'running'
+           WHEN w.state = 'skipped' AND w.parents_total > 0 AND w.parents_skipped = w.parents_total THEN 'all parents skipped'
+           WHEN w.state = 'skipped' THEN 'condition false'
+           WHEN w.state = 'waiting' THEN CASE w.wait->>'kind'
+             WHEN 'signal' THEN format('waiting for signal "%s"', w.wait->>'name')
+                                || CASE WHEN w.wait ? 'until' THEN format(' until %s', to_char((w.wait->>'until')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) ELSE '' END
+             WHEN 'child' THEN format('waiting for child task %s', w.wait->>'taskId')
+             WHEN 'sleep' THEN format('sleeping until %s', to_char(w.available_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+             WHEN 'map' THEN format('waiting for %s of %s instances', w.map_total - w.map_done, w.map_total)
+             ELSE 'waiting' END
            WHEN w.exhausted THEN 'attempts_exhausted'
            WHEN t.state IN ('cancelled', 'complete', 'resolved_manually') THEN 'task_finished'
+           WHEN w.map_step_id IS NOT NULL AND w.parents_done < w.parents_total THEN
+             format('waiting for a free place (maxParallel %s)', (SELECT m.max_parallel FROM :TASKER_SCHEMA.workflow_steps m WHERE m.id = w.map_step_id))
            WHEN w.parents_done < w.parents_total THEN 'waiting_for_dependencies'
            WHEN w.available_at > now() AND w.state = 'error' THEN 'waiting_for_retry'
            WHEN w.available_at > now() THEN 'not_before_run_at'
            ELSE 'ready' END AS reason) r
    WHERE w.task_id = p_task_id
-   ORDER BY w.position
+   ORDER BY w.position, w.map_index NULLS FIRST
 $$;

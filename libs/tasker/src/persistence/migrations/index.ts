@@ -9,6 +9,25 @@ import { quoteIdent } from '../naming';
  */
 const DDL: { timestamp: number; name: string; file: string; down: string }[] = [
   { timestamp: 1764900000000, name: 'TaskerBaseline', file: '1764900000000-baseline.sql', down: 'DROP SCHEMA :TASKER_SCHEMA CASCADE' },
+  {
+    timestamp: 1765000000000,
+    name: 'TaskerDynamicSteps',
+    file: '1765000000000-dynamic-steps.sql',
+    // Steps in the new states would break the old constraint: only for a schema without dynamic work.
+    down: `DROP TABLE :TASKER_SCHEMA.signals;
+      ALTER TYPE :TASKER_SCHEMA.claimed_step DROP ATTRIBUTE map_index, DROP ATTRIBUTE item, DROP ATTRIBUTE resume;
+      ALTER TABLE :TASKER_SCHEMA.tasks DROP COLUMN parent_task_id, DROP COLUMN parent_step_id, DROP COLUMN parent_step_name;
+      ALTER TABLE :TASKER_SCHEMA.named_steps DROP COLUMN max_parallel;
+      DROP INDEX :TASKER_SCHEMA.workflow_steps_map_idx;
+      ALTER TABLE :TASKER_SCHEMA.workflow_steps DROP COLUMN parents_skipped, DROP COLUMN wait, DROP COLUMN map_step_id,
+        DROP COLUMN map_index, DROP COLUMN item, DROP COLUMN map_total, DROP COLUMN map_done, DROP COLUMN max_parallel;
+      ALTER TABLE :TASKER_SCHEMA.workflow_steps DROP CONSTRAINT workflow_steps_state_check;
+      ALTER TABLE :TASKER_SCHEMA.workflow_steps ADD CONSTRAINT workflow_steps_state_check
+        CHECK (state IN ('pending','in_progress','complete','error','cancelled','resolved_manually'));
+      DROP INDEX :TASKER_SCHEMA.workflow_steps_ready_idx;
+      CREATE INDEX workflow_steps_ready_idx ON :TASKER_SCHEMA.workflow_steps (available_at, id)
+        WHERE state IN ('pending','error') AND NOT exhausted AND parents_done = parents_total;`,
+  },
 ];
 
 /** The functions migration of this version: it sorts after every DDL migration. */

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { HandlerNotFoundError } from './errors/service.errors';
-import { DefinitionRepository, TaskTypeRow } from './persistence/definition.repository';
-import { compareVersions } from './registry/definition-builder';
-import { HandlerRegistry, RegisteredHandler } from './registry/handler.registry';
+import { HandlerNotFoundError } from '../errors/service.errors';
+import { DefinitionRepository, TaskTypeRow } from '../persistence/definition.repository';
+import { compareVersions } from '../registry/definition-builder';
+import { HandlerRegistry, RegisteredHandler } from '../registry/handler.registry';
 
 export interface ResolvedType {
   typeId: number;

@@ -1,3 +1,4 @@
+// Internals: picks the backends to kill in pg_stat_activity by the engine's SQL function names (claim_steps, complete_one, ...), so that they die mid-statement.
 import { TaskRequest } from 'nestjs-tasker';
 import { check, readHistory } from '../faults/support/checker';
 import { executionsTableSql, SHAPES, WORKLOAD_NAMESPACE, workloadProviders } from '../faults/support/workload';

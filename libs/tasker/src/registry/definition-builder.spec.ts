@@ -146,6 +146,49 @@ describe('buildHandlerDefinition', () => {
   });
 });
 
+describe('buildHandlerDefinition: dynamic steps', () => {
+  it('refuses runIf and map that are not functions, and maxParallel below 1, not whole, or without map', () => {
+    const err = buildError(() =>
+      buildHandlerDefinition(
+        'Dyn',
+        { name: 'dyn' },
+        [
+          raw('a', { runIf: true as never }),
+          raw('b', { map: ['x'] as never }),
+          raw('c', { map: () => [], maxParallel: 0 }),
+          raw('d', { map: () => [], maxParallel: 2.5 }),
+          raw('e', { maxParallel: 3 }),
+        ],
+        defaults,
+      ),
+    );
+    expect(err.message).toBe(
+      '@TaskHandler Dyn (default/dyn@0.1.0) is invalid: ' +
+        'step "a": runIf must be a function (ctx) => boolean, got true; ' +
+        'step "b": map must be a function (ctx) => array of items, got an object; ' +
+        'step "c": maxParallel must be an integer of at least 1, got 0; ' +
+        'step "d": maxParallel must be an integer of at least 1, got 2.5; ' +
+        "step \"e\": maxParallel needs map (it caps how many of a map step's instances run at once).",
+    );
+  });
+
+  it('keeps the functions for the worker and records in the database that the step decides at run time', () => {
+    const runIf = () => true;
+    const map = () => [1, 2];
+    const def = buildHandlerDefinition('H', { name: 'h' }, [raw('a', { runIf }), raw('b', { map, maxParallel: 4 }, 'a'), raw('c', { map }, 'b')], defaults);
+    expect(def.steps.map((s) => [s.name, s.runIf, s.map, s.maxParallel])).toEqual([
+      ['a', runIf, undefined, undefined],
+      ['b', undefined, map, 4],
+      ['c', undefined, map, undefined],
+    ]);
+    expect(toStoredDefinition(def).steps.map((s) => ({ ...s, backoff: undefined }))).toEqual([
+      { name: 'a', description: null, dependsOn: [], retryLimit: 3, retryable: true, timeoutMs: null, backoff: undefined, condition: true },
+      { name: 'b', description: null, dependsOn: ['a'], retryLimit: 3, retryable: true, timeoutMs: null, backoff: undefined, map: true, maxParallel: 4 },
+      { name: 'c', description: null, dependsOn: ['b'], retryLimit: 3, retryable: true, timeoutMs: null, backoff: undefined, map: true, maxParallel: null },
+    ]);
+  });
+});
+
 describe('compareVersions', () => {
   const sign = (a: string, b: string) => Math.sign(compareVersions(a, b));
 

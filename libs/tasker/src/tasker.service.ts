@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AfterCommit } from './events/after-commit';
-import { TaskerAuditService } from './events/tasker-audit.service';
+import { TaskerAuditService } from './tasker-audit.service';
 import { TaskerEventBus } from './events/tasker-event-bus';
 import { TaskerEvents } from './events/tasker-events';
 import { FieldError, TaskNotFoundError, TaskValidationError, TaskWaitTimeoutError } from './errors/service.errors';
@@ -75,7 +75,7 @@ export interface CreateOptions {
 }
 const MAX_BULK = 10_000;
 
-/** The public facade of Tasker (SPEC §3): create, inspect, wait for and operate on tasks. */
+/** The public facade of Tasker: create, inspect, wait for, signal and operate on tasks. */
 @Injectable()
 export class TaskerService {
   constructor(
@@ -184,8 +184,7 @@ export class TaskerService {
    * operator, so it counts as settled). Rejects with TaskWaitTimeoutError after `timeoutMs` (default 60 s).
    */
   async waitForTask(id: string, opts: { timeoutMs?: number } = {}): Promise<TaskDetail> {
-    // Options that are not an object (null, a number...) are a caller's mistake to report, not a TypeError
-    // (found by test/hostile-service.e2e-spec.ts).
+    // Options that are not an object (null, a number...) are a caller's mistake to report, not a TypeError.
     if (opts === null || typeof opts !== 'object') {
       throw new TaskValidationError(WAIT_OPTIONS_NOT_OBJECT(), [{ field: 'opts', messages: [FIELD_NOT_OBJECT()] }]);
     }
@@ -239,8 +238,8 @@ export class TaskerService {
   /** Marks a pending or failed step `resolved_manually` with the given results; it counts as complete for its dependents. */
   async resolveStep(taskId: string, stepName: string, input: { results?: unknown } & ActorInput = {}): Promise<TaskView> {
     const problems: FieldError[] = actorProblems(input);
-    // A NUL or a lone surrogate would reach Postgres as an invalid text (a raw driver error, found by
-    // test/hostile-service.e2e-spec.ts); no step can be named so anyway.
+    // A NUL or a lone surrogate would reach Postgres as an invalid text (a raw driver error); no step
+    // can be named so anyway.
     if (typeof stepName !== 'string' || stepName.length === 0 || stepName.length > 128 || stepName.includes('\u0000') || hasLoneSurrogate(stepName)) {
       problems.push({ field: 'stepName', messages: [FIELD_STEP_NAME()] });
     }
@@ -274,8 +273,7 @@ export class TaskerService {
 
   /** Every task type registered by any process on this database, with its step graph. */
   async listTaskTypes(filter: { namespace?: string; name?: string } = {}): Promise<TaskTypeView[]> {
-    // Checked like listTasks' filters: a non-string reached Postgres as a raw driver error (found by
-    // test/hostile-service.e2e-spec.ts).
+    // Checked like listTasks' filters: a non-string would reach Postgres as a raw driver error.
     const problems: FieldError[] = [];
     if (filter === null || typeof filter !== 'object') problems.push({ field: 'filter', messages: [FIELD_FILTER_NOT_OBJECT()] });
     else {

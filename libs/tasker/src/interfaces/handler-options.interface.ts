@@ -1,7 +1,7 @@
 import type { BackoffOptions } from './backoff-options.interface';
 import type { StepContext } from './step-context.interface';
 
-/** Options of `@TaskHandler` (SPEC §2). */
+/** Options of `@TaskHandler`. */
 export interface TaskHandlerOptions {
   name: string;
   /** Default `default`. */

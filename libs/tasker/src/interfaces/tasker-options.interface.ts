@@ -1,6 +1,6 @@
 import type { BackoffOptions } from './backoff-options.interface';
 
-/** Options of `TaskerModule.forRoot` / `forRootAsync` (SPEC §1). */
+/** Options of `TaskerModule.forRoot` / `forRootAsync`. */
 export interface TaskerModuleOptions {
   /** PostgreSQL connection string; Tasker opens its own TypeORM DataSource. */
   databaseUrl?: string;

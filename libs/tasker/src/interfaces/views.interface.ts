@@ -2,7 +2,7 @@ import type { StepState, TaskState } from '../state/states';
 
 export type { StepState, TaskState };
 
-/** A request to start a task (SPEC §3). */
+/** A request to start a task. */
 export interface TaskRequest {
   name: string;
   /** Default `default`. */

@@ -34,10 +34,9 @@ export async function openDataSource(config: TaskerConfig, moduleRef: ModuleRef)
  * Every new connection of Tasker's pool gets an 'error' listener of its own. pg-pool hands a new
  * client over (dropping its own listener) while pg is still parsing the packet that said "ready";
  * when the same packet also carries a fatal error (the server shutting down, pg_terminate_backend),
- * the client emits 'error' before anyone listens again, and the process dies of an unhandled
- * 'error' event (found by test/faults/network-faults.faults-spec.ts, "ready and fatal messages
- * arrive together", and once by the mixed-faults run). The error itself also reaches the query or
- * the pool, which handle it; this listener only keeps the process alive.
+ * the client emits 'error' before anyone listens again, and an unhandled 'error' event would kill
+ * the process. The error itself also reaches the query or the pool, which handle it; this listener
+ * only keeps the process alive.
  */
 function guardNewClients(dataSource: DataSource): void {
   const pool = (dataSource.driver as unknown as { master?: { on(event: 'connect', f: (c: { on(e: 'error', f: () => void): void }) => void): void } }).master;

@@ -75,9 +75,8 @@ export class TaskerDatabase {
    * A statement on a pooled connection of its own, straight on pg's pool (TypeORM's query runner
    * around it cost more than the statement's parse), that may not take longer than
    * statementTimeoutMs. Without a deadline, a connection that goes silent (a route lost without a
-   * reset, a stuck proxy: nothing comes back, not even an error) kept the statement waiting for
-   * ever: the worker's claim loop and the pool with it (found by
-   * test/faults/network-faults.faults-spec.ts, "black holes"). Past the deadline the socket is
+   * reset, a stuck proxy: nothing comes back, not even an error) would keep the statement waiting
+   * for ever, and the worker's claim loop and the pool with it. Past the deadline the socket is
    * destroyed, which fails the statement and removes the connection from the pool; the error is a
    * connection error (08006), so the worker retries like after any disconnect.
    */

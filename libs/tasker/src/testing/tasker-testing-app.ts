@@ -6,8 +6,9 @@ import type { TaskerEventName, TaskerEventPayload } from '../events/tasker-event
 import { TaskerConfigError } from '../errors/boot.errors';
 import { HandlerNotFoundError } from '../errors/service.errors';
 import type { RetryDelays, TaskerModuleOptions } from '../interfaces/tasker-options.interface';
-import type { TaskDetail, TaskRequest } from '../interfaces/views.interface';
+import type { ActorInput, StepState, StepView, TaskDetail, TaskRequest, TaskView } from '../interfaces/views.interface';
 import { compareVersions } from '../registry/definition-builder';
+import { SETTLED_TASK_STATES } from '../state/states';
 import { DEFAULT_NAMESPACE, TASKER_RETRY_DELAYS } from '../tasker.constants';
 import { TaskerInternals } from '../tasker.internals';
 import { KIT_RETRY_DELAYS_INVALID } from '../tasker.messages';
@@ -97,6 +98,70 @@ export class TaskerTestingApp {
     return trail.filter((e) => e.stepName && (e.to === 'complete' || e.to === 'resolved_manually')).map((e) => e.stepName!);
   }
 
+  /**
+   * Sends signal `name` to a task (`TaskerService.signal`): the step waiting for it, or the next one
+   * to wait for it, completes with `payload`; `by.actor` is recorded as the sender.
+   */
+  signal(taskId: string, name: string, payload?: unknown, by?: ActorInput): Promise<TaskView> {
+    return this.tasker.signal(taskId, name, payload, by);
+  }
+
+  /**
+   * Waits until a step of the task is in `state` (or one of several), e.g. `'waiting'` before sending
+   * its signal, and returns that step. A map instance (`'resize[2]'`) is found once its map step has
+   * expanded. Rejects when the task settles without the step getting there, or after `timeoutMs`
+   * (default 30 s), saying where the step is.
+   */
+  async waitForStep(taskId: string, stepName: string, state: StepState | readonly StepState[], opts: { timeoutMs?: number } = {}): Promise<StepView> {
+    const wanted: readonly StepState[] = typeof state === 'string' ? [state] : state;
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
+    let wake: () => void = () => undefined;
+    // This app's events for the task wake the poll early; the poll covers other processes' workers.
+    const bus = this.app.get(EventEmitter2);
+    const listener = (_: unknown, payload: TaskerEventPayload) => {
+      if (payload?.taskId === taskId) wake();
+    };
+    bus.onAny(listener);
+    try {
+      let settledOnce = false;
+      for (;;) {
+        const task = await this.tasker.getTask(taskId);
+        const step = task.steps.find((s) => s.name === stepName);
+        if (step && wanted.includes(step.state)) return step;
+        if (SETTLED_TASK_STATES.includes(task.state)) {
+          // Read once more: the task may have settled between this read and the step's last move.
+          if (settledOnce) throw new Error(KIT_STEP_NEVER_REACHED(taskId, task.state, stepName, wanted, step));
+          settledOnce = true;
+          continue;
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(KIT_STEP_WAIT_TIMEOUT(taskId, stepName, wanted, timeoutMs, step));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(left, 25));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      bus.offAny(listener);
+    }
+  }
+
+  /** The tasks started by this task's steps with `ctx.startChild`, oldest first. */
+  async childTasks(parentTaskId: string): Promise<TaskView[]> {
+    const children: TaskView[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.tasker.listTasks({ limit: 500, ...(cursor ? { cursor } : {}) });
+      children.push(...page.items.filter((t) => t.parentTaskId === parentTaskId));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return children.sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
   /** Each step's results by name. */
   static results(detail: TaskDetail): Record<string, unknown> {
     return Object.fromEntries(detail.steps.map((s) => [s.name, s.results]));
@@ -116,6 +181,13 @@ export class TaskerTestingApp {
     return candidates.sort((a, b) => compareVersions(b.version, a.version))[0];
   }
 }
+
+const describeStep = (step: StepView | undefined) =>
+  step ? `it is ${step.state} (${step.readiness.reason}${step.lastError ? `; last error ${step.lastError.code ?? step.lastError.name}: ${step.lastError.message}` : ''})` : 'it does not exist (yet)';
+const KIT_STEP_WAIT_TIMEOUT = (taskId: string, stepName: string, wanted: readonly string[], timeoutMs: number, step: StepView | undefined) =>
+  `waitForStep: step "${stepName}" of task ${taskId} was not ${wanted.join(' or ')} within ${timeoutMs} ms; ${describeStep(step)}`;
+const KIT_STEP_NEVER_REACHED = (taskId: string, taskState: string, stepName: string, wanted: readonly string[], step: StepView | undefined) =>
+  `waitForStep: task ${taskId} is ${taskState} and its step "${stepName}" never became ${wanted.join(' or ')}; ${describeStep(step)}`;
 
 /** Boots a Nest testing app with Tasker on a throwaway schema in one call. */
 export async function createTaskerTestingApp(options: TaskerTestingOptions = {}): Promise<TaskerTestingApp> {

@@ -16,3 +16,10 @@ export class ResolveStepDto extends OperatorActionDto {
   @IsOptional()
   results?: unknown;
 }
+
+/** Body of a signal: the payload the waiting step completes with, and why. */
+export class SignalDto extends OperatorActionDto {
+  @ApiPropertyOptional({ description: 'Any JSON value; the waiting step completes with it as its results (default null).', example: { approvedBy: 'alice' } })
+  @IsOptional()
+  payload?: unknown;
+}

@@ -1,3 +1,4 @@
+// Internals: runs the migration runner and the migrations list directly, and edits the migrations table, to show how the DDL and the function bodies reach a database.
 import { DataSource } from 'typeorm';
 import { TaskerConfigError } from '../../libs/tasker/src/errors/boot.errors';
 import { functionsMigrationName } from '../../libs/tasker/src/persistence/migrations';

@@ -1,3 +1,4 @@
+// Internals: runs the migration runner directly and reads the catalogs of the schema it made, to compare them with the committed libs/tasker/schema.sql.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -109,13 +110,13 @@ describe('libs/tasker/schema.sql, the engine in one file', () => {
       ).rows,
     );
     expect(fn.def).toMatch(/\$function\$\s*$/);
-    await withClient((c) => c.query(fn.def.replace(/\$function\$\s*$/, () => '\n-- changed by schema-dump.e2e-spec\n$function$')));
+    await withClient((c) => c.query(fn.def.replace(/\$function\$\s*$/, () => '\n-- changed by schema-dump.internals.e2e-spec\n$function$')));
     const after = await dump(schema);
 
     const diff = dumpDiff(before, after);
-    const line = after.split('\n').indexOf('-- changed by schema-dump.e2e-spec') + 1;
+    const line = after.split('\n').indexOf('-- changed by schema-dump.internals.e2e-spec') + 1;
     expect(line).toBeGreaterThan(0);
-    expect(diff).toContain(`\n+ ${String(line).padStart(5)} | -- changed by schema-dump.e2e-spec\n`);
+    expect(diff).toContain(`\n+ ${String(line).padStart(5)} | -- changed by schema-dump.internals.e2e-spec\n`);
     expect(diff).toContain('run `npm run db:dump` and commit libs/tasker/schema.sql');
     expect(dumpDiff(readFileSync(COMMITTED, 'utf8'), after)).toBeDefined();
   });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DependsOn, RetryableError, Step, StepContext, TaskerEvents, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, PermanentError, RetryableError, Step, StepContext, TaskerEvents, TaskHandler } from 'nestjs-tasker';
 import { createTaskerTestingApp, TaskerTestingApp } from 'nestjs-tasker/testing';
 import { LinearWorkflow } from '../fixtures/linear.workflow';
 
@@ -150,5 +150,93 @@ describe('nestjs-tasker/testing', () => {
     } finally {
       await own.close();
     }
+  });
+});
+
+/** Waits for a signal, then hands a map over its payload to a step that may be told to fail. */
+@TaskHandler({ name: 'dynamic', namespace: 'kit' })
+class DynamicKitWorkflow {
+  @Step()
+  ask(ctx: StepContext) {
+    return ctx.waitForSignal('answer');
+  }
+
+  @Step({ map: (ctx) => (ctx.results['ask'] as { items: number[] }).items })
+  @DependsOn('ask')
+  each(ctx: StepContext<Record<string, unknown>, number>) {
+    if (ctx.item! < 0) throw new PermanentError(`negative item ${ctx.item}`, { code: 'NEGATIVE' });
+    return ctx.item! * 2;
+  }
+
+  @Step()
+  @DependsOn('each')
+  spawn(ctx: StepContext) {
+    return ctx.startChild({ name: 'kid', namespace: 'kit', context: { total: (ctx.results['each'] as number[]).reduce((a, b) => a + b, 0) } });
+  }
+}
+
+@TaskHandler({ name: 'kid', namespace: 'kit' })
+class KidWorkflow {
+  @Step()
+  echo(ctx: StepContext<{ total: number }>) {
+    return ctx.task.context.total;
+  }
+}
+
+describe('nestjs-tasker/testing: dynamic steps (signal, waitForStep, childTasks)', () => {
+  const DYNAMIC = { name: 'dynamic', namespace: 'kit' };
+  let kit: TaskerTestingApp;
+  beforeAll(async () => {
+    kit = await createTaskerTestingApp({ providers: [DynamicKitWorkflow, KidWorkflow] });
+  });
+  afterAll(() => kit?.close());
+
+  it('waitForStep returns the step once it is in the state; signal delivers the payload with its sender; childTasks lists the children', async () => {
+    const task = await kit.tasker.createTask({ ...DYNAMIC, context: {} });
+    const waiting = await kit.waitForStep(task.id, 'ask', 'waiting');
+    expect(waiting).toMatchObject({ name: 'ask', state: 'waiting', waitingFor: { kind: 'signal', name: 'answer' }, readiness: { reason: 'waiting for signal "answer"' } });
+    expect(await kit.childTasks(task.id)).toEqual([]);
+
+    const view = await kit.signal(task.id, 'answer', { items: [1, 2, 3] }, { actor: 'tester', reason: 'go' });
+    expect(view.id).toBe(task.id);
+    // A map instance exists only once its map step expanded: waitForStep waits for it to appear.
+    const instance = await kit.waitForStep(task.id, 'each[2]', ['complete', 'resolved_manually']);
+    expect(instance).toMatchObject({ mapOf: 'each', mapIndex: 2, results: 6 });
+    const done = await kit.tasker.waitForTask(task.id);
+    expect(done.state).toBe('complete');
+    expect(TaskerTestingApp.results(done).ask).toEqual({ items: [1, 2, 3] });
+    const completion = (await kit.tasker.getAuditTrail(task.id)).find((e) => e.stepName === 'ask' && e.to === 'complete');
+    expect(completion).toMatchObject({ actor: 'tester', reason: 'signal "answer": go' });
+
+    const children = await kit.childTasks(task.id);
+    expect(children.map((c) => [c.namespace, c.name, c.state, c.parentTaskId, c.parentStepName])).toEqual([['kit', 'kid', 'complete', task.id, 'spawn']]);
+    expect(TaskerTestingApp.results(done).spawn).toEqual({ taskId: children[0].id, results: { echo: 12 } });
+  });
+
+  it('waitForStep rejects, saying where the step is, when the task settles without the step getting there', async () => {
+    const task = await kit.tasker.createTask({ ...DYNAMIC, context: {} });
+    await kit.waitForStep(task.id, 'ask', 'waiting');
+    await kit.signal(task.id, 'answer', { items: [1, -1] });
+    await expect(kit.waitForStep(task.id, 'spawn', 'waiting')).rejects.toThrow(
+      `waitForStep: task ${task.id} is error and its step "spawn" never became waiting; it is pending (waiting_for_dependencies)`,
+    );
+    await expect(kit.waitForStep(task.id, 'each[1]', 'complete')).rejects.toThrow(
+      `waitForStep: task ${task.id} is error and its step "each[1]" never became complete; it is error (attempts_exhausted; last error NEGATIVE: negative item -1)`,
+    );
+    expect((await kit.waitForStep(task.id, 'each[1]', 'error')).lastError).toMatchObject({ code: 'NEGATIVE' });
+  });
+
+  it('waitForStep rejects after its timeout', async () => {
+    const task = await kit.tasker.createTask({ ...DYNAMIC, context: {} });
+    await expect(kit.waitForStep(task.id, 'each', 'complete', { timeoutMs: 200 })).rejects.toThrow(
+      /^waitForStep: step "each" of task \d+ was not complete within 200 ms; it is pending \(waiting_for_dependencies\)$/,
+    );
+    await expect(kit.waitForStep(task.id, 'each[0]', 'complete', { timeoutMs: 100 })).rejects.toThrow(/it does not exist \(yet\)$/);
+    await kit.tasker.cancelTask(task.id);
+  });
+
+  it('signal refuses what TaskerService.signal refuses', async () => {
+    await expect(kit.signal('424242', 'answer')).rejects.toMatchObject({ code: 'TASK_NOT_FOUND' });
+    await expect(kit.signal('1', 'not a name!')).rejects.toMatchObject({ code: 'TASK_VALIDATION' });
   });
 });

@@ -57,7 +57,7 @@ describe('admin API: operator actions', () => {
     expectError(
       await a.post(`/tasker/tasks/${id}/steps/work/resolve`, { results: 1 }),
       409,
-      `Step "work" of task ${id} is in_progress; only a pending or failed step can be resolved.`,
+      `Step "work" of task ${id} is in_progress; only a pending, failed or waiting step can be resolved.`,
     );
     expect(await stepState(id, 'work')).toBe('in_progress');
 

@@ -59,6 +59,7 @@ describe('admin API: authentication and roles', () => {
     ['POST', `/tasker/tasks/${taskId}/retry`, { reason: 'r' }],
     ['POST', `/tasker/tasks/${taskId}/cancel`, { reason: 'r' }],
     ['POST', `/tasker/tasks/${taskId}/steps/step_1/resolve`, { results: 1 }],
+    ['POST', `/tasker/tasks/${taskId}/signals/approved`, { payload: { ok: true }, reason: 'r' }],
   ];
   const call = async (method: string, path: string, body: object | undefined, authorization?: string) => {
     let r = method === 'GET' ? a.http().get(path) : a.http().post(path);

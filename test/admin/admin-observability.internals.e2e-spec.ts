@@ -150,6 +150,7 @@ describe('admin API: health, metrics and docs', () => {
         'POST /tasker/tasks/{id}/retry',
         'POST /tasker/tasks/{id}/cancel',
         'POST /tasker/tasks/{id}/steps/{stepName}/resolve',
+        'POST /tasker/tasks/{id}/signals/{name}',
         'GET /tasker/handlers',
         'GET /tasker/health/live',
         'GET /tasker/health/ready',
@@ -163,6 +164,12 @@ describe('admin API: health, metrics and docs', () => {
     expect(doc.components.schemas.CreateTaskDto.required).toEqual(['name']);
     const query = (doc.paths['/tasker/tasks'].get as unknown as { parameters: { name: string }[] }).parameters.map((p) => p.name);
     expect([...query].sort()).toEqual(['cursor', 'limit', 'name', 'namespace', 'state', 'tag']);
+    const graph = (doc.paths['/tasker/tasks/{id}/graph'].get as unknown as { parameters: { name: string; in: string }[] }).parameters;
+    expect(graph.map((p) => `${p.in} ${p.name}`).sort()).toEqual(['path id', 'query expand']);
+    const signal = doc.paths['/tasker/tasks/{id}/signals/{name}'].post as unknown as { security: unknown; requestBody: { content: Record<string, { schema: { $ref: string } }> } };
+    expect(signal.security).toEqual([{ bearer: [] }]);
+    expect(signal.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/SignalDto');
+    expect(Object.keys(doc.components.schemas.SignalDto.properties).sort()).toEqual(['payload', 'reason']);
 
     const ui = await request(a.server).get('/tasker/docs');
     expect([ui.status, ui.headers['content-type']]).toEqual([200, 'text/html; charset=utf-8']);

@@ -98,6 +98,7 @@ describe('admin API under hostile input', () => {
       query.map((q) => `/tasker/tasks?${q}`),
       query.map((q) => `/tasker/handlers?${q}`),
       fc.tuple(segment(), fc.constantFrom('', '/audit', '/graph')).map(([id, tail]) => `/tasker/tasks/${id}${tail}`),
+      segment().map((e) => `/tasker/tasks/${taskId}/graph?expand=${e}`),
       fc.constantFrom('/tasker/workers', '/tasker/me', '/tasker/metrics', `/tasker/tasks/${'9'.repeat(30)}`),
     );
     await fc.assert(
@@ -116,6 +117,11 @@ describe('admin API under hostile input', () => {
         ([id, step]) =>
           () =>
             `/tasker/tasks/${id()}/steps/${step}/resolve`,
+      ),
+      fc.tuple(fc.oneof(fc.constant(() => taskId), segment().map((s) => () => s)), fc.oneof(fc.constant('approved'), segment())).map(
+        ([id, name]) =>
+          () =>
+            `/tasker/tasks/${id()}/signals/${name}`,
       ),
     );
     await fc.assert(
@@ -142,6 +148,7 @@ describe('admin API under hostile input', () => {
       ['POST', `/tasker/tasks/${taskId}/retry`],
       ['POST', `/tasker/tasks/${taskId}/cancel`],
       ['POST', `/tasker/tasks/${taskId}/steps/step_1/resolve`],
+      ['POST', `/tasker/tasks/${taskId}/signals/approved`],
     ];
     const near = (secret: string) =>
       fc.oneof(

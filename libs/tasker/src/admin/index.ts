@@ -7,4 +7,4 @@ export { TaskerExceptionFilter } from './http/tasker-exception.filter';
 export { parseApiKeys } from './auth/api-keys';
 export type { ApiKey, TaskerAdminOptions } from './admin-options.interface';
 export type { ErrorBody } from './http/error-body';
-export type { TaskGraph, GraphNode } from './graph/task-graph';
+export type { TaskGraph, GraphNode, GraphEdge, InstanceCounts } from './graph/task-graph';

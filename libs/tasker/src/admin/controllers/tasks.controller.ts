@@ -1,13 +1,16 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { BadRequestException, Body, Controller, Get, HttpCode, Param, Post, Query, UseFilters, UseGuards, UsePipes } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { AuditEntry, TaskDetail, TaskPage, TaskView } from '../../interfaces/views.interface';
 import { TaskerService } from '../../tasker.service';
+import { ADMIN_INVALID_REQUEST } from '../../tasker.messages';
 import { ADMIN_PREFIX } from '../admin.constants';
+import { EXPAND_NOT_A_STEP } from '../admin.messages';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import { Caller, CurrentCaller } from '../auth/auth.decorators';
 import { CreateTaskDto } from '../dto/create-task.dto';
 import { ListTasksQuery } from '../dto/list-tasks.query';
-import { OperatorActionDto, ResolveStepDto } from '../dto/operator-action.dto';
+import { GraphQuery } from '../dto/graph.query';
+import { OperatorActionDto, ResolveStepDto, SignalDto } from '../dto/operator-action.dto';
 import { buildGraph, TaskGraph } from '../graph/task-graph';
 import { adminValidationPipe } from '../http/admin-validation.pipe';
 import { TaskerExceptionFilter } from '../http/tasker-exception.filter';
@@ -52,10 +55,23 @@ export class TasksController {
   }
 
   @Get(':id/graph')
-  @ApiOkResponse({ description: '{ nodes, edges, mermaid } with step states.' })
-  async graph(@Param('id') id: string): Promise<TaskGraph> {
+  @ApiOkResponse({
+    description:
+      '{ nodes, edges, mermaid } with step states. A map step is one node with its instance counts (label `resize ×10: 7 done, 2 running, 1 failed`); ' +
+      'with ?expand=resize its instances are nodes too, linked from it by edges of kind "instance". Waiting and skipped nodes carry their reason.',
+  })
+  async graph(@Param('id') id: string, @Query() q: GraphQuery): Promise<TaskGraph> {
     const task = await this.tasker.getTask(id);
-    return buildGraph(task.steps);
+    if (q.expand === undefined) return buildGraph(task.steps);
+    if (q.expand === '*') return buildGraph(task.steps, { expand: '*' });
+    const names = new Set(q.expand.split(','));
+    const known = new Set(task.steps.map((s) => s.name));
+    const unknown = [...names].filter((n) => !known.has(n));
+    if (unknown.length) {
+      const messages = unknown.map((n) => EXPAND_NOT_A_STEP(n, task.id));
+      throw new BadRequestException({ message: ADMIN_INVALID_REQUEST(messages.join('; ')), details: [{ field: 'expand', messages }] });
+    }
+    return buildGraph(task.steps, { expand: names });
   }
 
   @Post(':id/retry')
@@ -72,6 +88,7 @@ export class TasksController {
 
   @Post(':id/steps/:stepName/resolve')
   @HttpCode(200)
+  @ApiParam({ name: 'stepName', description: 'A step, or an instance of a map step: `resize[3]` (URL-encoded `resize%5B3%5D`).' })
   resolve(
     @Param('id') id: string,
     @Param('stepName') stepName: string,
@@ -79,5 +96,17 @@ export class TasksController {
     @CurrentCaller() caller: Caller,
   ): Promise<TaskView> {
     return this.tasker.resolveStep(id, stepName, { results: dto.results, actor: caller.name, reason: dto.reason });
+  }
+
+  @Post(':id/signals/:name')
+  @HttpCode(200)
+  @ApiParam({ name: 'name', description: 'The signal a step waits for with ctx.waitForSignal(name).' })
+  @ApiOkResponse({
+    description:
+      'The task. A step waiting for the signal completes with the payload (the caller is the actor of that completion); ' +
+      'sent before any step waits, the signal is kept for the step that will. 409: the task already received this signal, or is finished.',
+  })
+  signal(@Param('id') id: string, @Param('name') name: string, @Body() dto: SignalDto, @CurrentCaller() caller: Caller): Promise<TaskView> {
+    return this.tasker.signal(id, name, dto.payload, { actor: caller.name, reason: dto.reason });
   }
 }

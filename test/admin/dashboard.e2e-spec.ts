@@ -9,18 +9,22 @@ import type { AddressInfo } from 'node:net';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { configureAdminApp } from '../../src/configure-app';
 import { DECLINED, GreetingWorkflow, InvoiceWorkflow, PaymentSwitch } from '../fixtures/dashboard.workflow';
+import { DYNAMIC_PROVIDERS, Gates } from '../fixtures/dynamic-admin.workflows';
 import { dropSchema, uniqueSchema } from '../support/database';
 import { testOptions } from '../support/tasker-app';
+import { waitFor } from '../support/wait';
 
 /**
  * The operator dashboard (GET /tasker/dashboard) in a real headless Chromium against a real HTTP
  * server, a real worker and real Postgres: sign-in, list and filters, a task with its graph,
- * steps, error and audit trail, and the operator actions under the role rules.
+ * steps, error and audit trail, and the operator actions under the role rules; dynamic workflows
+ * (a signal sent from the page, map instances, skipped steps, parent and child links).
  */
 const CHROMIUM = '/usr/bin/chromium';
 const ALICE = 'alice-secret-0123456789';
 const DASH = 'dash-secret-0123456789';
 const SCREENSHOT = '/tmp/dashboard.png';
+const SCREENSHOT_MAP = '/tmp/dashboard-map.png';
 
 describe('operator dashboard (headless Chromium)', () => {
   const schema = uniqueSchema('dash');
@@ -28,6 +32,7 @@ describe('operator dashboard (headless Chromium)', () => {
   let browser: Browser | undefined;
   let tasker: TaskerService;
   let payments: PaymentSwitch;
+  let gates: Gates | undefined;
   let base: string;
   let contexts: BrowserContext[] = [];
   /** Uncaught page errors and console errors (a CSP violation is one), per test. */
@@ -55,7 +60,7 @@ describe('operator dashboard (headless Chromium)', () => {
           ],
         }),
       ],
-      providers: [PaymentSwitch, InvoiceWorkflow, GreetingWorkflow],
+      providers: [PaymentSwitch, InvoiceWorkflow, GreetingWorkflow, ...DYNAMIC_PROVIDERS],
     }).compile();
     app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: ['error', 'warn'] });
     configureAdminApp(app);
@@ -63,6 +68,7 @@ describe('operator dashboard (headless Chromium)', () => {
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     tasker = app.get(TaskerService);
     payments = app.get(PaymentSwitch);
+    gates = app.get(Gates);
 
     // Oldest first: a task that completes, then one whose charge_card step fails permanently.
     okId = (await tasker.createTask({ name: 'greeting', namespace: 'mail', context: { to: 'Ada' }, initiator: 'tests' })).id;
@@ -86,6 +92,7 @@ describe('operator dashboard (headless Chromium)', () => {
   });
 
   afterAll(async () => {
+    gates?.openAll();
     await browser?.close();
     await app?.close();
     await dropSchema(schema);
@@ -370,5 +377,140 @@ describe('operator dashboard (headless Chromium)', () => {
     expect(new Set(all).size).toBe(31);
     expect(all[30]).toBe(okId);
     expect(await page.locator('#load-more').isVisible()).toBe(false);
+  });
+
+  // The dynamic-workflow tests come last: the tests above count every task of the list.
+
+  /** Waits until step `name` of task `id` is in `state` (through the service, not the page). */
+  const stepInState = (id: string, name: string, state: string) =>
+    waitFor(`step ${name} of task ${id} to be ${state}`, async () => (await tasker.getTask(id)).steps.find((s) => s.name === name && s.state === state));
+
+  it('a task waiting for a signal: the page says so, the operator sends it with a payload and a reason, the task completes, the audit names the sender', async () => {
+    const id = (await tasker.createTask({ name: 'approval', namespace: 'ops', context: {} })).id;
+    await stepInState(id, 'ask', 'waiting');
+
+    // A viewer sees why it waits, but cannot send the signal.
+    const viewer = await signIn(DASH, `#task/${id}`);
+    await stepRow(viewer, 'ask').and(viewer.locator('[data-state="waiting"]')).waitFor();
+    expect(await stepRow(viewer, 'ask').locator('[data-testid="step-readiness"]').textContent()).toBe('waiting for signal "approved"');
+    expect(await viewer.isDisabled('[data-testid="signal-step"][data-step="ask"]')).toBe(true);
+    expect(await viewer.getAttribute('[data-testid="signal-step"][data-step="ask"]', 'title')).toMatch(/viewer role/);
+
+    const page = await signIn(ALICE, `#task/${id}`);
+    await taskState(page, 'in_progress');
+    const ask = stepRow(page, 'ask');
+    await ask.and(page.locator('[data-state="waiting"]')).waitFor();
+    expect(await ask.locator('.badge').textContent()).toBe('waiting');
+    expect(await ask.locator('[data-testid="step-readiness"]').textContent()).toBe('waiting for signal "approved"');
+    const node = page.locator('[data-testid="graph-node"][data-step="ask"]');
+    expect(await node.getAttribute('data-state')).toBe('waiting');
+    expect(await node.locator('[data-testid="graph-node-detail"]').textContent()).toBe('waiting for signal "approved"');
+    // The legend lists the two new states with the others.
+    expect(await page.locator('#state-legend .badge').evaluateAll((els) => els.map((e) => e.getAttribute('data-state')))).toEqual([
+      'pending', 'in_progress', 'complete', 'error', 'cancelled', 'resolved_manually', 'skipped', 'waiting',
+    ]);
+    // A waiting step may also be resolved by hand; a pending one after it too.
+    expect(await ask.locator('[data-testid="resolve-step"]').count()).toBe(1);
+
+    await page.click('[data-testid="signal-step"][data-step="ask"]');
+    await page.locator('#action-payload').waitFor({ state: 'visible' });
+    expect(await page.textContent('#action-title')).toBe(`Send signal "approved" to task ${id}`);
+    expect(await page.locator('#action-results').isVisible()).toBe(false);
+    await page.fill('#action-payload', '{ approvedBy: ');
+    await page.click('#action-confirm');
+    await page.locator('#action-error').waitFor({ state: 'visible' });
+    expect(await page.textContent('#action-error')).toMatch(/^The payload is not valid JSON \(nothing was sent\)/);
+    expect(posts).toEqual([]);
+
+    await page.fill('#action-payload', '{ "approvedBy": "alice", "limit": 500 }');
+    await page.fill('#action-reason', 'budget ok');
+    await page.click('#action-confirm');
+    await page.locator('#action-dialog').waitFor({ state: 'hidden' });
+    expect(posts).toEqual([`/tasker/tasks/${id}/signals/approved`]);
+    expect(await page.textContent('#action-message')).toBe('Signal "approved" sent (ask). Reason: budget ok');
+
+    // The worker runs pay; the page sees it by itself.
+    await taskState(page, 'complete');
+    await stepRow(page, 'pay').and(page.locator('[data-state="complete"]')).waitFor();
+    expect(await page.locator('[data-testid="signal-step"]').count()).toBe(0);
+    const signalled = page.locator('[data-testid="audit-row"][data-step="ask"][data-to="complete"]');
+    await signalled.waitFor();
+    expect(await signalled.locator('[data-testid="audit-actor"]').textContent()).toBe('alice');
+    expect(await signalled.textContent()).toContain('signal "approved": budget ok');
+    expect((await tasker.getTask(id)).steps.find((s) => s.name === 'pay')?.results).toEqual({ approvedBy: { approvedBy: 'alice', limit: 500 } });
+  });
+
+  it('a map step is one row with its counts; opened, it lists its instances with their errors, expands them in the graph, and a failed one is resolved', async () => {
+    const id = (await tasker.createTask({ name: 'thumbs', namespace: 'ops', context: { items: ['a', 'fail:b', 'hold:dash-map'] } })).id;
+    await waitFor('1 done, 1 running, 1 failed', async () => {
+      const r = (await tasker.getTask(id)).steps.find((s) => s.name === 'resize');
+      return r?.instances?.done === 1 && r.instances.running === 1 && r.instances.failed === 1;
+    });
+    const page = await signIn(ALICE, `#task/${id}`);
+    const resize = stepRow(page, 'resize');
+    await resize.and(page.locator('[data-state="error"]')).waitFor();
+    expect(await resize.locator('[data-testid="instance-counts"]').textContent()).toBe('1 done, 1 running, 1 failed');
+    expect(await resize.locator('[data-testid="resolve-step"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="instance-row"]').count()).toBe(0);
+    await waitForCount(page, '[data-testid="graph-node"]', 3);
+    expect(await page.locator('[data-testid="graph-node"][data-step="resize"] [data-testid="graph-node-detail"]').textContent()).toBe('1 done, 1 running, 1 failed');
+
+    await resize.locator('[data-testid="instances-toggle"]').click();
+    await waitForCount(page, '[data-testid="instance-row"]', 3);
+    const failed = page.locator('[data-testid="instance-row"][data-step="resize[1]"]');
+    expect(await failed.getAttribute('data-state')).toBe('error');
+    const error = page.locator('[data-testid="step-error"][data-step="resize[1]"]');
+    expect(await error.locator('[data-testid="step-error-message"]').textContent()).toBe('cannot resize b');
+    expect(await error.textContent()).toContain('BAD_IMAGE');
+    // The graph shows the instances too, linked from their map step.
+    await waitForCount(page, '[data-testid="graph-node"]', 6);
+    expect(await page.locator('#task-graph path.edge.instance').count()).toBe(3);
+    await page.screenshot({ path: SCREENSHOT_MAP, fullPage: true });
+    // The state filter narrows steps and instances.
+    await page.selectOption('#step-filter', 'error');
+    await waitForCount(page, '[data-testid="instance-row"]', 1);
+    expect(await page.locator('[data-testid="step-row"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-step')))).toEqual(['resize']);
+
+    await failed.locator('[data-testid="resolve-step"]').click();
+    await page.fill('#action-results', '"b-by-hand"');
+    await page.click('#action-confirm');
+    await page.locator('#action-dialog').waitFor({ state: 'hidden' });
+    expect(posts).toEqual([`/tasker/tasks/${id}/steps/resize%5B1%5D/resolve`]);
+    await page.selectOption('#step-filter', '');
+    await page.locator('[data-testid="instance-row"][data-step="resize[1]"][data-state="resolved_manually"]').waitFor();
+    gates!.open('dash-map');
+    await taskState(page, 'complete');
+    expect((await tasker.getTask(id)).steps.find((s) => s.name === 'zip')?.results).toEqual({ files: ['a@0', 'b-by-hand', 'hold:dash-map@2'] });
+    await page.locator('[data-testid="step-row"][data-step="resize"] [data-testid="instance-counts"]', { hasText: '3 done' }).waitFor();
+  });
+
+  it('skipped steps say why; a step waiting for a child task links to it, and the child links back to its parent', async () => {
+    const ship = (await tasker.createTask({ name: 'shipping', namespace: 'ops', context: { express: false } })).id;
+    expect((await tasker.waitForTask(ship, { timeoutMs: 30_000 })).state).toBe('complete');
+    const page = await signIn(ALICE, `#task/${ship}`);
+    await taskState(page, 'complete');
+    await stepRow(page, 'express').and(page.locator('[data-state="skipped"]')).waitFor();
+    expect(await stepRow(page, 'express').locator('[data-testid="step-readiness"]').textContent()).toBe('condition false');
+    expect(await stepRow(page, 'track').locator('[data-testid="step-readiness"]').textContent()).toBe('all parents skipped');
+    expect(await page.locator('[data-testid="graph-node"][data-step="express"]').getAttribute('data-state')).toBe('skipped');
+
+    const order = (await tasker.createTask({ name: 'order', namespace: 'ops', context: { amount: 5, gate: 'dash-child' } })).id;
+    const child = (await stepInState(order, 'pay', 'waiting')).waitingFor as { kind: 'child'; taskId: string };
+    await page.evaluate(`location.hash = '#task/${order}'`);
+    const link = stepRow(page, 'pay').locator('[data-testid="child-link"]');
+    await link.waitFor();
+    expect(await stepRow(page, 'pay').locator('[data-testid="step-readiness"]').textContent()).toBe(`waiting for child task ${child.taskId}`);
+    await link.click();
+    await page.locator('#task-title', { hasText: `Task ${child.taskId}` }).waitFor();
+    expect(await page.evaluate('location.hash')).toBe(`#task/${child.taskId}`);
+    const parent = page.locator('[data-testid="parent-link"]');
+    await parent.waitFor();
+    expect(await parent.textContent()).toBe(`Task ${order}`);
+    expect(await page.textContent('#task-fields')).toContain(`Parent taskTask ${order} (step pay)`);
+    gates!.open('dash-child');
+    await taskState(page, 'complete');
+    await parent.click();
+    await page.locator('#task-title', { hasText: `Task ${order}` }).waitFor();
+    await taskState(page, 'complete');
   });
 });

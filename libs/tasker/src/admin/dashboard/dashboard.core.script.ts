@@ -9,6 +9,7 @@ var BASE = location.pathname.replace(/\/dashboard\/?$/, '') || '/tasker';
 var PAGE_SIZE = 25;
 var REFRESH_MS = 3000;
 var STATES = ['pending', 'in_progress', 'complete', 'error', 'cancelled', 'resolved_manually'];
+var STEP_STATES = STATES.concat(['skipped', 'waiting']);
 var S = { me: null, items: [], cursor: null, listSeq: 0, taskId: null, task: null, taskSeq: 0, open: new Set(), action: null, busy: 0 };
 
 function $(id) { return document.getElementById(id); }

@@ -7,7 +7,7 @@ import { DASHBOARD_TASK_SCRIPT } from './dashboard.task.script';
  * the strict CSP of DashboardController holds). It asks for an API key, keeps it in sessionStorage
  * and calls the admin API with it; every text it shows is inserted with textContent.
  *
- * Elements the e2e test (test/dashboard.e2e-spec.ts) drives have ids or data-testid attributes.
+ * Elements the e2e test (test/admin/dashboard.e2e-spec.ts) drives have ids or data-testid attributes.
  */
 const BODY = String.raw`
 <header class="topbar">
@@ -73,11 +73,15 @@ const BODY = String.raw`
       <div class="card">
         <h2>Graph</h2>
         <div id="task-graph" class="graph" data-testid="task-graph"></div>
+        <div id="state-legend" class="legend" data-testid="state-legend"></div>
         <div id="task-mermaid"></div>
       </div>
     </div>
     <div class="card">
-      <h2>Steps</h2>
+      <div class="card-head">
+        <h2>Steps</h2>
+        <label class="muted">State <select id="step-filter" data-testid="step-filter"><option value="">any</option></select></label>
+      </div>
       <table class="grid" id="steps-table">
         <thead><tr><th>Step</th><th>State</th><th>Attempts</th><th>Next retry</th><th>Started</th><th>Completed</th><th>Duration</th><th>Readiness</th><th>Depends on</th><th>Results</th><th></th></tr></thead>
         <tbody id="steps-body"></tbody>
@@ -100,6 +104,10 @@ const BODY = String.raw`
     <div id="action-results-field" hidden>
       <label for="action-results">Results (JSON, empty for none)</label>
       <textarea id="action-results" rows="6" spellcheck="false" placeholder='{ "paymentId": "manual-123" }'></textarea>
+    </div>
+    <div id="action-payload-field" hidden>
+      <label for="action-payload">Payload (JSON, empty for null): the waiting step's results</label>
+      <textarea id="action-payload" rows="6" spellcheck="false" placeholder='{ "approvedBy": "alice" }'></textarea>
     </div>
     <label for="action-reason">Reason (recorded in the audit trail)</label>
     <input id="action-reason" maxlength="1000" placeholder="why">

@@ -8,6 +8,8 @@ export const DASHBOARD_STYLE = String.raw`
   --error-bg: #fee2e2; --error: #dc2626; --error-fg: #7f1d1d;
   --cancelled-bg: #e5e7eb; --cancelled: #4b5563; --cancelled-fg: #374151;
   --resolved_manually-bg: #fef9c3; --resolved_manually: #ca8a04; --resolved_manually-fg: #713f12;
+  --skipped-bg: #fafafa; --skipped: #a1a1aa; --skipped-fg: #52525b;
+  --waiting-bg: #ede9fe; --waiting: #7c3aed; --waiting-fg: #4c1d95;
 }
 * { box-sizing: border-box; }
 [hidden] { display: none !important; }
@@ -65,7 +67,20 @@ dl.fields dd { margin: 0; word-break: break-word; }
 .graph .node text { font-size: 12px; fill: var(--text); }
 .graph .node text.sub { font-size: 11px; fill: var(--muted); }
 .graph .node.s-cancelled rect { stroke-dasharray: 4 2; }
+.graph .node.s-skipped rect { stroke-dasharray: 2 3; }
 .graph .edge { fill: none; stroke: #9ca3af; stroke-width: 1.5; }
+.graph .edge.instance { stroke-dasharray: 3 3; }
+.legend { display: flex; flex-wrap: wrap; gap: 6px; margin: 8px 0; }
+.card-head { display: flex; align-items: center; justify-content: space-between; gap: 10px; margin-bottom: 10px; }
+.card-head h2 { margin: 0; }
+.card-head label { display: flex; align-items: center; gap: 6px; }
+.held { color: var(--waiting-fg); }
+.counts { font-weight: 600; }
+.grid td .sub { display: block; font-size: 12px; color: var(--muted); }
+.grid td .row-actions { display: flex; flex-direction: column; gap: 4px; align-items: flex-start; }
+tr.instance-row td { background: #fbfaff; }
+tr.instance-row td:first-child { padding-left: 26px; }
+tr.instance-note td { color: var(--muted); padding-left: 26px; font-size: 12px; }
 .error-row td { background: #fff7f7; }
 .error-box { border-left: 3px solid var(--error); padding: 4px 10px; }
 .error-box .err-name { font-weight: 700; color: var(--error-fg); }
@@ -81,7 +96,8 @@ dialog form { display: flex; flex-direction: column; gap: 8px; }
 dialog .actions { display: flex; justify-content: flex-end; gap: 8px; margin-top: 6px; }
 `;
 
-const STATES = ['pending', 'in_progress', 'complete', 'error', 'cancelled', 'resolved_manually'];
+/** Step states (task states and skipped, waiting): every state a badge or a graph node can show. */
+const STATES = ['pending', 'in_progress', 'complete', 'error', 'cancelled', 'resolved_manually', 'skipped', 'waiting'];
 
 /** Badge and graph-node colours, one rule set per state (the same palette as the Mermaid graph). */
 export const STATE_STYLE = STATES.map(

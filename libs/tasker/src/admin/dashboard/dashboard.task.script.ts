@@ -1,14 +1,20 @@
 /**
  * Dashboard script, part 2: one task (fields, context, steps, errors, results), its DAG as SVG,
  * the audit trail and the operator actions. Shares its function scope with dashboard.core.script.ts.
+ * Dynamic workflows: a held step shows its readiness reason (a child task as a link), a map step is
+ * one row with its instance counts that opens to list its instances (and expands them in the graph),
+ * and a step waiting for a signal has a Send signal action.
  */
 export const DASHBOARD_TASK_SCRIPT = String.raw`
 var SVGNS = 'http://www.w3.org/2000/svg';
 var G = { W: 184, H: 50, GX: 56, GY: 18, PAD: 12 };
+/** An opened map step shows at most this many instance rows (the state filter narrows them first). */
+var MAX_INSTANCE_ROWS = 500;
 var ACTIONS = {
   retry: { hint: 'Steps in error go back to pending with a fresh attempt budget; completed steps never run again.', done: 'Retry requested.' },
   cancel: { hint: 'No further step starts; running steps are signalled to stop; pending steps become cancelled.', done: 'Task cancelled.' },
   resolve: { hint: 'The step becomes resolved_manually with the results below; its dependents receive them as its output.', done: 'Step resolved.' },
+  signal: { hint: 'The step waiting for this signal completes with the payload below as its results; its dependents receive them. A task receives each signal once.', done: 'Signal sent.' },
 };
 
 function initTaskView() {
@@ -16,6 +22,20 @@ function initTaskView() {
   $('cancel-task').addEventListener('click', function () { openAction('cancel'); });
   $('action-form').addEventListener('submit', confirmAction);
   $('action-close').addEventListener('click', function () { $('action-dialog').close(); });
+  STEP_STATES.forEach(function (st) { $('step-filter').append(h('option', { value: st, text: st })); });
+  $('step-filter').addEventListener('change', function () { if (S.task) renderTask(S.task); });
+  $('state-legend').replaceChildren.apply($('state-legend'), STEP_STATES.map(function (st) { return badge(st); }));
+}
+
+/** A readiness code (waiting_for_dependencies) reads as words; a sentence (waiting for signal "a_b") stays as it is. */
+function isSentence(reason) { return !!reason && reason.indexOf(' ') >= 0; }
+function reasonText(reason) { return isSentence(reason) ? reason : String(reason || '').replace(/_/g, ' '); }
+
+/** Map steps whose instance list is open: their instances are listed and drawn in the graph. */
+function openMaps() {
+  var out = [];
+  S.open.forEach(function (k) { if (k.indexOf('instances:') === 0) out.push(k.slice(10)); });
+  return out;
 }
 
 function openTask(id) {
@@ -43,7 +63,9 @@ async function loadTask() {
   var seq = ++S.taskSeq;
   var p = '/tasks/' + encodeURIComponent(id);
   var r;
-  try { r = await Promise.all([api('GET', p), api('GET', p + '/graph'), api('GET', p + '/audit')]); } catch (e) {
+  var maps = openMaps();
+  var graphPath = p + '/graph' + (maps.length ? '?expand=' + encodeURIComponent(maps.join(',')) : '');
+  try { r = await Promise.all([api('GET', p), api('GET', graphPath), api('GET', p + '/audit')]); } catch (e) {
     if (seq === S.taskSeq && id === S.taskId && e.status !== 401) message($('task-message'), describe(e), 'error');
     return;
   }
@@ -86,39 +108,121 @@ function renderTask(t) {
   ];
   var dl = [];
   fields.forEach(function (f) { if (f[1]) dl.push(h('dt', { text: f[0] }), h('dd', { text: f[1] })); });
+  if (t.parentTaskId) {
+    dl.push(h('dt', { text: 'Parent task' }), h('dd', {}, [
+      h('a', { href: '#task/' + encodeURIComponent(t.parentTaskId), 'data-testid': 'parent-link', text: 'Task ' + t.parentTaskId }),
+      t.parentStepName ? ' (step ' : '', t.parentStepName ? h('span', { class: 'mono', text: t.parentStepName }) : '', t.parentStepName ? ')' : '',
+    ]));
+  }
   $('task-fields').replaceChildren.apply($('task-fields'), dl);
   $('task-context').textContent = JSON.stringify(t.context || {}, null, 2);
   guard($('retry-task'), ACTIONS.retry.hint);
   guard($('cancel-task'), ACTIONS.cancel.hint);
   $('retry-task').classList.toggle('primary', t.state === 'error');
   $('readonly-note').hidden = S.me.role === 'operator';
+  var filter = $('step-filter').value;
+  var instances = new Map();
+  (t.steps || []).forEach(function (s) { if (s.mapOf !== undefined) (instances.get(s.mapOf) || instances.set(s.mapOf, []).get(s.mapOf)).push(s); });
   var rows = [];
-  (t.steps || []).forEach(function (s) { rows.push.apply(rows, stepRows(s)); });
-  if (!rows.length) rows = [h('tr', {}, [h('td', { class: 'empty', colspan: 11, text: 'This task has no steps.' })])];
+  (t.steps || []).forEach(function (s) {
+    if (s.mapOf !== undefined) return;
+    var own = instances.get(s.name) || [];
+    var matching = filter ? own.filter(function (i) { return i.state === filter; }) : own;
+    if (filter && s.state !== filter && !matching.length) return;
+    rows.push.apply(rows, stepRows(s, false));
+    if (s.instances && S.open.has('instances:' + s.name)) rows.push.apply(rows, instanceRows(s, matching));
+  });
+  if (!rows.length) {
+    var none = (t.steps || []).length ? 'No step is ' + filter + '.' : 'This task has no steps.';
+    rows = [h('tr', {}, [h('td', { class: 'empty', colspan: 11, text: none })])];
+  }
   $('steps-body').replaceChildren.apply($('steps-body'), rows);
 }
 
-function stepRows(s) {
-  var resolve = null;
-  if (s.state === 'error' || s.state === 'pending') {
-    resolve = h('button', { type: 'button', class: 'small', 'data-testid': 'resolve-step', 'data-step': s.name, text: 'Resolve', onclick: function () { openAction('resolve', s.name); } });
-    guard(resolve, ACTIONS.resolve.hint);
-  }
+/** The instances of an opened map step (those in the filtered state), in item order, at most MAX_INSTANCE_ROWS. */
+function instanceRows(map, list) {
+  var rows = [];
+  list.slice(0, MAX_INSTANCE_ROWS).forEach(function (i) { rows.push.apply(rows, stepRows(i, true)); });
+  var note = list.length > MAX_INSTANCE_ROWS ? 'The first ' + MAX_INSTANCE_ROWS + ' of ' + list.length + ' instances are listed; choose a state above to narrow them.'
+    : !list.length ? (map.instances.total ? 'No instance is in this state.' : 'The list was empty: no instances.') : null;
+  if (note) rows.push(h('tr', { class: 'instance-note', 'data-map-of': map.name }, [h('td', { colspan: 11, text: note })]));
+  return rows;
+}
+
+/** "7 done, 2 running, 1 failed" (zero counts left out). */
+function countsText(c) {
+  var pending = Math.max(0, c.total - c.done - c.running - c.failed);
+  var parts = [];
+  [['done', c.done], ['running', c.running], ['failed', c.failed], ['pending', pending]].forEach(function (p) { if (p[1] > 0) parts.push(p[1] + ' ' + p[0]); });
+  return parts.join(', ') || 'no instances';
+}
+
+/** Why the step is (not) ready: the reason as a sentence, a child task as a link, a map step's counts. */
+function readinessCell(s) {
   var r = s.readiness;
-  var readiness = h('td', { text: r ? r.reason.replace(/_/g, ' ') : '' });
-  if (r) readiness.title = 'dependencies done ' + r.parentsDone + '/' + r.parentsTotal + (r.availableAt ? '; available at ' + fmtTime(r.availableAt) : '');
-  var row = h('tr', { 'data-testid': 'step-row', 'data-step': s.name, 'data-state': s.state }, [
-    h('td', { class: 'mono' }, [h('strong', { text: s.name })]),
+  var td = h('td', { 'data-testid': 'step-readiness' });
+  if (!r) return td;
+  var w = s.waitingFor;
+  if (s.instances) {
+    td.append(h('span', { class: 'counts', 'data-testid': 'instance-counts', text: countsText(s.instances) }));
+    if (isSentence(r.reason)) td.append(h('span', { class: 'sub', text: r.reason }));
+  } else if (w && w.kind === 'child') {
+    td.append('waiting for child task ', h('a', { href: '#task/' + encodeURIComponent(w.taskId), 'data-testid': 'child-link', text: w.taskId }));
+  } else {
+    td.textContent = reasonText(r.reason);
+  }
+  if (s.state === 'waiting' || s.state === 'skipped') td.classList.add('held');
+  var title = 'dependencies done ' + r.parentsDone + '/' + r.parentsTotal + (r.availableAt ? '; available at ' + fmtTime(r.availableAt) : '');
+  if (w && w.kind === 'sleep') title = 'sleeping until ' + fmtTime(w.until) + ' (local time)';
+  if (w && w.kind === 'signal' && w.until) title = 'the wait times out at ' + fmtTime(w.until) + ' (local time)';
+  td.title = title;
+  return td;
+}
+
+function stepRows(s, instance) {
+  var actions = [];
+  var w = s.waitingFor;
+  if (s.state === 'waiting' && w && w.kind === 'signal') {
+    var send = h('button', { type: 'button', class: 'small primary', 'data-testid': 'signal-step', 'data-step': s.name, 'data-signal': w.name, text: 'Send signal',
+      onclick: function () { openAction('signal', s.name, w.name); } });
+    guard(send, ACTIONS.signal.hint);
+    actions.push(send);
+  }
+  // A map step is not resolved itself (its failed instances are); a waiting step may be.
+  if (!s.instances && (s.state === 'error' || s.state === 'pending' || s.state === 'waiting')) {
+    var resolve = h('button', { type: 'button', class: 'small', 'data-testid': 'resolve-step', 'data-step': s.name, text: 'Resolve', onclick: function () { openAction('resolve', s.name); } });
+    guard(resolve, ACTIONS.resolve.hint);
+    actions.push(resolve);
+  }
+  var nameCell = h('td', { class: 'mono' }, [h('strong', { text: s.name })]);
+  if (s.instances) {
+    var key = 'instances:' + s.name;
+    var open = S.open.has(key);
+    nameCell.append(' ', h('span', { class: 'muted', text: '\u00d7' + s.instances.total }), h('br'), h('button', {
+      type: 'button', class: 'small', 'data-testid': 'instances-toggle', 'data-step': s.name, 'aria-expanded': open ? 'true' : 'false',
+      text: (open ? 'Hide instances' : 'Show instances') + ' (' + s.instances.total + ')',
+      onclick: function () {
+        if (S.open.has(key)) S.open.delete(key); else S.open.add(key);
+        renderTask(S.task);
+        loadTask();
+      },
+    }));
+  }
+  var attrs = instance
+    ? { class: 'instance-row', 'data-testid': 'instance-row', 'data-step': s.name, 'data-map-of': s.mapOf, 'data-state': s.state }
+    : { 'data-testid': 'step-row', 'data-step': s.name, 'data-state': s.state };
+  var row = h('tr', attrs, [
+    nameCell,
     h('td', {}, [badge(s.state)]),
     h('td', { class: 'nowrap', 'data-testid': 'step-attempts', text: s.attempts + '/' + s.retryLimit + (s.retryable === false ? ' (no retry)' : '') }),
     timeCell(s.nextRetryAt),
     timeCell(s.startedAt),
     timeCell(s.completedAt),
     h('td', { class: 'nowrap', text: fmtDuration(s.durationMs) }),
-    readiness,
-    h('td', { class: 'mono', text: (s.dependsOn || []).join(', ') || '\u2014' }),
+    readinessCell(s),
+    h('td', { class: 'mono', text: (s.dependsOn || []).join(', ') || (instance ? 'item ' + s.mapIndex : '\u2014') }),
     h('td', { class: 'results' }, [s.results === undefined ? '' : details('results:' + s.name, 'JSON', JSON.stringify(s.results, null, 2))]),
-    h('td', {}, [resolve]),
+    h('td', {}, [h('div', { class: 'row-actions' }, actions)]),
   ]);
   if (!s.lastError) return [row];
   var e = s.lastError;
@@ -129,7 +233,7 @@ function stepRows(s) {
     e.code ? h('span', { class: 'code mono', title: 'error code', text: e.code }) : null,
     e.stack ? details('stack:' + s.name, 'Stack trace', e.stack) : null,
   ]);
-  return [row, h('tr', { class: 'error-row', 'data-step': s.name }, [h('td', { colspan: 11 }, [box])])];
+  return [row, h('tr', { class: 'error-row' + (instance ? ' instance-row' : ''), 'data-step': s.name }, [h('td', { colspan: 11 }, [box])])];
 }
 
 /* ---------- graph: layers by longest path from the roots, left to right ---------- */
@@ -180,6 +284,9 @@ function renderGraph(g) {
   var edges = g.edges || [];
   $('task-mermaid').replaceChildren(g.mermaid ? details('mermaid', 'Mermaid source', g.mermaid) : '');
   if (!nodes.length) { box.replaceChildren(h('p', { class: 'muted', text: 'This task has no steps.' })); return; }
+  // A third line under the state when a node has more to say: a map step's counts, what holds a step.
+  function more(n) { return n.instances ? countsText(n.instances) : n.reason || ''; }
+  G.H = nodes.some(function (n) { return more(n); }) ? 66 : 50;
   var L = layout(nodes, edges);
   var root = svg('svg', { width: L.width, height: L.height, viewBox: '0 0 ' + L.width + ' ' + L.height, role: 'img', 'aria-label': 'Step graph', 'data-testid': 'graph-svg' }, [
     svg('defs', {}, [svg('marker', { id: 'tasker-arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' }, [
@@ -191,20 +298,23 @@ function renderGraph(g) {
     var b = L.pos.get(e.to);
     if (!a || !b) return;
     var x1 = a.x + G.W, y1 = a.y + G.H / 2, x2 = b.x, y2 = b.y + G.H / 2, mx = (x1 + x2) / 2;
-    root.append(svg('path', { class: 'edge', 'data-from': e.from, 'data-to': e.to, 'marker-end': 'url(#tasker-arrow)',
+    root.append(svg('path', { class: e.kind === 'instance' ? 'edge instance' : 'edge', 'data-from': e.from, 'data-to': e.to, 'marker-end': 'url(#tasker-arrow)',
       d: 'M' + x1 + ',' + y1 + ' C' + mx + ',' + y1 + ' ' + mx + ',' + y2 + ' ' + x2 + ',' + y2 }));
   });
   nodes.forEach(function (n) {
     var p = L.pos.get(n.id);
     var state = n.state || 'pending';
-    var name = n.id.length > 24 ? n.id.slice(0, 23) + '\u2026' : n.id;
+    var full = n.instances ? n.id + ' \u00d7' + n.instances.total : n.id;
+    var name = full.length > 24 ? full.slice(0, 23) + '\u2026' : full;
     var tries = n.attempts === undefined ? '' : ' \u00b7 ' + n.attempts + '/' + n.retryLimit;
-    var node = svg('g', { class: 'node s-' + state, 'data-testid': 'graph-node', 'data-step': n.id, 'data-state': state, transform: 'translate(' + p.x + ',' + p.y + ')' }, [
-      svg('title', { text: n.id + ': ' + state + (n.attempts === undefined ? '' : ' (attempts ' + n.attempts + ' of ' + n.retryLimit + ')') }),
+    var extra = more(n);
+    var node = svg('g', { class: 'node s-' + state + (n.mapOf !== undefined ? ' instance' : ''), 'data-testid': 'graph-node', 'data-step': n.id, 'data-state': state, transform: 'translate(' + p.x + ',' + p.y + ')' }, [
+      svg('title', { text: (n.label || n.id) + ': ' + state + (n.attempts === undefined ? '' : ' (attempts ' + n.attempts + ' of ' + n.retryLimit + ')') + (n.reason ? '; ' + n.reason : '') }),
       svg('rect', { width: G.W, height: G.H, rx: 8 }),
       svg('text', { x: 10, y: 20, text: name }),
       svg('text', { x: 10, y: 38, class: 'sub', text: state + tries }),
     ]);
+    if (extra) node.append(svg('text', { x: 10, y: 55, class: 'sub', 'data-testid': 'graph-node-detail', text: extra.length > 30 ? extra.slice(0, 29) + '\u2026' : extra }));
     node.addEventListener('click', function () { focusStep(n.id); });
     root.append(node);
   });
@@ -212,7 +322,7 @@ function renderGraph(g) {
 }
 
 function focusStep(name) {
-  var row = Array.prototype.find.call($('steps-body').querySelectorAll('tr[data-testid="step-row"]'), function (r) { return r.getAttribute('data-step') === name; });
+  var row = Array.prototype.find.call($('steps-body').querySelectorAll('tr[data-testid="step-row"], tr[data-testid="instance-row"]'), function (r) { return r.getAttribute('data-step') === name; });
   if (!row) return;
   row.scrollIntoView({ block: 'center', behavior: 'smooth' });
   row.classList.remove('flash');
@@ -240,19 +350,23 @@ function renderAudit(entries) {
 
 /* ---------- operator actions ---------- */
 
-function openAction(kind, step) {
+function openAction(kind, step, signal) {
   if (!S.task) return;
-  S.action = { kind: kind, step: step, taskId: S.task.id };
-  $('action-title').textContent = kind === 'resolve' ? 'Resolve step "' + step + '" of task ' + S.task.id : (kind === 'retry' ? 'Retry' : 'Cancel') + ' task ' + S.task.id;
-  $('action-help').textContent = ACTIONS[kind].hint;
+  S.action = { kind: kind, step: step, signal: signal, taskId: S.task.id };
+  $('action-title').textContent = kind === 'resolve' ? 'Resolve step "' + step + '" of task ' + S.task.id
+    : kind === 'signal' ? 'Send signal "' + signal + '" to task ' + S.task.id
+    : (kind === 'retry' ? 'Retry' : 'Cancel') + ' task ' + S.task.id;
+  $('action-help').textContent = ACTIONS[kind].hint + (kind === 'signal' ? ' Step "' + step + '" waits for it.' : '');
   $('action-results-field').hidden = kind !== 'resolve';
   $('action-results').value = '';
+  $('action-payload-field').hidden = kind !== 'signal';
+  $('action-payload').value = '';
   $('action-reason').value = '';
   message($('action-error'), '');
   $('action-confirm').disabled = false;
-  $('action-confirm').textContent = kind === 'retry' ? 'Retry task' : kind === 'cancel' ? 'Cancel task' : 'Resolve step';
+  $('action-confirm').textContent = kind === 'retry' ? 'Retry task' : kind === 'cancel' ? 'Cancel task' : kind === 'signal' ? 'Send signal' : 'Resolve step';
   $('action-dialog').showModal();
-  (kind === 'resolve' ? $('action-results') : $('action-reason')).focus();
+  (kind === 'resolve' ? $('action-results') : kind === 'signal' ? $('action-payload') : $('action-reason')).focus();
 }
 
 async function confirmAction(ev) {
@@ -262,17 +376,20 @@ async function confirmAction(ev) {
   var body = {};
   var reason = $('action-reason').value.trim();
   if (reason) body.reason = reason;
-  if (a.kind === 'resolve') {
-    var raw = $('action-results').value.trim();
+  if (a.kind === 'resolve' || a.kind === 'signal') {
+    var input = a.kind === 'resolve' ? $('action-results') : $('action-payload');
+    var what = a.kind === 'resolve' ? 'Results are' : 'The payload is';
+    var raw = input.value.trim();
     if (raw) {
-      try { body.results = JSON.parse(raw); } catch (e) {
-        message($('action-error'), 'Results are not valid JSON (nothing was sent): ' + e.message, 'error');
-        $('action-results').focus();
+      try { body[a.kind === 'resolve' ? 'results' : 'payload'] = JSON.parse(raw); } catch (e) {
+        message($('action-error'), what + ' not valid JSON (nothing was sent): ' + e.message, 'error');
+        input.focus();
         return;
       }
     }
   }
-  var path = '/tasks/' + encodeURIComponent(a.taskId) + (a.kind === 'resolve' ? '/steps/' + encodeURIComponent(a.step) + '/resolve' : '/' + a.kind);
+  var path = '/tasks/' + encodeURIComponent(a.taskId) + (a.kind === 'resolve' ? '/steps/' + encodeURIComponent(a.step) + '/resolve'
+    : a.kind === 'signal' ? '/signals/' + encodeURIComponent(a.signal) : '/' + a.kind);
   $('action-confirm').disabled = true;
   try { await api('POST', path, body); } catch (e) {
     if (e.status !== 401) message($('action-error'), describe(e), 'error');
@@ -280,7 +397,8 @@ async function confirmAction(ev) {
   } finally { $('action-confirm').disabled = false; }
   S.action = null;
   $('action-dialog').close();
-  message($('action-message'), ACTIONS[a.kind].done + (a.step ? ' (' + a.step + ')' : '') + (reason ? ' Reason: ' + reason : ''), 'ok');
+  var done = a.kind === 'signal' ? 'Signal "' + a.signal + '" sent (' + a.step + ').' : ACTIONS[a.kind].done + (a.step ? ' (' + a.step + ')' : '');
+  message($('action-message'), done + (reason ? ' Reason: ' + reason : ''), 'ok');
   loadTask();
 }
 `;

@@ -57,7 +57,7 @@ describe('workload under faults (short run)', () => {
           c.query(
             `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
               WHERE application_name = ANY ($1) AND state = 'active' AND pid <> pg_backend_pid()
-                AND query ~ '(claim_steps|complete_step|complete_one|fail_step|renew_leases|expire_leases)' LIMIT 1`,
+                AND query ~ '(claim_steps|complete_steps|complete_one|fail_step|renew_leases|expire_leases)' LIMIT 1`,
             [[appName(1), appName(2)]],
           ),
         );

@@ -82,10 +82,10 @@ describe('fault runs: database', () => {
         while (killed < target || !created) {
           // Backends of the workers in the middle of one of Tasker's statements right now.
           const busy = await sql<{ pid: number; fn: string }>(
-            `SELECT pid, substring(query from '(claim_steps|complete_step|complete_one|fail_step|release_step|renew_leases|expire_leases)') AS fn
+            `SELECT pid, substring(query from '(claim_steps|complete_steps|complete_one|fail_step|release_step|renew_leases|expire_leases)') AS fn
                FROM pg_stat_activity
               WHERE application_name LIKE 'fw:%' AND state = 'active' AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
-                AND query ~ '(claim_steps|complete_step|complete_one|fail_step|release_step|renew_leases|expire_leases)'`,
+                AND query ~ '(claim_steps|complete_steps|complete_one|fail_step|release_step|renew_leases|expire_leases)'`,
           );
           if (busy.length > 0) {
             const victim = busy[Math.floor(n.random() * busy.length)];

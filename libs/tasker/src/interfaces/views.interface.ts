@@ -87,6 +87,8 @@ export interface StepView {
   mapIndex?: number;
   /** A map step that expanded: how many instances it has, and in which states. */
   instances?: { total: number; done: number; running: number; failed: number };
+  /** A step that started a child task (`ctx.startChild`): that task, also once the wait ended. */
+  childTaskId?: string;
   /** A waiting step: what it waits for (`signal` and its name, `child` and its task id, `sleep` until when, `map`). */
   waitingFor?: { kind: 'signal'; name: string; until?: Date } | { kind: 'child'; taskId: string } | { kind: 'sleep'; until: Date } | { kind: 'map' };
 }

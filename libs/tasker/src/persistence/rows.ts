@@ -188,6 +188,7 @@ export function toStepView(r: StepRow): StepView {
     ...(r.map_of !== null ? { mapOf: r.map_of, mapIndex: r.map_index as number } : {}),
     ...(r.instances ? { instances: r.instances } : {}),
     ...(r.state === 'waiting' && r.wait ? { waitingFor: waitingFor(r.wait, r.available_at) } : {}),
+    ...(r.wait?.kind === 'child' ? { childTaskId: String(r.wait.taskId) } : {}),
   };
 }
 

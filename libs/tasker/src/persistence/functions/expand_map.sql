@@ -14,6 +14,8 @@ DECLARE
   n int := jsonb_array_length(p_items);
 BEGIN
   IF n = 0 THEN
+    UPDATE :TASKER_SCHEMA.workflow_steps SET map_total = 0, map_done = 0, max_parallel = p_max_parallel
+     WHERE id = p_step_id AND lease_token = p_token AND state = 'in_progress';
     RETURN QUERY SELECT * FROM :TASKER_SCHEMA.complete_one(p_step_id, p_token, '[]'::jsonb);
     RETURN;
   END IF;

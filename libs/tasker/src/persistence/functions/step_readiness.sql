@@ -23,6 +23,8 @@ LANGUAGE sql STABLE AS $$
              WHEN 'child' THEN format('waiting for child task %s', w.wait->>'taskId')
              WHEN 'sleep' THEN format('sleeping until %s', to_char(w.available_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
              WHEN 'map' THEN format('waiting for %s of %s instances', w.map_total - w.map_done, w.map_total)
+                             || coalesce((SELECT format(' (%s failed)', count(*)) FROM :TASKER_SCHEMA.workflow_steps i
+                                           WHERE i.map_step_id = w.id AND i.state = 'error' AND i.exhausted HAVING count(*) > 0), '')
              ELSE 'waiting' END
            WHEN w.exhausted THEN 'attempts_exhausted'
            WHEN t.state IN ('cancelled', 'complete', 'resolved_manually') THEN 'task_finished'

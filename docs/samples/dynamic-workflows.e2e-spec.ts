@@ -185,6 +185,7 @@ describe('docs/dynamic-workflows.md samples', () => {
         'winter/c.jpg', // only the failed instance ran again
       ]);
       // #endregion
+      expect(resize.readiness.reason).toBe('waiting for 1 of 6 instances (1 failed)');
       expect(await describeDynamicSteps(kit.tasker, done.id)).toContain('resize: complete (done), instances 6/6 done, 0 failed');
     });
 
@@ -313,7 +314,7 @@ describe('docs/dynamic-workflows.md samples', () => {
       const [child] = await kit.childTasks(failed.id);
       expect(child.state).toBe('error');
       expect(await describeDynamicSteps(kit.tasker, failed.id)).toEqual(['pay: error (attempts_exhausted), CHILD_TASK_FAILED', 'confirm: pending (waiting_for_dependencies)']);
-      expect(failed.steps[0]).toMatchObject({ attempts: 1, lastError: { message: `Child task ${child.id} ended in error.` } });
+      expect(failed.steps[0]).toMatchObject({ attempts: 1, childTaskId: child.id, lastError: { message: `Child task ${child.id} ended in error.` } });
       const trail = await kit.tasker.getAuditTrail(failed.id);
       expect(trail.filter((e) => e.stepName === 'pay').map((e) => [e.from, e.to, e.reason, e.error?.code])).toEqual([
         ['pending', 'in_progress', undefined, undefined],

@@ -181,7 +181,7 @@ describe('expense approval: a map, a condition, a signal, a child task', () => {
 
     expect(failed.state).toBe('error');
     const receipts = failed.steps.find((s) => s.name === 'receipts')!;
-    expect(receipts).toMatchObject({ state: 'error', instances: { total: 4, done: 3, failed: 1, running: 0 } });
+    expect(receipts).toMatchObject({ state: 'error', instances: { total: 4, done: 3, failed: 1, running: 0 }, readiness: { reason: 'waiting for 1 of 4 instances (1 failed)' } });
     expect(failed.steps.find((s) => s.name === 'receipts[2]')).toMatchObject({ state: 'error', attempts: 1, lastError: { code: 'RECEIPT_UNREADABLE' } });
     expect(states(failed.steps)).toMatchObject({ 'receipts[0]': 'complete', 'receipts[1]': 'complete', 'receipts[3]': 'complete', total: 'pending' });
 
@@ -212,7 +212,7 @@ describe('expense approval: a map, a condition, a signal, a child task', () => {
     const childDetail = await kit.tasker.getTask(child.id);
     expect(childDetail.steps[0]).toMatchObject({ name: 'transfer', state: 'error', lastError: { code: 'ACCOUNT_BLOCKED' } });
     const payout = failed.steps.find((s) => s.name === 'payout')!;
-    expect(payout).toMatchObject({ state: 'error', attempts: 1, lastError: { code: 'CHILD_TASK_FAILED', message: `Child task ${child.id} ended in error.` } });
+    expect(payout).toMatchObject({ state: 'error', attempts: 1, childTaskId: child.id, lastError: { code: 'CHILD_TASK_FAILED', message: `Child task ${child.id} ended in error.` } });
     expect(states(failed.steps)).toMatchObject({ auto_approve: 'complete', payout: 'error', notify: 'pending' });
 
     bank.blocked.delete('emp-R-6'); // the employee's bank details were corrected

@@ -3,7 +3,7 @@
  * server of DATABASE_URL, or an embedded one started by scripts/with-postgres.mjs). Prints a table
  * (median of the runs, min–max, the target) and writes it as JSON. Asserts nothing about time.
  *
- * Options: --suite all|peers|sql|throughput|latency|memory|scale (default all), --runs N (3),
+ * Options: --suite all|peers|sql|throughput|latency|memory|scale|dynamic (default all), --runs N (3),
  * --scale F (sizes × F when F < 1, ÷ F when F > 1: 0.1 and 10 both mean a tenth, for a quick try), --only w1,w2 (workload names),
  * --json path (default bench/results/tasker.json).
  */
@@ -16,11 +16,12 @@ import { benchOptions, startBenchApp } from './support/app';
 import { connect, createBenchDatabase } from './support/database';
 import { Result, table } from './support/stats';
 import { BenchContext, Workload } from './workloads/context';
+import { mapWorkload, signalWorkload } from './workloads/dynamic';
 import { chainWorkload, createWorkload, fanOutWorkload } from './workloads/latency';
 import { memoryWorkload } from './workloads/memory';
 import { historyWorkload, readinessWorkload } from './workloads/sql';
 import { dagWorkload, jobsWorkload, scaleOutWorkload } from './workloads/throughput';
-import { chain, dag10, fanOut, job, layered, sleeper } from './workflows';
+import { chain, childHold, childParent, dag10, fanOut, job, layered, mapJoin, mapRange, signalWait, sleeper } from './workflows';
 
 const WORKLOADS: Workload[] = [
   readinessWorkload,
@@ -34,12 +35,14 @@ const WORKLOADS: Workload[] = [
   dagWorkload,
   memoryWorkload,
   scaleOutWorkload,
+  mapWorkload,
+  signalWorkload,
 ];
 
 /** A mistake in how the bench was called: its message is all the user needs (no stack trace). */
 class UsageError extends Error {}
 
-const USAGE = `usage: npm run bench -- [--suite all|peers|sql|throughput|latency|memory|scale] [--only w1,w2] [--runs N] [--scale F] [--json FILE]
+const USAGE = `usage: npm run bench -- [--suite all|peers|sql|throughput|latency|memory|scale|dynamic] [--only w1,w2] [--runs N] [--scale F] [--json FILE]
 workloads (for --only): ${WORKLOADS.map((w) => w.name).join(', ')}`;
 
 function options() {
@@ -89,6 +92,11 @@ async function main(): Promise<void> {
     layered(1_000),
     layered(10_000),
     sleeper(),
+    mapJoin(),
+    mapRange(),
+    signalWait(),
+    childHold(),
+    childParent(),
   ]);
   const ctx: BenchContext = {
     databaseUrl: db.url,

@@ -85,3 +85,115 @@ export const layered = (n: number, width = 50) =>
 
 /** Steps that wait until `release()` is called: the in-flight memory workload. */
 export const sleeper = () => generated('sleeper', [['nap', []]]);
+
+/** What join returns: how many results it saw, and the first index whose result is not its item (-1: none). */
+function checkOrder(r: unknown): { count: number; firstOutOfOrder: number } {
+  if (!Array.isArray(r)) return { count: -1, firstOutOfOrder: -1 };
+  return { count: r.length, firstOutOfOrder: r.findIndex((v, i) => v !== i) };
+}
+
+/**
+ * `list → each (a map step over context.n items) → join`: list returns [0, 1, …, n − 1], each
+ * instance returns its item, and join reports whether it saw the n results in item order (the
+ * bench fails the run when it did not). As in SPEC §8.2's example, the items are the parent's
+ * results, which every instance also receives in `ctx.results`.
+ */
+export const mapJoin = () => {
+  @TaskHandler({ name: 'map_join', namespace: NS, version: '1' })
+  class MapJoin {
+    @Step({ retryLimit: 1 })
+    list(ctx: StepContext<{ n: number }>) {
+      return Array.from({ length: ctx.task.context.n }, (_, i) => i);
+    }
+
+    @Step({ retryLimit: 1, map: (ctx) => ctx.results['list'] as number[] })
+    @DependsOn('list')
+    each(ctx: StepContext<{ n: number }, number>) {
+      return ctx.item;
+    }
+
+    @Step({ retryLimit: 1 })
+    @DependsOn('each')
+    join(ctx: StepContext) {
+      return checkOrder(ctx.results['each']);
+    }
+  }
+  return MapJoin;
+};
+
+/** The same, but list returns only the count and the map function makes the items: no instance receives a 10,000-item parent. */
+export const mapRange = () => {
+  @TaskHandler({ name: 'map_range', namespace: NS, version: '1' })
+  class MapRange {
+    @Step({ retryLimit: 1 })
+    list(ctx: StepContext<{ n: number }>) {
+      return { n: ctx.task.context.n };
+    }
+
+    @Step({ retryLimit: 1, map: (ctx) => Array.from({ length: (ctx.results['list'] as { n: number }).n }, (_, i) => i) })
+    @DependsOn('list')
+    each(ctx: StepContext<{ n: number }, number>) {
+      return ctx.item;
+    }
+
+    @Step({ retryLimit: 1 })
+    @DependsOn('each')
+    join(ctx: StepContext) {
+      return checkOrder(ctx.results['each']);
+    }
+  }
+  return MapRange;
+};
+
+/** When a step that measures latency starts (inside its body, in this process). */
+export const latencyProbe: { started?: (taskId: string, step: string) => void } = {};
+
+/** `wait` (waits for the signal `go`) → `after`, whose start the signal-latency workload times. */
+export const signalWait = () => {
+  @TaskHandler({ name: 'signal_wait', namespace: NS, version: '1' })
+  class SignalWait {
+    @Step({ retryLimit: 1 })
+    wait(ctx: StepContext) {
+      return ctx.waitForSignal('go');
+    }
+
+    @Step({ retryLimit: 1 })
+    @DependsOn('wait')
+    after(ctx: StepContext) {
+      latencyProbe.started?.(ctx.task.id, 'after');
+      return null;
+    }
+  }
+  return SignalWait;
+};
+
+/** A child task whose one step waits for the signal `release`: the child completes when it comes. */
+export const childHold = () => {
+  @TaskHandler({ name: 'child_hold', namespace: NS, version: '1' })
+  class ChildHold {
+    @Step({ retryLimit: 1 })
+    hold(ctx: StepContext) {
+      return ctx.waitForSignal('release');
+    }
+  }
+  return ChildHold;
+};
+
+/** `spawn` (starts a `child_hold` task and waits for it) → `after`. */
+export const childParent = () => {
+  @TaskHandler({ name: 'child_parent', namespace: NS, version: '1' })
+  class ChildParent {
+    @Step({ retryLimit: 1 })
+    spawn(ctx: StepContext) {
+      return ctx.startChild({ namespace: NS, name: 'child_hold', version: '1' });
+    }
+
+    @Step({ retryLimit: 1 })
+    @DependsOn('spawn')
+    after(ctx: StepContext) {
+      latencyProbe.started?.(ctx.task.id, 'after');
+      return null;
+    }
+  }
+  return ChildParent;
+};

@@ -44,7 +44,7 @@ export async function waitUntil(c: Client, sql: string, params: unknown[] = [], 
 /** Empties the engine's tables between workloads (definitions stay). */
 export async function truncateWork(c: Client): Promise<void> {
   await c.query(
-    'TRUNCATE tasker.tasks, tasker.workflow_steps, tasker.workflow_step_edges, tasker.task_transitions, tasker.workflow_step_transitions',
+    'TRUNCATE tasker.tasks, tasker.workflow_steps, tasker.workflow_step_edges, tasker.task_transitions, tasker.workflow_step_transitions, tasker.signals',
   );
   await c.query('VACUUM ANALYZE');
 }

@@ -15,10 +15,14 @@ import { WakeListener } from '../../libs/tasker/src/orchestration/wake.listener'
 import * as workflows from '../workflows';
 import { benchOptions, startBenchApp } from './app';
 
-export type ToWorker = { type: 'go' } | { type: 'release' } | { type: 'report' } | { type: 'stop' };
+export type ToWorker = { type: 'go' } | { type: 'release' } | { type: 'report' } | { type: 'clock' } | { type: 'stop' };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'report'; rss: number; inFlight: number; ran: string[] }
+  /** A latency-probed step started (workflows.latencyProbe): `at` = performance.timeOrigin + performance.now(). */
+  | { type: 'started'; taskId: string; step: string; at: number }
+  /** This process's performance.timeOrigin + performance.now(), to compare its clock with the bench's. */
+  | { type: 'clock'; at: number }
   | { type: 'stopped' };
 
 export function typesFromSpec(spec: string): Type[] {
@@ -43,6 +47,7 @@ async function main(): Promise<void> {
       inFlight--;
     });
   };
+  workflows.latencyProbe.started = (taskId, step) => send({ type: 'started', taskId, step, at: performance.timeOrigin + performance.now() });
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 50);
   const bench = await startBenchApp(
     benchOptions(process.env.DATABASE_URL!, { enabled: false, concurrency }, Number(process.env.BENCH_POOL ?? 10)),
@@ -56,6 +61,8 @@ async function main(): Promise<void> {
         await bench.app.get(WakeListener).start();
       } else if (m.type === 'release') {
         for (const r of sleepers.splice(0)) r();
+      } else if (m.type === 'clock') {
+        send({ type: 'clock', at: performance.timeOrigin + performance.now() });
       } else if (m.type === 'report') {
         send({ type: 'report', rss: process.memoryUsage().rss, inFlight, ran: ran.splice(0) });
       } else if (m.type === 'stop') {

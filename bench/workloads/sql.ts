@@ -20,7 +20,7 @@ async function typeId(pg: Client, name: string): Promise<number> {
 /** Runs the engine's own claim and complete functions until `done` steps of the task are complete. */
 async function advance(pg: Client, type: number, done: number): Promise<void> {
   for (;;) {
-    const { rows } = await pg.query('SELECT (c.claim).step_id, (c.claim).lease_token FROM tasker.claim_steps($1, $2::int[], 500, 60000) c WHERE c.event IS NULL', [
+    const { rows } = await pg.query('SELECT (c.claim).step_id, (c.claim).lease_token FROM tasker.claim_steps($1, $2::int[], 500, 60000, 0, 10000) c WHERE NOT (c.claim IS NULL)', [
       'bench',
       [type],
     ]);
@@ -47,7 +47,7 @@ async function sample(pg: Client, type: number, taskId: string): Promise<{ claim
   const readiness: number[] = [];
   for (let i = 0; i < SAMPLES + 5; i++) {
     await pg.query('BEGIN');
-    const c = await timeIt(() => pg.query('SELECT * FROM tasker.claim_steps($1, $2::int[], 10, 60000)', ['bench', [type]]));
+    const c = await timeIt(() => pg.query('SELECT * FROM tasker.claim_steps($1, $2::int[], 10, 60000, 0, 10000)', ['bench', [type]]));
     await pg.query('ROLLBACK');
     const r = await timeIt(() => pg.query('SELECT * FROM tasker.step_readiness($1)', [taskId]));
     if (i >= 5) {

@@ -36,7 +36,9 @@ CREATE TABLE tasker.named_steps (
     timeout_ms integer,
     backoff jsonb NOT NULL,
     parents_total integer DEFAULT 0 NOT NULL,
-    max_parallel integer
+    max_parallel integer,
+    concurrency jsonb,
+    rate_limit jsonb
 );
 ALTER TABLE tasker.named_steps ADD CONSTRAINT named_steps_named_task_id_fkey FOREIGN KEY (named_task_id) REFERENCES tasker.named_tasks(id) ON DELETE CASCADE;
 ALTER TABLE tasker.named_steps ADD CONSTRAINT named_steps_named_task_id_name_key UNIQUE (named_task_id, name);
@@ -53,7 +55,8 @@ CREATE TABLE tasker.named_tasks (
     description text,
     definition jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    concurrency jsonb
 );
 ALTER TABLE tasker.named_tasks ADD CONSTRAINT named_tasks_namespace_id_fkey FOREIGN KEY (namespace_id) REFERENCES tasker.namespaces(id);
 ALTER TABLE tasker.named_tasks ADD CONSTRAINT named_tasks_namespace_id_name_version_key UNIQUE (namespace_id, name, version);
@@ -71,6 +74,54 @@ ALTER TABLE tasker.namespaces ADD CONSTRAINT namespaces_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX namespaces_name_key ON tasker.namespaces USING btree (name);
 CREATE UNIQUE INDEX namespaces_pkey ON tasker.namespaces USING btree (id);
 
+CREATE TABLE tasker.rate_windows (
+    key text NOT NULL,
+    lim integer NOT NULL,
+    period_ms integer NOT NULL,
+    starts timestamp with time zone[] DEFAULT '{}'::timestamp with time zone[] NOT NULL
+);
+ALTER TABLE tasker.rate_windows ADD CONSTRAINT rate_windows_lim_check CHECK ((lim >= 1));
+ALTER TABLE tasker.rate_windows ADD CONSTRAINT rate_windows_period_ms_check CHECK ((period_ms >= 1));
+ALTER TABLE tasker.rate_windows ADD CONSTRAINT rate_windows_pkey PRIMARY KEY (key);
+CREATE UNIQUE INDEX rate_windows_pkey ON tasker.rate_windows USING btree (key);
+
+CREATE TABLE tasker.schedule_events (
+    id bigint DEFAULT nextval('tasker.schedule_events_id_seq'::regclass) NOT NULL,
+    namespace text NOT NULL,
+    name text NOT NULL,
+    version text NOT NULL,
+    cron text NOT NULL,
+    action text NOT NULL,
+    actor text,
+    reason text,
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+ALTER TABLE tasker.schedule_events ADD CONSTRAINT schedule_events_action_check CHECK ((action = ANY (ARRAY['paused'::text, 'resumed'::text])));
+ALTER TABLE tasker.schedule_events ADD CONSTRAINT schedule_events_pkey PRIMARY KEY (id);
+CREATE UNIQUE INDEX schedule_events_pkey ON tasker.schedule_events USING btree (id);
+CREATE INDEX schedule_events_schedule_idx ON tasker.schedule_events USING btree (namespace, name, cron, id);
+
+CREATE TABLE tasker.schedules (
+    id integer DEFAULT nextval('tasker.schedules_id_seq'::regclass) NOT NULL,
+    named_task_id integer NOT NULL,
+    cron text NOT NULL,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    context jsonb DEFAULT '{}'::jsonb NOT NULL,
+    next_run_at timestamp with time zone NOT NULL,
+    last_run_at timestamp with time zone,
+    last_task_id bigint,
+    last_error text,
+    paused boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    declared_at timestamp with time zone DEFAULT now() NOT NULL
+);
+ALTER TABLE tasker.schedules ADD CONSTRAINT schedules_named_task_id_cron_key UNIQUE (named_task_id, cron);
+ALTER TABLE tasker.schedules ADD CONSTRAINT schedules_named_task_id_fkey FOREIGN KEY (named_task_id) REFERENCES tasker.named_tasks(id) ON DELETE CASCADE;
+ALTER TABLE tasker.schedules ADD CONSTRAINT schedules_pkey PRIMARY KEY (id);
+CREATE INDEX schedules_due_idx ON tasker.schedules USING btree (next_run_at, named_task_id) WHERE (NOT paused);
+CREATE UNIQUE INDEX schedules_named_task_id_cron_key ON tasker.schedules USING btree (named_task_id, cron);
+CREATE UNIQUE INDEX schedules_pkey ON tasker.schedules USING btree (id);
+
 CREATE TABLE tasker.signals (
     id bigint DEFAULT nextval('tasker.transition_seq'::regclass) NOT NULL,
     task_id bigint NOT NULL,
@@ -84,6 +135,15 @@ CREATE TABLE tasker.signals (
 );
 ALTER TABLE tasker.signals ADD CONSTRAINT signals_pkey PRIMARY KEY (task_id, name);
 CREATE UNIQUE INDEX signals_pkey ON tasker.signals USING btree (task_id, name);
+
+CREATE TABLE tasker.slots (
+    key text NOT NULL,
+    lim integer NOT NULL,
+    running integer DEFAULT 0 NOT NULL
+);
+ALTER TABLE tasker.slots ADD CONSTRAINT slots_lim_check CHECK ((lim >= 1));
+ALTER TABLE tasker.slots ADD CONSTRAINT slots_pkey PRIMARY KEY (key);
+CREATE UNIQUE INDEX slots_pkey ON tasker.slots USING btree (key);
 
 CREATE TABLE tasker.task_transitions (
     id bigint DEFAULT nextval('tasker.transition_seq'::regclass) NOT NULL,
@@ -121,10 +181,13 @@ CREATE TABLE tasker.tasks (
     completed_at timestamp with time zone,
     parent_task_id bigint,
     parent_step_id bigint,
-    parent_step_name text
+    parent_step_name text,
+    priority smallint DEFAULT 0 NOT NULL,
+    slot_key text
 );
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_named_task_id_fkey FOREIGN KEY (named_task_id) REFERENCES tasker.named_tasks(id);
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_pkey PRIMARY KEY (id);
+ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_priority_check CHECK (((priority >= '-100'::integer) AND (priority <= 100)));
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'complete'::text, 'error'::text, 'cancelled'::text, 'resolved_manually'::text])));
 CREATE UNIQUE INDEX tasks_idempotency_idx ON tasker.tasks USING btree (namespace, name, idempotency_key) WHERE (idempotency_key IS NOT NULL);
 CREATE INDEX tasks_parent_idx ON tasker.tasks USING btree (parent_task_id) WHERE (parent_task_id IS NOT NULL);
@@ -133,6 +196,7 @@ CREATE INDEX tasks_state_idx ON tasker.tasks USING btree (state, id DESC);
 CREATE INDEX tasks_tags_idx ON tasker.tasks USING gin (tags);
 CREATE INDEX tasks_type_idx ON tasker.tasks USING btree (namespace, name, id DESC);
 CREATE TRIGGER tasks_deleted AFTER DELETE ON tasker.tasks REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION tasker._tasks_deleted();
+CREATE TRIGGER tasks_slot_freed AFTER UPDATE OF state ON tasker.tasks FOR EACH ROW WHEN (((old.state = 'in_progress'::text) AND (new.state <> 'in_progress'::text) AND (old.slot_key IS NOT NULL))) EXECUTE FUNCTION tasker._task_slot_freed();
 
 CREATE TABLE tasker.workers (
     id text NOT NULL,
@@ -209,17 +273,25 @@ CREATE TABLE tasker.workflow_steps (
     item jsonb,
     map_total integer,
     map_done integer,
-    max_parallel integer
+    max_parallel integer,
+    priority smallint DEFAULT 0 NOT NULL,
+    slot_key text,
+    rate_key text,
+    task_slot_key text,
+    held_key text
 );
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_pkey PRIMARY KEY (id);
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'complete'::text, 'error'::text, 'cancelled'::text, 'resolved_manually'::text, 'skipped'::text, 'waiting'::text])));
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_task_id_name_key UNIQUE (task_id, name);
 CREATE INDEX workflow_steps_held_idx ON tasker.workflow_steps USING btree (map_step_id, map_index) WHERE ((map_step_id IS NOT NULL) AND (parents_done < parents_total));
+CREATE INDEX workflow_steps_held_key_idx ON tasker.workflow_steps USING btree (held_key, priority DESC, id) WHERE (held_key IS NOT NULL);
 CREATE INDEX workflow_steps_lease_idx ON tasker.workflow_steps USING btree (lease_expires_at) WHERE (state = 'in_progress'::text);
 CREATE INDEX workflow_steps_map_idx ON tasker.workflow_steps USING btree (map_step_id, map_index) WHERE (map_step_id IS NOT NULL);
 CREATE UNIQUE INDEX workflow_steps_pkey ON tasker.workflow_steps USING btree (id);
+CREATE INDEX workflow_steps_priority_idx ON tasker.workflow_steps USING btree (priority DESC, available_at, id) WHERE ((state = ANY (ARRAY['pending'::text, 'error'::text, 'waiting'::text])) AND (NOT exhausted) AND (parents_done = parents_total));
 CREATE INDEX workflow_steps_ready_idx ON tasker.workflow_steps USING btree (available_at, id) WHERE ((state = ANY (ARRAY['pending'::text, 'error'::text, 'waiting'::text])) AND (NOT exhausted) AND (parents_done = parents_total));
 CREATE UNIQUE INDEX workflow_steps_task_id_name_key ON tasker.workflow_steps USING btree (task_id, name);
+CREATE TRIGGER workflow_steps_slot_freed AFTER UPDATE OF state ON tasker.workflow_steps FOR EACH ROW WHEN (((old.state = 'in_progress'::text) AND (new.state <> 'in_progress'::text) AND (old.slot_key IS NOT NULL))) EXECUTE FUNCTION tasker._step_slot_freed();
 
 CREATE SEQUENCE tasker.migrations_id_seq AS integer START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1 OWNED BY tasker.migrations.id;
 
@@ -228,6 +300,10 @@ CREATE SEQUENCE tasker.named_steps_id_seq AS integer START WITH 1 INCREMENT BY 1
 CREATE SEQUENCE tasker.named_tasks_id_seq AS integer START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1 OWNED BY tasker.named_tasks.id;
 
 CREATE SEQUENCE tasker.namespaces_id_seq AS integer START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1 OWNED BY tasker.namespaces.id;
+
+CREATE SEQUENCE tasker.schedule_events_id_seq AS bigint START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 CACHE 1 OWNED BY tasker.schedule_events.id;
+
+CREATE SEQUENCE tasker.schedules_id_seq AS integer START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1 OWNED BY tasker.schedules.id;
 
 CREATE SEQUENCE tasker.tasks_id_seq AS bigint START WITH 1 INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 CACHE 1 OWNED BY tasker.tasks.id;
 
@@ -358,6 +434,21 @@ BEGIN
   END LOOP;
 END $function$;
 
+CREATE OR REPLACE FUNCTION tasker._let_through(p_key text, p_n integer)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET jit TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
+AS $function$
+BEGIN
+  UPDATE tasker.workflow_steps SET held_key = NULL, available_at = now(), updated_at = now()
+   WHERE id = ANY (ARRAY(SELECT h.id FROM tasker.workflow_steps h
+                          WHERE h.held_key = p_key AND h.state IN ('pending', 'error')
+                          ORDER BY h.priority DESC, h.id LIMIT p_n));
+  IF FOUND THEN PERFORM tasker._wake(''); END IF;
+END $function$;
+
 CREATE OR REPLACE FUNCTION tasker._lock_attempt(p_step_id bigint, p_token uuid, OUT t tasker.tasks, OUT w tasker.workflow_steps)
  RETURNS SETOF record
  LANGUAGE plpgsql
@@ -407,6 +498,135 @@ BEGIN
   )
   SELECT coalesce(bool_or(u.ready AND NOT u.all_skipped), false), array_agg(u.id ORDER BY u.id) FILTER (WHERE u.all_skipped)
     INTO ready, skip FROM u;
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker._pick_steps(p_types integer[], p_limit integer, p_fair integer, p_aging_ms integer, OUT ids bigint[], OUT wake_at timestamp with time zone)
+ RETURNS record
+ LANGUAGE plpgsql
+ SET jit TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
+AS $function$
+DECLARE
+  v_seen bigint[] := '{}';
+  v_cand bigint[];
+  v_more bigint[];
+  v_limited boolean;
+  v_fair int := least(p_fair, p_limit);
+  v_round int := 0;
+  v_started bigint[] := '{}';   -- tasks this claim starts, each with its task slot taken
+  c record;
+  s tasker.slots;
+  rw tasker.rate_windows;
+  v_window timestamptz[];
+  v_task_state text;
+  v_ok boolean;
+  v_hold text;
+  v_delay timestamptz;
+  v_rate_used jsonb := '{}';    -- steps this claim admitted per rate key, not yet in their window
+  v_at timestamptz;
+BEGIN
+  ids := '{}';
+  WHILE cardinality(ids) < p_limit AND v_round < 4 LOOP
+    v_round := v_round + 1;
+    v_cand := '{}';
+    v_limited := false;
+    IF v_fair > 0 THEN
+      SELECT coalesce(array_agg(x.id ORDER BY x.available_at, x.id), '{}'), coalesce(bool_or(x.limited), false) INTO v_cand, v_limited
+        FROM (SELECT w.id, w.available_at, w.slot_key IS NOT NULL OR w.rate_key IS NOT NULL OR w.task_slot_key IS NOT NULL AS limited
+                FROM tasker.workflow_steps w
+               WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
+                 AND w.available_at <= now() - p_aging_ms * interval '1 millisecond'
+                 AND w.named_task_id = ANY (p_types) AND w.id <> ALL (v_seen)
+               ORDER BY w.available_at, w.id
+               LIMIT v_fair
+                 FOR UPDATE SKIP LOCKED) x;
+      v_fair := 0;
+    END IF;
+    SELECT coalesce(array_agg(x.id ORDER BY x.priority DESC, x.available_at, x.id), '{}'), coalesce(bool_or(x.limited), false)
+      INTO v_more, v_ok
+      FROM (SELECT w.id, w.priority, w.available_at, w.slot_key IS NOT NULL OR w.rate_key IS NOT NULL OR w.task_slot_key IS NOT NULL AS limited
+              FROM tasker.workflow_steps w
+             WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
+               AND w.available_at <= now() AND w.named_task_id = ANY (p_types) AND w.id <> ALL (v_seen || v_cand)
+             ORDER BY w.priority DESC, w.available_at, w.id
+             LIMIT p_limit - cardinality(ids) - cardinality(v_cand)
+               FOR UPDATE SKIP LOCKED) x;
+    v_cand := v_cand || v_more;
+    v_limited := v_limited OR v_ok;
+    EXIT WHEN cardinality(v_cand) = 0;
+    v_seen := v_seen || v_cand;
+    IF NOT v_limited THEN
+      ids := ids || v_cand;
+      EXIT;
+    END IF;
+
+    FOR c IN SELECT w.id, w.task_id, w.slot_key, w.rate_key, w.task_slot_key
+               FROM unnest(v_cand) WITH ORDINALITY x(id, o)
+              CROSS JOIN LATERAL (SELECT y.id, y.task_id, y.slot_key, y.rate_key, y.task_slot_key
+                                    FROM tasker.workflow_steps y WHERE y.id = x.id OFFSET 0) w
+              ORDER BY x.o LOOP
+      IF c.slot_key IS NULL AND c.rate_key IS NULL AND c.task_slot_key IS NULL THEN
+        ids := ids || c.id;
+        CONTINUE;
+      END IF;
+      v_ok := true;
+      v_hold := NULL;
+      v_delay := NULL;
+      v_task_state := NULL;
+      IF c.task_slot_key IS NOT NULL AND NOT (c.task_id = ANY (v_started)) THEN
+        SELECT t.state INTO v_task_state FROM tasker.tasks t WHERE t.id = c.task_id FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+          v_ok := false; -- being changed right now: another claim takes it
+        ELSIF v_task_state = 'pending' THEN
+          SELECT * INTO s FROM tasker.slots WHERE key = c.task_slot_key FOR UPDATE SKIP LOCKED;
+          IF NOT FOUND THEN v_ok := false;
+          ELSIF s.running >= s.lim THEN v_ok := false; v_hold := c.task_slot_key;
+          END IF;
+        END IF;
+      END IF;
+      IF v_ok AND c.slot_key IS NOT NULL THEN
+        SELECT * INTO s FROM tasker.slots WHERE key = c.slot_key FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN v_ok := false;
+        ELSIF s.running >= s.lim THEN v_ok := false; v_hold := c.slot_key;
+        END IF;
+      END IF;
+      IF v_ok AND c.rate_key IS NOT NULL THEN
+        SELECT * INTO rw FROM tasker.rate_windows WHERE key = c.rate_key FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+          v_ok := false;
+        ELSE
+          v_at := clock_timestamp();
+          v_window := ARRAY(SELECT x FROM unnest(rw.starts) x WHERE x > v_at - rw.period_ms * interval '1 millisecond' ORDER BY x);
+          IF cardinality(v_window) + coalesce((v_rate_used->>c.rate_key)::int, 0) >= rw.lim THEN
+            v_ok := false;
+            v_delay := coalesce(v_window[greatest(1, cardinality(v_window) - rw.lim + 1 + coalesce((v_rate_used->>c.rate_key)::int, 0))], v_at)
+                       + rw.period_ms * interval '1 millisecond';
+          END IF;
+        END IF;
+      END IF;
+
+      IF v_ok THEN
+        IF v_task_state = 'pending' THEN
+          UPDATE tasker.slots SET running = running + 1 WHERE key = c.task_slot_key;
+          v_started := v_started || c.task_id;
+          -- The task's other steps held on its key need no slot of their own any more.
+          UPDATE tasker.workflow_steps SET held_key = NULL, available_at = now(), updated_at = now()
+           WHERE task_id = c.task_id AND held_key = c.task_slot_key;
+        END IF;
+        IF c.slot_key IS NOT NULL THEN UPDATE tasker.slots SET running = running + 1 WHERE key = c.slot_key; END IF;
+        IF c.rate_key IS NOT NULL THEN
+          v_rate_used := jsonb_set(v_rate_used, ARRAY[c.rate_key], to_jsonb(coalesce((v_rate_used->>c.rate_key)::int, 0) + 1));
+        END IF;
+        ids := ids || c.id;
+      ELSIF v_hold IS NOT NULL THEN
+        UPDATE tasker.workflow_steps SET held_key = v_hold, available_at = 'infinity', updated_at = now() WHERE id = c.id;
+      ELSIF v_delay IS NOT NULL THEN
+        UPDATE tasker.workflow_steps SET available_at = v_delay, updated_at = now() WHERE id = c.id;
+        wake_at := least(wake_at, v_delay);
+      END IF;
+    END LOOP;
+  END LOOP;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker._record_failure(t tasker.tasks, w tasker.workflow_steps, p_error jsonb, p_retry_at timestamp with time zone, p_actor text)
@@ -460,6 +680,9 @@ BEGIN
               OR (w.state IN ('pending', 'error') AND NOT w.exhausted AND w.parents_done = w.parents_total)));
   END IF;
   v_to := tasker._task_state(t.state, t.steps_done, t.steps_total, t.steps_failed, v_runnable);
+  -- A task with a concurrency key gave its slot back when it left in_progress: it goes on as a task
+  -- not yet started, and a claim takes a slot for it again.
+  IF v_to = 'in_progress' AND t.state = 'error' AND t.slot_key IS NOT NULL THEN v_to := 'pending'; END IF;
   IF v_to = t.state THEN RETURN; END IF;
   UPDATE tasker.tasks SET state = v_to, updated_at = now(),
          completed_at = CASE WHEN v_to = 'complete' THEN now() ELSE NULL END
@@ -523,6 +746,16 @@ BEGIN
             attempt, actor, reason, error, next_retry_at, duration_ms, created_at, t.created_at, t.trace_context;
 END $function$;
 
+CREATE OR REPLACE FUNCTION tasker._step_slot_freed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE tasker.slots SET running = greatest(running - 1, 0) WHERE key = OLD.slot_key;
+  PERFORM tasker._let_through(OLD.slot_key, 1);
+  RETURN NULL;
+END $function$;
+
 CREATE OR REPLACE FUNCTION tasker._steps_moved(p_task_ids bigint[], p_step_ids bigint[], p_names text[], p_from text[], p_to text, p_attempts integer[], p_actors text[], p_reason text, p_durations integer[])
  RETURNS SETOF tasker.transition_event
  LANGUAGE plpgsql
@@ -561,6 +794,16 @@ BEGIN
   IF t.parent_step_id IS NOT NULL AND p_to IN ('complete', 'error', 'cancelled') THEN
     PERFORM tasker._child_settled(ARRAY[t.parent_step_id]);
   END IF;
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker._task_slot_freed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE tasker.slots SET running = greatest(running - 1, 0) WHERE key = OLD.slot_key;
+  PERFORM tasker._let_through(OLD.slot_key, 1);
+  RETURN NULL;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker._task_state(p_state text, p_done integer, p_total integer, p_failed integer, p_runnable boolean)
@@ -670,7 +913,7 @@ BEGIN
     SELECT x.id, x.state AS old_state FROM tasker.workflow_steps x
      WHERE x.task_id = t.id AND x.state IN ('pending', 'error', 'waiting') FOR UPDATE SKIP LOCKED
   ), u AS (
-    UPDATE tasker.workflow_steps w SET state = 'cancelled', updated_at = now(), completed_at = now()
+    UPDATE tasker.workflow_steps w SET state = 'cancelled', held_key = NULL, updated_at = now(), completed_at = now()
       FROM picked WHERE w.id = picked.id
     RETURNING w.id, w.name, w.attempts, picked.old_state
   )
@@ -686,42 +929,59 @@ BEGIN
   PERFORM tasker._wake('cancel:' || t.id);
 END $function$;
 
-CREATE OR REPLACE FUNCTION tasker.claim_steps(p_owner text, p_types integer[], p_limit integer, p_lease_ms integer)
- RETURNS TABLE(event tasker.transition_event, claim tasker.claimed_step)
+CREATE OR REPLACE FUNCTION tasker.claim_steps(p_owner text, p_types integer[], p_limit integer, p_lease_ms integer, p_fair integer, p_aging_ms integer)
+ RETURNS TABLE(event tasker.transition_event, claim tasker.claimed_step, wake_at timestamp with time zone)
  LANGUAGE plpgsql
  SET jit TO 'off'
  SET plan_cache_mode TO 'force_generic_plan'
  SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
-  v_ids bigint[];         -- the claimed steps, in id order, and their task, name, attempt, state before
+  v_picked bigint[];      -- the steps to claim (locked), and when rate limits let the next ones start
+  v_wake timestamptz;
+  v_ids bigint[];         -- the claimed steps, in claim order, and their task, name, attempt, state before
   v_tasks bigint[];
   v_names text[];
   v_attempts int[];
   v_old text[];
   v_pending bigint[];     -- their tasks still pending
   v_started bigint[];     -- those of them this claim started
+  v_rated boolean;        -- some of them count against a rate limit
 BEGIN
+  SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM tasker._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
+  IF v_wake IS NOT NULL THEN
+    RETURN QUERY SELECT CAST(NULL AS tasker.transition_event), CAST(NULL AS tasker.claimed_step), v_wake;
+  END IF;
+  IF cardinality(v_picked) = 0 THEN RETURN; END IF;
   WITH picked AS (
     SELECT w.id, w.state AS old_state
-      FROM tasker.workflow_steps w
-     WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
-       AND w.available_at <= now() AND w.named_task_id = ANY (p_types)
-     ORDER BY w.available_at, w.id
-     LIMIT p_limit
-       FOR UPDATE SKIP LOCKED
+      FROM unnest(v_picked) x(id)
+     CROSS JOIN LATERAL (SELECT y.id, y.state FROM tasker.workflow_steps y WHERE y.id = x.id OFFSET 0) w
   ), claimed AS (
     UPDATE tasker.workflow_steps w
        SET state = 'in_progress', attempts = w.attempts + CASE WHEN picked.old_state = 'waiting' THEN 0 ELSE 1 END, lease_owner = p_owner,
            lease_token = gen_random_uuid(), lease_expires_at = now() + p_lease_ms * interval '1 millisecond',
-           started_at = now(), completed_at = NULL, updated_at = now()
-      FROM picked WHERE w.id = picked.id AND w.id = ANY (ARRAY(SELECT q.id FROM picked q))
-    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state
+           -- The clock, not the transaction's start: a start recorded after the claim took its slot
+           -- (which a previous attempt freed when it committed) never appears to overlap that attempt.
+           started_at = clock_timestamp(), completed_at = NULL, updated_at = now()
+      FROM picked WHERE w.id = picked.id AND w.id = ANY (v_picked)
+    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state, w.rate_key, array_position(v_picked, w.id) AS o
   )
-  SELECT array_agg(c.id ORDER BY c.id), array_agg(c.task_id ORDER BY c.id), array_agg(c.name ORDER BY c.id),
-         array_agg(c.attempts ORDER BY c.id), array_agg(c.old_state ORDER BY c.id)
-    INTO v_ids, v_tasks, v_names, v_attempts, v_old FROM claimed c;
+  SELECT array_agg(c.id ORDER BY c.o), array_agg(c.task_id ORDER BY c.o), array_agg(c.name ORDER BY c.o),
+         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL)
+    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated FROM claimed c;
   IF v_ids IS NULL THEN RETURN; END IF;
+
+  -- The attempts' start times join their rate windows (the last `lim` starts of each key).
+  IF v_rated THEN
+    UPDATE tasker.rate_windows k
+       SET starts = ARRAY(SELECT x FROM unnest(k.starts || r.starts) x ORDER BY x DESC LIMIT k.lim)
+      FROM (SELECT w.rate_key, array_agg(w.started_at) AS starts
+              FROM unnest(v_ids) i(id)
+             CROSS JOIN LATERAL (SELECT y.rate_key, y.started_at FROM tasker.workflow_steps y WHERE y.id = i.id OFFSET 0) w
+             WHERE w.rate_key IS NOT NULL GROUP BY w.rate_key) r
+     WHERE k.key = r.rate_key;
+  END IF;
 
   -- Most claims start no task (a chain's next step, a DAG's later levels): a plain read finds the
   -- pending tasks, and the statement that locks and starts them runs only when there are some.
@@ -738,7 +998,7 @@ BEGIN
     SELECT array_agg(s.id ORDER BY s.id) INTO v_started FROM started s;
     IF v_started IS NOT NULL THEN
       RETURN QUERY
-      SELECT e, CAST(NULL AS tasker.claimed_step)
+      SELECT e, CAST(NULL AS tasker.claimed_step), NULL::timestamptz
         FROM tasker._tasks_moved(v_started, array_fill('pending'::text, ARRAY[cardinality(v_started)]),
                                          array_fill('in_progress'::text, ARRAY[cardinality(v_started)]),
                                          array_fill(p_owner, ARRAY[cardinality(v_started)])) e;
@@ -746,7 +1006,7 @@ BEGIN
   END IF;
 
   RETURN QUERY
-  SELECT e, CAST(NULL AS tasker.claimed_step)
+  SELECT e, CAST(NULL AS tasker.claimed_step), NULL::timestamptz
     FROM tasker._steps_moved(v_tasks, v_ids, v_names, v_old, 'in_progress', v_attempts,
                                      array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL) e;
 
@@ -754,18 +1014,20 @@ BEGIN
   SELECT CAST(NULL AS tasker.transition_event),
          CAST(ROW(w.id, w.task_id, w.name, w.attempts, w.retry_limit, w.retryable, w.timeout_ms, w.backoff, w.lease_token,
              w.started_at, t.name, t.namespace, t.version, t.state, t.context, t.tags,
-             -- The parents' results (an instance sees its map step's); a skipped parent has none.
+             -- The parents' results; a skipped parent has none. An instance has its item instead: its
+             -- map step's parents' results, as large as the items often are, would travel once per item.
+             CASE WHEN w.map_step_id IS NOT NULL THEN '{}'::jsonb ELSE
              (SELECT coalesce(jsonb_object_agg(p.name, p.results), '{}'::jsonb)
                 FROM tasker.workflow_step_edges e
                CROSS JOIN LATERAL (SELECT y.name, y.results, y.state FROM tasker.workflow_steps y WHERE y.id = e.from_step_id OFFSET 0) p
-               WHERE e.to_step_id = coalesce(w.map_step_id, w.id) AND p.state <> 'skipped'),
+               WHERE e.to_step_id = w.id AND p.state <> 'skipped') END,
              t.trace_context, w.map_index, w.item,
              CASE WHEN x.old_state = 'waiting' THEN w.wait || coalesce((
                SELECT jsonb_build_object('state', c.state, 'results',
                         (SELECT coalesce(jsonb_object_agg(cs.name, cs.results), '{}'::jsonb) FROM tasker.workflow_steps cs
                           WHERE cs.task_id = c.id AND cs.state IN ('complete', 'resolved_manually') AND cs.map_step_id IS NULL))
                  FROM tasker.tasks c WHERE w.wait->>'kind' = 'child' AND c.id = (w.wait->>'taskId')::bigint), '{}'::jsonb)
-             END) AS tasker.claimed_step)
+             END) AS tasker.claimed_step), NULL::timestamptz
     FROM unnest(v_ids, v_old) WITH ORDINALITY x(id, old_state, i)
    CROSS JOIN LATERAL (SELECT * FROM tasker.workflow_steps y WHERE y.id = x.id OFFSET 0) w
    CROSS JOIN LATERAL (SELECT * FROM tasker.tasks y WHERE y.id = w.task_id OFFSET 0) t
@@ -967,6 +1229,7 @@ DECLARE
   v_idx int[] := '{}';
   v_tasks bigint[] := '{}';
   v_created boolean[] := '{}';
+  v_new tasker.tasks;
 BEGIN
   -- Keyed requests first, in one global order (namespace, name, key): concurrent batches sharing
   -- keys then queue on each other's unique-index entries instead of deadlocking. Others keep
@@ -979,13 +1242,16 @@ BEGIN
     v_task := NULL;
     INSERT INTO tasker.tasks (named_task_id, namespace, name, version, context, tags, initiator, source_system,
                                       reason, idempotency_key, run_at, steps_total, trace_context, parent_task_id, parent_step_id,
-                                      parent_step_name)
+                                      parent_step_name, priority, slot_key)
     SELECT nt.id, ns.name, nt.name, nt.version, coalesce(r.v->'context', '{}'::jsonb),
            coalesce(ARRAY(SELECT jsonb_array_elements_text(r.v->'tags')), '{}'::text[]),
            r.v->>'initiator', r.v->>'sourceSystem', r.v->>'reason', r.v->>'idempotencyKey',
            (r.v->>'runAt')::timestamptz,
            (SELECT count(*) FROM tasker.named_steps st WHERE st.named_task_id = nt.id), r.v->'traceContext',
-           (r.v->>'parentTaskId')::bigint, (r.v->>'parentStepId')::bigint, r.v->>'parentStepName'
+           (r.v->>'parentTaskId')::bigint, (r.v->>'parentStepId')::bigint, r.v->>'parentStepName',
+           coalesce((r.v->>'priority')::smallint, 0),
+           CASE WHEN nt.concurrency IS NOT NULL THEN format('task:%s/%s:%s', ns.name, nt.name,
+             coalesce(r.v->>'concurrencyKey', r.v->'context' #>> string_to_array(nt.concurrency->>'key', '.'), '')) END
       FROM tasker.named_tasks nt JOIN tasker.namespaces ns ON ns.id = nt.namespace_id
      WHERE nt.id = (r.v->>'namedTaskId')::int
     ON CONFLICT (namespace, name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -1005,14 +1271,35 @@ BEGIN
 
     -- Steps are numbered by position (0..n-1); edges are wired by array index, not by joining the
     -- rows just inserted (whose statistics are stale: a join planned on them was quadratic).
+    SELECT * INTO v_new FROM tasker.tasks WHERE id = v_task;
     WITH ins AS (
       INSERT INTO tasker.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
-                                                 timeout_ms, backoff, parents_total, available_at)
+                                                 timeout_ms, backoff, parents_total, available_at, priority, slot_key, rate_key,
+                                                 task_slot_key)
       SELECT v_task, st.named_task_id, st.id, st.name, st.position, st.retry_limit, st.retryable, st.timeout_ms,
-             st.backoff, st.parents_total, greatest(now(), coalesce((r.v->>'runAt')::timestamptz, now()))
+             st.backoff, st.parents_total, greatest(now(), coalesce((r.v->>'runAt')::timestamptz, now())), v_new.priority,
+             CASE WHEN st.concurrency IS NOT NULL THEN format('step:%s/%s/%s:%s', v_new.namespace, v_new.name, st.name,
+               coalesce(v_new.context #>> string_to_array(st.concurrency->>'key', '.'), '')) END,
+             CASE WHEN st.rate_limit IS NOT NULL THEN format('rate:%s:%s', st.rate_limit->>'bucket',
+               coalesce(v_new.context #>> string_to_array(st.rate_limit->>'key', '.'), '')) END,
+             v_new.slot_key
         FROM tasker.named_steps st
        WHERE st.named_task_id = (r.v->>'namedTaskId')::int
-      RETURNING id, position
+      RETURNING id, position, slot_key, rate_key, named_step_id
+    ), slots AS (
+      INSERT INTO tasker.slots (key, lim)
+      SELECT DISTINCT ins.slot_key, (st.concurrency->>'limit')::int FROM ins JOIN tasker.named_steps st ON st.id = ins.named_step_id
+       WHERE ins.slot_key IS NOT NULL
+      UNION
+      SELECT v_new.slot_key, (nt.concurrency->>'limit')::int FROM tasker.named_tasks nt
+       WHERE v_new.slot_key IS NOT NULL AND nt.id = v_new.named_task_id
+      ON CONFLICT (key) DO NOTHING
+    ), windows AS (
+      INSERT INTO tasker.rate_windows (key, lim, period_ms)
+      SELECT DISTINCT ON (ins.rate_key) ins.rate_key, (st.rate_limit->>'limit')::int, (st.rate_limit->>'periodMs')::int
+        FROM ins JOIN tasker.named_steps st ON st.id = ins.named_step_id
+       WHERE ins.rate_key IS NOT NULL
+      ON CONFLICT (key) DO NOTHING
     )
     SELECT array_agg(ins.id ORDER BY ins.position) INTO v_ids FROM ins;
 
@@ -1054,9 +1341,11 @@ BEGIN
     t := a.t;
     w := a.w;
     INSERT INTO tasker.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
-                                               timeout_ms, backoff, parents_total, available_at, map_step_id, map_index, item)
+                                               timeout_ms, backoff, parents_total, available_at, map_step_id, map_index, item,
+                                               priority, slot_key, rate_key, task_slot_key)
     SELECT t.id, w.named_task_id, w.named_step_id, w.name || '[' || (e.o - 1) || ']', w.position, w.retry_limit, w.retryable,
-           w.timeout_ms, w.backoff, CASE WHEN e.o <= coalesce(p_max_parallel, n) THEN 0 ELSE 1 END, now(), w.id, (e.o - 1)::int, e.v
+           w.timeout_ms, w.backoff, CASE WHEN e.o <= coalesce(p_max_parallel, n) THEN 0 ELSE 1 END, now(), w.id, (e.o - 1)::int, e.v,
+           w.priority, w.slot_key, w.rate_key, w.task_slot_key
       FROM jsonb_array_elements(p_items) WITH ORDINALITY e(v, o);
     UPDATE tasker.workflow_steps
        SET state = 'waiting', wait = jsonb_build_object('kind', 'map'), map_total = n, map_done = 0, max_parallel = p_max_parallel,
@@ -1125,21 +1414,34 @@ BEGIN
    WHERE namespace_id = v_ns AND name = p_def->>'name' AND version = p_def->>'version';
   IF v_id IS NOT NULL AND v_old = p_def THEN RETURN v_id; END IF;
   IF v_id IS NULL THEN
-    INSERT INTO tasker.named_tasks (namespace_id, name, version, description, definition)
-    VALUES (v_ns, p_def->>'name', p_def->>'version', p_def->>'description', p_def) RETURNING id INTO v_id;
+    INSERT INTO tasker.named_tasks (namespace_id, name, version, description, definition, concurrency)
+    VALUES (v_ns, p_def->>'name', p_def->>'version', p_def->>'description', p_def, p_def->'concurrency') RETURNING id INTO v_id;
   ELSE
-    UPDATE tasker.named_tasks SET definition = p_def, description = p_def->>'description', updated_at = now() WHERE id = v_id;
+    UPDATE tasker.named_tasks SET definition = p_def, description = p_def->>'description', concurrency = p_def->'concurrency',
+           updated_at = now()
+     WHERE id = v_id;
   END IF;
   DELETE FROM tasker.named_steps
    WHERE named_task_id = v_id AND name NOT IN (SELECT x->>'name' FROM jsonb_array_elements(p_def->'steps') x);
-  INSERT INTO tasker.named_steps (named_task_id, name, position, description, retry_limit, retryable, timeout_ms, backoff, parents_total)
+  INSERT INTO tasker.named_steps (named_task_id, name, position, description, retry_limit, retryable, timeout_ms, backoff, parents_total,
+                                           max_parallel, concurrency, rate_limit)
   SELECT v_id, x->>'name', (o - 1)::int, x->>'description', (x->>'retryLimit')::int, (x->>'retryable')::boolean,
-         (x->>'timeoutMs')::int, x->'backoff', jsonb_array_length(x->'dependsOn')
+         (x->>'timeoutMs')::int, x->'backoff', jsonb_array_length(x->'dependsOn'), (x->>'maxParallel')::int, x->'concurrency', x->'rateLimit'
     FROM jsonb_array_elements(p_def->'steps') WITH ORDINALITY AS e(x, o)
   ON CONFLICT (named_task_id, name) DO UPDATE
      SET position = EXCLUDED.position, description = EXCLUDED.description, retry_limit = EXCLUDED.retry_limit,
          retryable = EXCLUDED.retryable, timeout_ms = EXCLUDED.timeout_ms, backoff = EXCLUDED.backoff,
-         parents_total = EXCLUDED.parents_total;
+         parents_total = EXCLUDED.parents_total, max_parallel = EXCLUDED.max_parallel, concurrency = EXCLUDED.concurrency,
+         rate_limit = EXCLUDED.rate_limit;
+  -- Limits changed in code apply to the keys already in use (a slot row holds the limit it enforces).
+  UPDATE tasker.slots s SET lim = (p_def->'concurrency'->>'limit')::int
+   WHERE p_def->'concurrency' IS NOT NULL AND s.key LIKE format('task:%s/%s:', p_def->>'namespace', p_def->>'name') || '%';
+  UPDATE tasker.slots s SET lim = (x->'concurrency'->>'limit')::int
+    FROM jsonb_array_elements(p_def->'steps') x
+   WHERE x->'concurrency' IS NOT NULL AND s.key LIKE format('step:%s/%s/%s:', p_def->>'namespace', p_def->>'name', x->>'name') || '%';
+  UPDATE tasker.rate_windows w SET lim = (x->'rateLimit'->>'limit')::int, period_ms = (x->'rateLimit'->>'periodMs')::int
+    FROM jsonb_array_elements(p_def->'steps') x
+   WHERE x->'rateLimit' IS NOT NULL AND w.key LIKE format('rate:%s:', x->'rateLimit'->>'bucket') || '%';
   DELETE FROM tasker.named_step_edges WHERE named_task_id = v_id;
   INSERT INTO tasker.named_step_edges (named_task_id, from_named_step_id, to_named_step_id, from_position, to_position)
   SELECT v_id, f.id, c.id, f.position, c.position
@@ -1353,6 +1655,14 @@ AS $function$
                                            WHERE i.map_step_id = w.id AND i.state = 'error' AND i.exhausted HAVING count(*) > 0), '')
              ELSE 'waiting' END
            WHEN w.exhausted THEN 'attempts_exhausted'
+           WHEN w.held_key IS NOT NULL THEN (
+             SELECT format('concurrency limit (%s: %s/%s running)', substr(k.key, length(split_part(k.key, ':', 1)) + 2), k.running, k.lim)
+               FROM tasker.slots k WHERE k.key = w.held_key)
+           WHEN w.rate_key IS NOT NULL AND w.available_at > now() AND w.state = 'pending' THEN (
+             SELECT format('rate limited (%s: %s/%s per %s)', substr(k.key, 6),
+                           (SELECT count(*) FROM unnest(k.starts) x WHERE x > now() - k.period_ms * interval '1 millisecond'), k.lim,
+                           CASE WHEN k.period_ms % 1000 = 0 THEN (k.period_ms / 1000) || ' s' ELSE k.period_ms || ' ms' END)
+               FROM tasker.rate_windows k WHERE k.key = w.rate_key)
            WHEN t.state IN ('cancelled', 'complete', 'resolved_manually') THEN 'task_finished'
            WHEN w.map_step_id IS NOT NULL AND w.parents_done < w.parents_total THEN
              format('waiting for a free place (maxParallel %s)', (SELECT m.max_parallel FROM tasker.workflow_steps m WHERE m.id = w.map_step_id))
@@ -1363,6 +1673,39 @@ AS $function$
    WHERE w.task_id = p_task_id
    ORDER BY w.position, w.map_index NULLS FIRST
 $function$;
+
+CREATE OR REPLACE FUNCTION tasker.sync_schedules(p_type_id integer, p_schedules jsonb)
+ RETURNS TABLE(removed text)
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  v_ns int;
+  v_ns_name text;
+  v_name text;
+BEGIN
+  SELECT nt.namespace_id, ns.name, nt.name INTO v_ns, v_ns_name, v_name
+    FROM tasker.named_tasks nt JOIN tasker.namespaces ns ON ns.id = nt.namespace_id
+   WHERE nt.id = p_type_id;
+  PERFORM pg_advisory_xact_lock(hashtext('tasker-type:' || v_ns_name || '/' || v_name));
+
+  RETURN QUERY
+  DELETE FROM tasker.schedules s
+   WHERE s.named_task_id = p_type_id AND s.cron NOT IN (SELECT x->>'cron' FROM jsonb_array_elements(p_schedules) x)
+  RETURNING s.cron;
+
+  UPDATE tasker.schedules s
+     SET context = x->'context', declared_at = now(), timezone = x->>'timezone',
+         next_run_at = CASE WHEN s.timezone = x->>'timezone' THEN s.next_run_at ELSE (x->>'nextRunAt')::timestamptz END
+    FROM jsonb_array_elements(p_schedules) x
+   WHERE s.named_task_id = p_type_id AND s.cron = x->>'cron';
+
+  INSERT INTO tasker.schedules (named_task_id, cron, timezone, context, next_run_at, paused)
+  SELECT p_type_id, x->>'cron', x->>'timezone', x->'context', (x->>'nextRunAt')::timestamptz,
+         EXISTS (SELECT 1 FROM tasker.schedules o JOIN tasker.named_tasks ont ON ont.id = o.named_task_id
+                  WHERE ont.namespace_id = v_ns AND ont.name = v_name AND o.cron = x->>'cron' AND o.paused)
+    FROM jsonb_array_elements(p_schedules) x
+  ON CONFLICT (named_task_id, cron) DO NOTHING;
+END $function$;
 
 CREATE OR REPLACE FUNCTION tasker.wait_step(p_step_id bigint, p_token uuid, p_wait jsonb, p_child jsonb)
  RETURNS SETOF tasker.transition_event

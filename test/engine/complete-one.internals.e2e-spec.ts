@@ -96,7 +96,7 @@ describe('complete_one and complete_steps', () => {
     const rows = (
       await client.query<Claimed & { task_id: string }>(
         `SELECT (c.claim).step_id::text, (c.claim).step_name, (c.claim).lease_token, (c.claim).task_id::text
-           FROM ${s}.claim_steps($1, ARRAY(SELECT named_task_id FROM ${s}.tasks WHERE id = $2), $3, 30000) c WHERE c.event IS NULL`,
+           FROM ${s}.claim_steps($1, ARRAY(SELECT named_task_id FROM ${s}.tasks WHERE id = $2), $3, 30000, 0, 10000) c WHERE NOT (c.claim IS NULL)`,
         [OWNER, taskId, limit],
       )
     ).rows;
@@ -216,7 +216,7 @@ describe('complete_one and complete_steps', () => {
       const [first] = await claimOf(id);
       heard.length = 0;
       const types = [(await client.query(`SELECT named_task_id FROM ${s}.tasks WHERE id = $1`, [id])).rows[0].named_task_id];
-      const rows = (await client.query(completeAndClaimSql(s, 'one'), [first.step_id, first.lease_token, 'null', OWNER, types, claimLimit, 30_000])).rows;
+      const rows = (await client.query(completeAndClaimSql(s, 'one'), [first.step_id, first.lease_token, 'null', OWNER, types, claimLimit, 30_000, 0, 10_000])).rows;
       const marker = `marker-${id}`;
       const arrived = new Promise<void>((resolve) => listener.on('notification', (m) => m.payload === marker && resolve()));
       await client.query(`SELECT pg_notify($1, $2)`, [wakeChannel(schema), marker]);

@@ -87,12 +87,12 @@ describe('the hot path’s plans', () => {
     }
     await client.query('SET client_min_messages = notice');
 
-    let [claim] = (await client.query(`SELECT (c.claim).* FROM ${s}.claim_steps('plans-test', $1::int[], 1, 30000) c WHERE c.event IS NULL`, [types])).rows;
+    let [claim] = (await client.query(`SELECT (c.claim).* FROM ${s}.claim_steps('plans-test', $1::int[], 1, 30000, 0, 10000) c WHERE NOT (c.claim IS NULL)`, [types])).rows;
     for (let handOff = 0; handOff < 6; handOff++) {
       // Both completions: complete_steps (a batch, here of one) and complete_one (a single success).
       const one = handOff % 2 === 1;
       const completion = one ? [claim.step_id, claim.lease_token, '1'] : [[claim.step_id], [claim.lease_token], ['1']];
-      const rows = (await client.query(completeAndClaimSql(s, one ? 'one' : 'many'), [...completion, 'plans-test', types, 1, 30_000])).rows;
+      const rows = (await client.query(completeAndClaimSql(s, one ? 'one' : 'many'), [...completion, 'plans-test', types, 1, 30_000, 0, 10_000])).rows;
       expect(rows.filter((r) => r.part === 0).length).toBeGreaterThan(0); // the completion was stored
       claim = rows.find((r) => r.part === 2)?.row;
       expect(claim).toBeDefined();

@@ -56,7 +56,7 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
   const w = o.worker ?? {};
   unknownKeys(w, WORKER_KEYS, 'worker.', problems);
   if (w.enabled !== undefined && typeof w.enabled !== 'boolean') problems.push(OPTION_NOT_BOOLEAN('worker.enabled'));
-  for (const key of ['concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs'] as const) {
+  for (const key of ['concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'priorityAgingMs'] as const) {
     if (w[key] !== undefined && !positiveInt(w[key])) problems.push(OPTION_NOT_POSITIVE_INTEGER(`worker.${key}`));
   }
   if (w.shutdownTimeoutMs !== undefined && !(Number.isInteger(w.shutdownTimeoutMs) && w.shutdownTimeoutMs >= 0)) {
@@ -92,7 +92,7 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
 }
 
 const TOP_LEVEL_KEYS = ['databaseUrl', 'dataSourceName', 'schema', 'migrationsRun', 'poolSize', 'statementTimeoutMs', 'worker', 'defaults', 'logging'];
-const WORKER_KEYS = ['enabled', 'concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'shutdownTimeoutMs'];
+const WORKER_KEYS = ['enabled', 'concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'priorityAgingMs', 'shutdownTimeoutMs'];
 
 /** A misspelt option (`concurency`) must not be silently ignored. */
 function unknownKeys(o: object, known: readonly string[], prefix: string, problems: string[]): void {

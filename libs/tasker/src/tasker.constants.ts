@@ -20,6 +20,7 @@ export const DEFAULT_WORKER = {
   pollIntervalMs: 1_000,
   leaseMs: 30_000,
   sweepIntervalMs: 5_000,
+  priorityAgingMs: 10_000,
   shutdownTimeoutMs: 10_000,
 } as const;
 /** See TaskerModuleOptions.statementTimeoutMs. */

@@ -82,6 +82,10 @@ export const STEP_DEPENDS_ON_INVALID = (at: string) => `${at}: @DependsOn takes 
 export const STEP_RUN_IF_INVALID = (at: string, got: unknown) => `${at}: runIf must be a function (ctx) => boolean, got ${describeValue(got)}`;
 export const STEP_MAP_INVALID = (at: string, got: unknown) => `${at}: map must be a function (ctx) => array of items, got ${describeValue(got)}`;
 export const STEP_MAX_PARALLEL_INVALID = (at: string, got: unknown) => `${at}: maxParallel must be an integer of at least 1, got ${describeValue(got)}`;
+export const LIMIT_INVALID = (at: string, got: unknown) => `${at}: limit must be an integer of at least 1, got ${describeValue(got)}`;
+export const LIMIT_KEY_INVALID = (at: string, got: unknown) => `${at}: key must be a dotted path into the task's context (e.g. "account.id"), got ${describeValue(got)}`;
+export const PERIOD_INVALID = (at: string, got: unknown) => `${at}: periodMs must be an integer of at least 1, got ${describeValue(got)}`;
+export const BUCKET_INVALID = (at: string, got: unknown) => `${at}: bucket must be ${NAME_RULE}, got ${describeValue(got)}`;
 export const STEP_MAX_PARALLEL_WITHOUT_MAP = (at: string) => `${at}: maxParallel needs map (it caps how many of a map step's instances run at once)`;
 const describeValue = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? 'an object' : String(v));
 export const DAG_EMPTY = () => 'it has no @Step methods';
@@ -89,6 +93,16 @@ export const DAG_DUPLICATE_STEP = (step: string) => `step "${step}" is declared 
 export const DAG_SELF_DEPENDENCY = (step: string) => `step "${step}" depends on itself`;
 export const DAG_UNKNOWN_DEPENDENCY = (step: string, dependency: string) => `step "${step}" depends on "${dependency}", which is not a step of this handler`;
 export const DAG_CYCLE = (path: readonly string[]) => `its steps form a cycle: ${path.join(' → ')}`;
+export const SCHEDULES_NOT_ARRAY = () => 'schedules must be an array of { cron, timezone?, context? }';
+/** `at` names a schedule: `schedules[0] ("0 2 * * *")`. */
+export const SCHEDULE_AT = (index: number, cron: unknown) => `schedules[${index}]${typeof cron === 'string' ? ` (${JSON.stringify(cron)})` : ''}`;
+export const SCHEDULE_NOT_OBJECT = (at: string) => `${at}: must be an object { cron, timezone?, context? }`;
+export const SCHEDULE_OPTION_UNKNOWN = (at: string, option: string) => `${at}: ${option} is not a schedule option (cron, timezone, context)`;
+export const SCHEDULE_CRON_INVALID = (at: string, cron: unknown, reason: string) => `${at}: cron expression ${describeValue(cron)} ${reason.startsWith('has ') || reason.startsWith('must ') || reason.startsWith('never ') ? reason : `is invalid: ${reason}`}`;
+export const SCHEDULE_TIMEZONE_INVALID = (at: string, reason: string) => `${at}: timezone ${reason}`;
+export const SCHEDULE_CONTEXT_INVALID = (at: string, problems: readonly string[]) => `${at}: context ${problems.join(', ')}`;
+export const SCHEDULE_CONTEXT_REJECTED = (at: string, summary: string) => `${at}: its context fails the handler's context DTO: ${summary}`;
+export const SCHEDULE_DUPLICATE = (at: string) => `${at}: this cron expression is declared twice (one schedule per expression and task type)`;
 
 // ---------------------------------------------------------------------------------------------
 // TaskerService (TaskNotFoundError, StepNotFoundError, HandlerNotFoundError, TaskWaitTimeoutError)
@@ -99,6 +113,21 @@ export const HANDLER_NOT_FOUND = (namespace: string, taskName: string, version?:
   `No handler is registered for task "${namespace}/${taskName}"${version ? ` version ${version}` : ''}. ` +
   'Register a @TaskHandler provider with that name in a process that uses this database.';
 export const TASK_WAIT_TIMEOUT = (taskId: string, timeoutMs: number, state: string) => `Task "${taskId}" is still ${state} after ${timeoutMs} ms.`;
+export const SCHEDULE_NOT_FOUND = (namespace: string, taskName: string, cron: string) =>
+  `No schedule ${JSON.stringify(cron)} of task "${namespace}/${taskName}" is registered (listSchedules or GET /tasker/schedules lists them).`;
+
+// ---------------------------------------------------------------------------------------------
+// Schedules: what a process logs about them
+
+/** The reason recorded on a task a schedule created (shown in its audit trail). */
+export const SCHEDULE_TASK_REASON = (cron: string, timezone: string, tick: string) => `schedule "${cron}" (${timezone}), tick ${tick}`;
+export const SCHEDULE_CHANGED_LOG = (action: 'paused' | 'resumed', cron: string, types: readonly string[], actor: string | null, reason: string | null) =>
+  `Schedule "${cron}" of ${types.join(', ')} ${action} by ${actor ?? 'an unnamed caller'}${reason ? `: ${reason}` : ''}.`;
+export const SCHEDULES_REMOVED_LOG = (type: string, crons: readonly string[]) =>
+  `Removed schedule${crons.length === 1 ? '' : 's'} ${crons.map((c) => JSON.stringify(c)).join(', ')} of ${type}: no longer declared by its handler.`;
+export const SCHEDULE_TICK_FAILED_LOG = (cron: string, type: string, tick: string, reason: string, next: string) =>
+  `Schedule "${cron}" of ${type} could not create the task of its tick ${tick}: ${reason}. That tick is skipped; the next is ${next}.`;
+export const SCHEDULE_SWEEP_FAILED_LOG = (reason: string) => `Schedule sweep failed (will retry): ${reason}`;
 
 // ---------------------------------------------------------------------------------------------
 // TaskValidationError: its message (a summary) and the messages of each bad field
@@ -110,6 +139,8 @@ export const INVALID_CONTEXT = (taskType: string, summary: string) => `Invalid c
 export const INVALID_RESOLVE_STEP_INPUT = (summary: string) => `Invalid resolveStep input: ${summary}`;
 export const INVALID_SIGNAL = (summary: string) => `Invalid signal: ${summary}`;
 export const INVALID_TASK_TYPE_FILTER = (summary: string) => `Invalid task type filter: ${summary}`;
+export const INVALID_SCHEDULE = (summary: string) => `Invalid schedule: ${summary}`;
+export const INVALID_SCHEDULE_FILTER = (summary: string) => `Invalid schedule filter: ${summary}`;
 export const CREATE_TASKS_NOT_ARRAY = () => 'createTasks expects an array of task requests';
 export const CREATE_TASKS_TOO_MANY = (max: number) => `createTasks accepts at most ${max} requests at once`;
 export const WAIT_OPTIONS_NOT_OBJECT = () => 'waitForTask options must be an object { timeoutMs? }';
@@ -143,6 +174,9 @@ export const FIELD_ACTOR_NOT_OBJECT = () => 'must be an object { actor?, reason?
 export const FIELD_FILTER_NOT_OBJECT = () => 'must be an object { namespace?, name? }';
 export const FIELD_STEP_NAME = () => 'must be a step name';
 export const FIELD_SIGNAL_NAME = () => `must be a signal name: ${NAME_RULE}`;
+export const FIELD_CRON = (max: number) => `must be a cron expression (a non-empty string of at most ${max} characters)`;
+export const FIELD_SCHEDULE_NOT_OBJECT = () => 'must be an object { namespace?, name, cron }';
+export const FIELD_PRIORITY_INVALID = () => 'must be an integer from -100 to 100';
 export const JSON_TOO_DEEP = (maxDepth: number) => `must not nest deeper than ${maxDepth} levels`;
 export const JSON_NOT_SERIALIZABLE = (reason: string) => `must be JSON-serializable (${reason})`;
 export const JSON_TOO_LARGE = (maxBytes: number) => `must be at most ${maxBytes} bytes as JSON`;

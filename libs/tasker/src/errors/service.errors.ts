@@ -1,4 +1,4 @@
-import { HANDLER_NOT_FOUND, STEP_NOT_FOUND, TASK_NOT_FOUND, TASK_WAIT_TIMEOUT } from '../tasker.messages';
+import { HANDLER_NOT_FOUND, SCHEDULE_NOT_FOUND, STEP_NOT_FOUND, TASK_NOT_FOUND, TASK_WAIT_TIMEOUT } from '../tasker.messages';
 import { TaskerError } from './tasker.error';
 
 /** One entry per invalid field of a task request or context. */
@@ -42,6 +42,17 @@ export class HandlerNotFoundError extends TaskerError {
     readonly version?: string,
   ) {
     super('HANDLER_NOT_FOUND', HANDLER_NOT_FOUND(namespace, taskName, version));
+  }
+}
+
+/** No schedule with this cron expression is registered for the task (by any process). */
+export class ScheduleNotFoundError extends TaskerError {
+  constructor(
+    readonly namespace: string,
+    readonly taskName: string,
+    readonly cron: string,
+  ) {
+    super('SCHEDULE_NOT_FOUND', SCHEDULE_NOT_FOUND(namespace, taskName, cron));
   }
 }
 

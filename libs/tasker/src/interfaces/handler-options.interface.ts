@@ -11,6 +11,47 @@ export interface TaskHandlerOptions {
   description?: string;
   /** A class-validator DTO the task context must satisfy; checked by `createTask`. */
   context?: new (...args: any[]) => object;
+  /**
+   * Cron schedules: each tick creates one task of this type with the schedule's context, across the
+   * whole fleet (see ScheduleOptions). Fired by the processes that have this handler and a worker.
+   */
+  schedules?: ScheduleOptions[];
+  /**
+   * At most `limit` tasks of this type with the same key are in progress, across all processes; the
+   * others stay pending and start as slots free. `key`: a dotted path into the context (fixed at
+   * createTask; a missing value is the key ""; `TaskRequest.concurrencyKey` overrides it); omitted:
+   * one group for the whole task type.
+   */
+  concurrency?: ConcurrencyOptions;
+}
+
+/** A concurrency limit: at most `limit` at once per value of `key` (a dotted path into the task's context). */
+export interface ConcurrencyOptions {
+  key?: string;
+  limit: number;
+}
+
+/** A rate limit: at most `limit` attempts start in any `periodMs` (sliding) per (bucket, value of `key`). */
+export interface RateLimitOptions {
+  /** Steps of any type that name the same bucket share it. */
+  bucket: string;
+  limit: number;
+  periodMs: number;
+  key?: string;
+}
+
+/** One schedule of `@TaskHandler({ schedules })`. */
+export interface ScheduleOptions {
+  /**
+   * A cron expression of 5 fields (minute hour day-of-month month day-of-week), or 6 with a leading
+   * second (`* * * * * *`: every second); month and day names (`jan`, `mon`) and presets (`@daily`)
+   * work too. Parsed by the `cron` package; a bad expression fails the boot.
+   */
+  cron: string;
+  /** The IANA time zone the expression is read in (`Europe/Berlin`). Default `UTC`. */
+  timezone?: string;
+  /** The context of each task it creates (checked by the handler's context DTO at boot). Default `{}`. */
+  context?: Record<string, unknown>;
 }
 
 /** Options of `@Step`. */
@@ -39,4 +80,8 @@ export interface StepOptions {
   map?: (ctx: StepContext<any>) => unknown[] | Promise<unknown[]>;
   /** With `map`: at most this many instances of one task run at once. Default: no limit. */
   maxParallel?: number;
+  /** At most `limit` attempts of this step with the same key run at once, across all processes. */
+  concurrency?: ConcurrencyOptions;
+  /** At most `limit` attempts start per `periodMs` and (bucket, key), across all processes; held steps start as soon as the window allows. */
+  rateLimit?: RateLimitOptions;
 }

@@ -40,6 +40,11 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** How often the safety-net sweep reclaims expired leases. Default 5000 ms. */
   sweepIntervalMs?: number;
+  /**
+   * A ready step that has waited this long is claimed before higher-priority work (one claim slot in
+   * ten is kept for such steps), so low priority never means never. Default 10000 ms.
+   */
+  priorityAgingMs?: number;
   /** At shutdown, how long running steps may take to finish before they are aborted and released. Default 10000 ms. */
   shutdownTimeoutMs?: number;
 }

@@ -18,6 +18,10 @@ export interface TaskRequest {
   idempotencyKey?: string;
   /** Delayed start: no step runs before this time. */
   runAt?: Date;
+  /** −100…100, default 0: among ready steps, those of higher-priority tasks are claimed first. */
+  priority?: number;
+  /** The value of the task type's concurrency key for this task, instead of the one read from its context. */
+  concurrencyKey?: string;
 }
 
 export interface TaskView {
@@ -33,6 +37,7 @@ export interface TaskView {
   reason?: string;
   idempotencyKey?: string;
   runAt?: Date | null;
+  priority: number;
   createdAt: Date;
   updatedAt: Date;
   completedAt?: Date | null;
@@ -148,6 +153,41 @@ export interface TaskTypeView {
   }[];
   registeredAt: Date;
   updatedAt: Date;
+}
+
+/**
+ * A cron schedule of a task type version (`@TaskHandler({ schedules })`), as recorded by the
+ * processes that have its handler.
+ */
+export interface ScheduleView {
+  namespace: string;
+  name: string;
+  version: string;
+  /** The expression as declared (fields separated by one space): with namespace and name, what pause and resume take. */
+  cron: string;
+  /** The IANA time zone the expression is read in (`UTC` unless declared). */
+  timezone: string;
+  /** The context of each task it creates. */
+  context: Record<string, unknown>;
+  /** The next tick; `null` while paused (a resumed schedule goes on from its first tick after the resume). */
+  nextRunAt: Date | null;
+  /** The tick of the last task it created (that task's `runAt`). */
+  lastRunAt: Date | null;
+  lastTaskId: string | null;
+  paused: boolean;
+  /** The last pause or resume of this schedule: who, why, when. */
+  lastChange: { action: 'paused' | 'resumed'; actor?: string; reason?: string; at: Date } | null;
+  /** The last tick that could not create its task (it was skipped), and why; cleared by the next task created. */
+  lastError: string | null;
+  /** When a process that has the handler last declared it (at its boot). */
+  declaredAt: Date;
+}
+
+/** Names a schedule: its task (namespace default `default`) and its cron expression as declared. */
+export interface ScheduleRef {
+  namespace?: string;
+  name: string;
+  cron: string;
 }
 
 /** A worker process seen recently (it refreshes its row every lease-renewal tick). */

@@ -118,7 +118,14 @@ export class StepClaimer {
     try {
       const began = performance.now();
       const answer = await this.publisher.change(
-        this.steps.completeAndClaim(items, { owner: sink.owner, types, limit, leaseMs: this.config.worker.leaseMs }),
+        this.steps.completeAndClaim(items, {
+          owner: sink.owner,
+          types,
+          limit,
+          leaseMs: this.config.worker.leaseMs,
+          fair: fairShare(limit),
+          agingMs: this.config.worker.priorityAgingMs,
+        }),
         (a) => a.outcomes,
       );
       this.observe(began, answer.claims.length);
@@ -147,7 +154,7 @@ export class StepClaimer {
         const types = this.registry.typeIds();
         if (free <= 0 || types.length === 0) break;
         const began = performance.now();
-        const claimed = await this.steps.claim(sink.owner, types, free, this.config.worker.leaseMs);
+        const claimed = await this.steps.claim(sink.owner, types, free, this.config.worker.leaseMs, fairShare(free), this.config.worker.priorityAgingMs);
         this.observe(began, claimed.claims.length);
         await this.deliver(claimed);
         if (claimed.claims.length === free) this.again = true;
@@ -176,6 +183,7 @@ export class StepClaimer {
 
   /** Publishes a claim's transitions, then hands its attempts to the worker (or back, when it stopped meanwhile). */
   private async deliver(claimed: Claimed): Promise<void> {
+    if (claimed.wakeAt) this.wakeAt(claimed.wakeAt);
     if (claimed.claims.length === 0) return;
     await this.publisher.afterChanges(claimed.transitions);
     const sink = this.sink!;
@@ -206,4 +214,13 @@ export class StepClaimer {
   private observe(began: number, claimed: number): void {
     for (const l of this.claimListeners) l(performance.now() - began, claimed);
   }
+}
+
+/**
+ * How many of a claim's `limit` steps may go to steps that waited at least `worker.priorityAgingMs`,
+ * whatever their priority (one in ten, at least one): work of low priority is never starved by a
+ * stream of higher-priority work.
+ */
+function fairShare(limit: number): number {
+  return Math.max(1, Math.floor(limit / 10));
 }

@@ -36,6 +36,8 @@ export class TaskRequestBuilder {
       reason: req.reason,
       idempotencyKey: req.idempotencyKey,
       runAt: req.runAt ? new Date(req.runAt).toISOString() : undefined,
+      priority: req.priority,
+      concurrencyKey: req.concurrencyKey,
       actor,
     };
   }

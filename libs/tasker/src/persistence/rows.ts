@@ -21,6 +21,7 @@ export interface TaskRow {
   completed_at: Date | null;
   parent_task_id: string | null;
   parent_step_name: string | null;
+  priority: number;
 }
 
 export interface StepRow {
@@ -148,6 +149,7 @@ export function toTaskView(r: TaskRow): TaskView {
     reason: optional(r.reason),
     idempotencyKey: optional(r.idempotency_key),
     runAt: r.run_at,
+    priority: r.priority ?? 0,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     completedAt: r.completed_at,

@@ -22,12 +22,18 @@ function prepared(label: string, sql: string): Prepared {
 export interface Claimed {
   transitions: TransitionRow[];
   claims: ClaimRow[];
+  /** When steps held back by a rate limit may start (look for work then). */
+  wakeAt: Date | null;
 }
 
-/** A claim's rows as JSON (part 1: a transition, part 2: a claim); ids as text so no bigint loses precision. */
+/**
+ * A claim's rows as JSON (part 1: a transition, part 2: a claim, part 4: when rate-limited steps may
+ * start); ids as text so no bigint loses precision.
+ */
 const claimParts = (c: string) => `
-SELECT CASE WHEN ${c}.claim IS NULL THEN 1 ELSE 2 END AS part,
-       CASE WHEN ${c}.claim IS NULL THEN ${transitionJson(`(${c}.event)`)} ELSE ${claimJson(`(${c}.claim)`)} END AS row`;
+SELECT CASE WHEN ${c}.wake_at IS NOT NULL THEN 4 WHEN ${c}.claim IS NULL THEN 1 ELSE 2 END AS part,
+       CASE WHEN ${c}.wake_at IS NOT NULL THEN to_jsonb(${c}.wake_at)
+            WHEN ${c}.claim IS NULL THEN ${transitionJson(`(${c}.event)`)} ELSE ${claimJson(`(${c}.claim)`)} END AS row`;
 
 const transitionJson = (e: string) =>
   `to_jsonb(${e}) || jsonb_build_object('transition_id', ${e}.transition_id::text, 'task_id', ${e}.task_id::text, 'step_id', ${e}.step_id::text)`;
@@ -48,24 +54,25 @@ SELECT 0 AS part, ${transitionJson('e')} AS row
   FROM ${s}.complete_steps($1::bigint[], $2::uuid[], $3::jsonb[]) e
 UNION ALL
 ${claimParts('c')}
-  FROM ${s}.claim_steps($4, $5::int[], $6, $7) c`
+  FROM ${s}.claim_steps($4, $5::int[], $6, $7, $8, $9) c`
     : `
 SELECT 0 AS part, ${transitionJson('e')} AS row
   FROM ${s}.complete_one($1::bigint, $2::uuid, $3::jsonb, false) e
 UNION ALL
 ${claimParts('c')}
-  FROM ${s}.claim_steps($4, $5::int[], $6, $7) c
+  FROM ${s}.claim_steps($4, $5::int[], $6, $7, $8, $9) c
 UNION ALL
 SELECT 3, NULL
   FROM ${s}._wake_for_unclaimed($1::bigint, $4) w`;
 
 /** The rows of a statement made of parts (see completeAndClaimSql), split into outcomes and claim. */
-function splitParts(rows: { part: number; row: Record<string, unknown> }[]): { outcomes: TransitionRow[] } & Claimed {
-  const out = { outcomes: [] as TransitionRow[], transitions: [] as TransitionRow[], claims: [] as ClaimRow[] };
+function splitParts(rows: { part: number; row: unknown }[]): { outcomes: TransitionRow[] } & Claimed {
+  const out = { outcomes: [] as TransitionRow[], transitions: [] as TransitionRow[], claims: [] as ClaimRow[], wakeAt: null as Date | null };
   for (const r of rows) {
-    if (r.part === 0) out.outcomes.push(transitionFromJson(r.row));
-    else if (r.part === 1) out.transitions.push(transitionFromJson(r.row));
-    else if (r.part === 2) out.claims.push(claimFromJson(r.row));
+    if (r.part === 0) out.outcomes.push(transitionFromJson(r.row as Record<string, unknown>));
+    else if (r.part === 1) out.transitions.push(transitionFromJson(r.row as Record<string, unknown>));
+    else if (r.part === 2) out.claims.push(claimFromJson(r.row as Record<string, unknown>));
+    else if (r.part === 4) out.wakeAt = new Date(r.row as string);
   }
   return out;
 }
@@ -81,14 +88,15 @@ export class StepRepository {
   private readonly completeOneAndClaimStatement: Prepared;
 
   constructor(private readonly db: TaskerDatabase) {
-    this.claimStatement = prepared('claim_steps', `${claimParts('c')} FROM ${db.s}.claim_steps($1, $2::int[], $3, $4) c`);
+    this.claimStatement = prepared('claim_steps', `${claimParts('c')} FROM ${db.s}.claim_steps($1, $2::int[], $3, $4, $5, $6) c`);
     this.completeAndClaimStatement = prepared('complete_steps_claim_steps', completeAndClaimSql(db.s, 'many'));
     this.completeOneAndClaimStatement = prepared('complete_one_claim_steps', completeAndClaimSql(db.s, 'one'));
   }
 
-  async claim(owner: string, types: number[], limit: number, leaseMs: number): Promise<Claimed> {
+  /** `fair`: how many of the steps go first to steps ready for at least `agingMs`, whatever their priority. */
+  async claim(owner: string, types: number[], limit: number, leaseMs: number, fair: number, agingMs: number): Promise<Claimed> {
     const { sql, name } = this.claimStatement;
-    return splitParts(await this.db.query(sql, [owner, types, limit, leaseMs], undefined, name));
+    return splitParts(await this.db.query(sql, [owner, types, limit, leaseMs, fair, agingMs], undefined, name));
   }
 
   /** `results` is already JSON text. An empty answer means the lease was lost: the outcome was discarded. */
@@ -109,11 +117,11 @@ export class StepRepository {
   /** completeMany, then a claim for `owner` in the same transaction (it sees the dependents just made ready). */
   async completeAndClaim(
     items: { stepId: string; token: string; results: string }[],
-    claim: { owner: string; types: number[]; limit: number; leaseMs: number },
+    claim: { owner: string; types: number[]; limit: number; leaseMs: number; fair: number; agingMs: number },
   ): Promise<{ outcomes: TransitionRow[] } & Claimed> {
     const one = items.length === 1;
     const { sql, name } = one ? this.completeOneAndClaimStatement : this.completeAndClaimStatement;
-    const rows = await this.db.query<{ part: number; row: Record<string, unknown> }>(sql, [
+    const rows = await this.db.query<{ part: number; row: unknown }>(sql, [
       one ? items[0].stepId : items.map((i) => i.stepId),
       one ? items[0].token : items.map((i) => i.token),
       one ? items[0].results : items.map((i) => i.results),
@@ -121,6 +129,8 @@ export class StepRepository {
       claim.types,
       claim.limit,
       claim.leaseMs,
+      claim.fair,
+      claim.agingMs,
     ], undefined, name);
     return splitParts(rows);
   }

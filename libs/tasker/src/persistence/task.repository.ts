@@ -16,6 +16,8 @@ export interface NewTaskRow {
   actor?: string;
   /** W3C trace context of the creation (traceparent, tracestate). */
   traceContext?: Record<string, string>;
+  priority?: number;
+  concurrencyKey?: string;
 }
 
 export interface ListFilter {

@@ -20,7 +20,12 @@ import {
   STEP_RETRYABLE_INVALID,
   STEP_RUN_IF_INVALID,
   STEP_TIMEOUT_INVALID,
+  BUCKET_INVALID,
+  LIMIT_INVALID,
+  LIMIT_KEY_INVALID,
+  PERIOD_INVALID,
 } from '../tasker.messages';
+import { scheduleDefinitions } from '../schedules/schedule-definitions';
 import { backoffProblems } from '../validation/backoff.validation';
 import { isValidName } from '../validation/names.validation';
 import { describeDagProblem, findDagProblems, topologicalOrder } from './dag';
@@ -50,6 +55,8 @@ export function buildHandlerDefinition(
   if (!isValidName(namespace)) problems.push(HANDLER_NAMESPACE_INVALID(namespace));
   if (!isValidName(version)) problems.push(HANDLER_VERSION_INVALID(version));
   if (opts.context !== undefined && typeof opts.context !== 'function') problems.push(HANDLER_CONTEXT_NOT_CLASS());
+  const schedules = scheduleDefinitions(opts.schedules, problems);
+  if (opts.concurrency !== undefined) problems.push(...concurrencyProblems(opts.concurrency, 'concurrency'));
 
   const steps: StepDefinition[] = rawSteps.map((raw) => {
     const o = raw.options;
@@ -67,6 +74,8 @@ export function buildHandlerDefinition(
     for (const d of raw.dependsOn) if (typeof d !== 'string') problems.push(STEP_DEPENDS_ON_INVALID(at));
     if (o.runIf !== undefined && typeof o.runIf !== 'function') problems.push(STEP_RUN_IF_INVALID(at, o.runIf));
     if (o.map !== undefined && typeof o.map !== 'function') problems.push(STEP_MAP_INVALID(at, o.map));
+    if (o.concurrency !== undefined) problems.push(...concurrencyProblems(o.concurrency, `${at}: concurrency`));
+    if (o.rateLimit !== undefined) problems.push(...rateLimitProblems(o.rateLimit, `${at}: rateLimit`));
     if (o.maxParallel !== undefined) {
       if (!(Number.isInteger(o.maxParallel) && o.maxParallel >= 1 && o.maxParallel <= 2_147_483_647)) problems.push(STEP_MAX_PARALLEL_INVALID(at, o.maxParallel));
       else if (o.map === undefined) problems.push(STEP_MAX_PARALLEL_WITHOUT_MAP(at));
@@ -83,6 +92,8 @@ export function buildHandlerDefinition(
       backoff: { ...defaults.backoff, ...(o.backoff ?? {}) },
       ...(o.runIf ? { runIf: o.runIf } : {}),
       ...(o.map ? { map: o.map, maxParallel: o.maxParallel } : {}),
+      ...(o.concurrency ? { concurrency: { key: o.concurrency.key ?? null, limit: o.concurrency.limit } } : {}),
+      ...(o.rateLimit ? { rateLimit: { ...o.rateLimit, key: o.rateLimit.key ?? null } } : {}),
     };
   });
 
@@ -98,8 +109,33 @@ export function buildHandlerDefinition(
     version,
     description: opts.description,
     contextDto: opts.context,
+    ...(schedules.length > 0 ? { schedules } : {}),
+    ...(opts.concurrency ? { concurrency: { key: opts.concurrency.key ?? null, limit: opts.concurrency.limit } } : {}),
     steps: order.map((n) => byName.get(n)!),
   };
+}
+
+const KEY_PATH = /^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/;
+
+function limitProblems(limit: unknown, at: string): string[] {
+  return Number.isInteger(limit) && (limit as number) >= 1 && (limit as number) <= 2_147_483_647 ? [] : [LIMIT_INVALID(at, limit)];
+}
+
+function keyProblems(key: unknown, at: string): string[] {
+  return key === undefined || (typeof key === 'string' && KEY_PATH.test(key)) ? [] : [LIMIT_KEY_INVALID(at, key)];
+}
+
+function concurrencyProblems(c: unknown, at: string): string[] {
+  const o = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
+  return [...limitProblems(o.limit, at), ...keyProblems(o.key, at)];
+}
+
+function rateLimitProblems(r: unknown, at: string): string[] {
+  const o = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
+  const out = [...limitProblems(o.limit, at), ...keyProblems(o.key, at)];
+  if (!(Number.isInteger(o.periodMs) && (o.periodMs as number) >= 1 && (o.periodMs as number) <= 2_147_483_647)) out.push(PERIOD_INVALID(at, o.periodMs));
+  if (typeof o.bucket !== 'string' || !isValidName(o.bucket)) out.push(BUCKET_INVALID(at, o.bucket));
+  return out;
 }
 
 /**

@@ -14,6 +14,8 @@ export interface StepDefinition {
   runIf?: StepOptions['runIf'];
   map?: StepOptions['map'];
   maxParallel?: number;
+  concurrency?: { key: string | null; limit: number };
+  rateLimit?: { bucket: string; limit: number; periodMs: number; key: string | null };
 }
 
 /** A task type as this process knows it: steps in topological order plus the code to run them. */
@@ -24,8 +26,18 @@ export interface HandlerDefinition {
   description?: string;
   steps: StepDefinition[];
   contextDto?: new (...args: any[]) => object;
+  /** Cron schedules, validated (expression normalized, zone filled in). */
+  schedules?: ScheduleDefinition[];
+  concurrency?: { key: string | null; limit: number };
   /** The handler instance; absent for types only known from the database. */
   instance?: Record<string, unknown>;
+}
+
+/** A validated schedule: its cron expression with single spaces, its time zone, the context of its tasks. */
+export interface ScheduleDefinition {
+  cron: string;
+  timezone: string;
+  context: Record<string, unknown>;
 }
 
 export function handlerKey(namespace: string, name: string, version: string): string {
@@ -50,7 +62,10 @@ export function toStoredDefinition(def: HandlerDefinition) {
       // What the code decides at run time, so that a process without it (the admin service) shows it.
       ...(s.runIf ? { condition: true } : {}),
       ...(s.map ? { map: true, maxParallel: s.maxParallel ?? null } : {}),
+      ...(s.concurrency ? { concurrency: s.concurrency } : {}),
+      ...(s.rateLimit ? { rateLimit: s.rateLimit } : {}),
     })),
+    ...(def.concurrency ? { concurrency: def.concurrency } : {}),
   };
 }
 export type StoredDefinition = ReturnType<typeof toStoredDefinition>;

@@ -23,6 +23,7 @@ import {
   FIELD_TASK_NAME_FILTER,
   FIELD_TOO_LONG,
   FIELD_TOO_MANY_TAGS,
+  FIELD_PRIORITY_INVALID,
   FIELD_UNKNOWN,
   FIELD_UNKNOWN_FILTER,
   FIELD_VERSION,
@@ -38,13 +39,27 @@ import { isValidName } from './names.validation';
 export const LIMITS = {
   text: 1_000,
   idempotencyKey: 255,
+  concurrencyKey: 255,
   tags: 50,
   tag: 100,
   contextBytes: 1024 * 1024,
   jsonDepth: 64,
 } as const;
 
-const REQUEST_KEYS = new Set(['name', 'namespace', 'version', 'context', 'initiator', 'sourceSystem', 'reason', 'tags', 'idempotencyKey', 'runAt']);
+const REQUEST_KEYS = new Set([
+  'name',
+  'namespace',
+  'version',
+  'context',
+  'initiator',
+  'sourceSystem',
+  'reason',
+  'tags',
+  'idempotencyKey',
+  'runAt',
+  'priority',
+  'concurrencyKey',
+]);
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
@@ -125,6 +140,10 @@ export function requestProblems(req: unknown, prefix = ''): FieldError[] {
     const d = r.runAt instanceof Date ? r.runAt : typeof r.runAt === 'string' ? new Date(r.runAt) : null;
     if (!d || Number.isNaN(d.getTime())) errors.push({ field: f('runAt'), messages: [FIELD_RUN_AT_INVALID()] });
   }
+  if (r.priority !== undefined && !(Number.isInteger(r.priority) && (r.priority as number) >= -100 && (r.priority as number) <= 100)) {
+    errors.push({ field: f('priority'), messages: [FIELD_PRIORITY_INVALID()] });
+  }
+  optionalText(errors, f('concurrencyKey'), r.concurrencyKey, LIMITS.concurrencyKey);
   return errors;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { NAME_PATTERN } from '../../tasker.constants';
-import { ArrayMaxSize, IsArray, IsISO8601, IsObject, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 const NAME_MESSAGE = '$property must be 1-128 letters, digits, "_", ".", ":" or "-"';
 
@@ -66,4 +66,17 @@ export class CreateTaskDto {
   @IsOptional()
   @IsISO8601({ strict: true })
   runAt?: string;
+
+  @ApiPropertyOptional({ minimum: -100, maximum: 100, default: 0, description: 'Higher-priority tasks are claimed first.' })
+  @IsOptional()
+  @IsInt()
+  @Min(-100)
+  @Max(100)
+  priority?: number;
+
+  @ApiPropertyOptional({ description: "The value of the task type's concurrency key for this task (overrides the one read from its context)." })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  concurrencyKey?: string;
 }

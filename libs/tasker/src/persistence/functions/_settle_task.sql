@@ -18,6 +18,9 @@ BEGIN
               OR (w.state IN ('pending', 'error') AND NOT w.exhausted AND w.parents_done = w.parents_total)));
   END IF;
   v_to := :TASKER_SCHEMA._task_state(t.state, t.steps_done, t.steps_total, t.steps_failed, v_runnable);
+  -- A task with a concurrency key gave its slot back when it left in_progress: it goes on as a task
+  -- not yet started, and a claim takes a slot for it again.
+  IF v_to = 'in_progress' AND t.state = 'error' AND t.slot_key IS NOT NULL THEN v_to := 'pending'; END IF;
   IF v_to = t.state THEN RETURN; END IF;
   UPDATE :TASKER_SCHEMA.tasks SET state = v_to, updated_at = now(),
          completed_at = CASE WHEN v_to = 'complete' THEN now() ELSE NULL END

@@ -26,7 +26,7 @@ BEGIN
     SELECT x.id, x.state AS old_state FROM :TASKER_SCHEMA.workflow_steps x
      WHERE x.task_id = t.id AND x.state IN ('pending', 'error', 'waiting') FOR UPDATE SKIP LOCKED
   ), u AS (
-    UPDATE :TASKER_SCHEMA.workflow_steps w SET state = 'cancelled', updated_at = now(), completed_at = now()
+    UPDATE :TASKER_SCHEMA.workflow_steps w SET state = 'cancelled', held_key = NULL, updated_at = now(), completed_at = now()
       FROM picked WHERE w.id = picked.id
     RETURNING w.id, w.name, w.attempts, picked.old_state
   )

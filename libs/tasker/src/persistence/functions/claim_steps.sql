@@ -1,6 +1,8 @@
--- Claims up to p_limit ready steps of the given task types for worker p_owner, each with a fresh
--- lease token, and answers in one statement with the transitions it recorded (tasks started,
--- attempts started; `event` set) followed by the claims themselves (`claim` set, in claim order).
+-- Claims up to p_limit ready steps of the given task types for worker p_owner (which steps, in
+-- which order, and what flow control lets through: _pick_steps), each with a fresh lease token, and
+-- answers in one statement with the transitions it recorded (tasks started, attempts started;
+-- `event` set) followed by the claims themselves (`claim` set, in claim order); a first row with
+-- only `wake_at` says when steps held back by a rate limit may start.
 -- A waiting step is ready when its wait can end (its time came, its child task settled): it is
 -- claimed back without using an attempt, and its claim carries `resume` (how the wait ended, with
 -- the child task's state and results) for the worker to record instead of running the body.
@@ -8,7 +10,7 @@
 -- Invariants:
 -- - One owner per attempt: ready rows are taken FOR UPDATE SKIP LOCKED, so concurrent workers
 --   neither wait for nor take each other's rows; the lease token fences every later outcome.
--- - Readiness costs what the ready rows cost: the pick reads the partial index of unfinished,
+-- - Readiness costs what the ready rows cost: the pick reads the partial indexes of unfinished,
 --   unblocked steps, never the history.
 -- - Deadlock-free: everywhere else a task is locked before its steps; the claim, which finds steps
 --   before it knows their tasks, only takes task locks with SKIP LOCKED. A task being changed by
@@ -18,38 +20,55 @@
 --   id = ANY (...) where a join needs a selective condition, (state || '') where the state index
 --   would read every pending task of a backlog, no sequential scans, no JIT (a lookup of a few
 --   rows estimated costly would be compiled, which takes far longer than running it).
-CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.claim_steps(p_owner text, p_types int[], p_limit int, p_lease_ms int)
-RETURNS TABLE (event :TASKER_SCHEMA.transition_event, claim :TASKER_SCHEMA.claimed_step)
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.claim_steps(p_owner text, p_types int[], p_limit int, p_lease_ms int, p_fair int, p_aging_ms int)
+RETURNS TABLE (event :TASKER_SCHEMA.transition_event, claim :TASKER_SCHEMA.claimed_step, wake_at timestamptz)
 LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
-  v_ids bigint[];         -- the claimed steps, in id order, and their task, name, attempt, state before
+  v_picked bigint[];      -- the steps to claim (locked), and when rate limits let the next ones start
+  v_wake timestamptz;
+  v_ids bigint[];         -- the claimed steps, in claim order, and their task, name, attempt, state before
   v_tasks bigint[];
   v_names text[];
   v_attempts int[];
   v_old text[];
   v_pending bigint[];     -- their tasks still pending
   v_started bigint[];     -- those of them this claim started
+  v_rated boolean;        -- some of them count against a rate limit
 BEGIN
+  SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM :TASKER_SCHEMA._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
+  IF v_wake IS NOT NULL THEN
+    RETURN QUERY SELECT CAST(NULL AS :TASKER_SCHEMA.transition_event), CAST(NULL AS :TASKER_SCHEMA.claimed_step), v_wake;
+  END IF;
+  IF cardinality(v_picked) = 0 THEN RETURN; END IF;
   WITH picked AS (
     SELECT w.id, w.state AS old_state
-      FROM :TASKER_SCHEMA.workflow_steps w
-     WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
-       AND w.available_at <= now() AND w.named_task_id = ANY (p_types)
-     ORDER BY w.available_at, w.id
-     LIMIT p_limit
-       FOR UPDATE SKIP LOCKED
+      FROM unnest(v_picked) x(id)
+     CROSS JOIN LATERAL (SELECT y.id, y.state FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = x.id OFFSET 0) w
   ), claimed AS (
     UPDATE :TASKER_SCHEMA.workflow_steps w
        SET state = 'in_progress', attempts = w.attempts + CASE WHEN picked.old_state = 'waiting' THEN 0 ELSE 1 END, lease_owner = p_owner,
            lease_token = gen_random_uuid(), lease_expires_at = now() + p_lease_ms * interval '1 millisecond',
-           started_at = now(), completed_at = NULL, updated_at = now()
-      FROM picked WHERE w.id = picked.id AND w.id = ANY (ARRAY(SELECT q.id FROM picked q))
-    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state
+           -- The clock, not the transaction's start: a start recorded after the claim took its slot
+           -- (which a previous attempt freed when it committed) never appears to overlap that attempt.
+           started_at = clock_timestamp(), completed_at = NULL, updated_at = now()
+      FROM picked WHERE w.id = picked.id AND w.id = ANY (v_picked)
+    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state, w.rate_key, array_position(v_picked, w.id) AS o
   )
-  SELECT array_agg(c.id ORDER BY c.id), array_agg(c.task_id ORDER BY c.id), array_agg(c.name ORDER BY c.id),
-         array_agg(c.attempts ORDER BY c.id), array_agg(c.old_state ORDER BY c.id)
-    INTO v_ids, v_tasks, v_names, v_attempts, v_old FROM claimed c;
+  SELECT array_agg(c.id ORDER BY c.o), array_agg(c.task_id ORDER BY c.o), array_agg(c.name ORDER BY c.o),
+         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL)
+    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated FROM claimed c;
   IF v_ids IS NULL THEN RETURN; END IF;
+
+  -- The attempts' start times join their rate windows (the last `lim` starts of each key).
+  IF v_rated THEN
+    UPDATE :TASKER_SCHEMA.rate_windows k
+       SET starts = ARRAY(SELECT x FROM unnest(k.starts || r.starts) x ORDER BY x DESC LIMIT k.lim)
+      FROM (SELECT w.rate_key, array_agg(w.started_at) AS starts
+              FROM unnest(v_ids) i(id)
+             CROSS JOIN LATERAL (SELECT y.rate_key, y.started_at FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = i.id OFFSET 0) w
+             WHERE w.rate_key IS NOT NULL GROUP BY w.rate_key) r
+     WHERE k.key = r.rate_key;
+  END IF;
 
   -- Most claims start no task (a chain's next step, a DAG's later levels): a plain read finds the
   -- pending tasks, and the statement that locks and starts them runs only when there are some.
@@ -66,7 +85,7 @@ BEGIN
     SELECT array_agg(s.id ORDER BY s.id) INTO v_started FROM started s;
     IF v_started IS NOT NULL THEN
       RETURN QUERY
-      SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step)
+      SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz
         FROM :TASKER_SCHEMA._tasks_moved(v_started, array_fill('pending'::text, ARRAY[cardinality(v_started)]),
                                          array_fill('in_progress'::text, ARRAY[cardinality(v_started)]),
                                          array_fill(p_owner, ARRAY[cardinality(v_started)])) e;
@@ -74,7 +93,7 @@ BEGIN
   END IF;
 
   RETURN QUERY
-  SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step)
+  SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz
     FROM :TASKER_SCHEMA._steps_moved(v_tasks, v_ids, v_names, v_old, 'in_progress', v_attempts,
                                      array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL) e;
 
@@ -82,18 +101,20 @@ BEGIN
   SELECT CAST(NULL AS :TASKER_SCHEMA.transition_event),
          CAST(ROW(w.id, w.task_id, w.name, w.attempts, w.retry_limit, w.retryable, w.timeout_ms, w.backoff, w.lease_token,
              w.started_at, t.name, t.namespace, t.version, t.state, t.context, t.tags,
-             -- The parents' results (an instance sees its map step's); a skipped parent has none.
+             -- The parents' results; a skipped parent has none. An instance has its item instead: its
+             -- map step's parents' results, as large as the items often are, would travel once per item.
+             CASE WHEN w.map_step_id IS NOT NULL THEN '{}'::jsonb ELSE
              (SELECT coalesce(jsonb_object_agg(p.name, p.results), '{}'::jsonb)
                 FROM :TASKER_SCHEMA.workflow_step_edges e
                CROSS JOIN LATERAL (SELECT y.name, y.results, y.state FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = e.from_step_id OFFSET 0) p
-               WHERE e.to_step_id = coalesce(w.map_step_id, w.id) AND p.state <> 'skipped'),
+               WHERE e.to_step_id = w.id AND p.state <> 'skipped') END,
              t.trace_context, w.map_index, w.item,
              CASE WHEN x.old_state = 'waiting' THEN w.wait || coalesce((
                SELECT jsonb_build_object('state', c.state, 'results',
                         (SELECT coalesce(jsonb_object_agg(cs.name, cs.results), '{}'::jsonb) FROM :TASKER_SCHEMA.workflow_steps cs
                           WHERE cs.task_id = c.id AND cs.state IN ('complete', 'resolved_manually') AND cs.map_step_id IS NULL))
                  FROM :TASKER_SCHEMA.tasks c WHERE w.wait->>'kind' = 'child' AND c.id = (w.wait->>'taskId')::bigint), '{}'::jsonb)
-             END) AS :TASKER_SCHEMA.claimed_step)
+             END) AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz
     FROM unnest(v_ids, v_old) WITH ORDINALITY x(id, old_state, i)
    CROSS JOIN LATERAL (SELECT * FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = x.id OFFSET 0) w
    CROSS JOIN LATERAL (SELECT * FROM :TASKER_SCHEMA.tasks y WHERE y.id = w.task_id OFFSET 0) t

@@ -2,9 +2,11 @@
 -- by request index (1-based), in the same statement: a worker woken by this transaction's NOTIFY may
 -- start a task right after commit, and the creator must still see what it created. p_requests is a
 -- JSON array of {namedTaskId, context, tags, initiator, sourceSystem, reason, idempotencyKey, runAt,
--- actor, traceContext, parentTaskId, parentStepId, parentStepName}; the actor (who created it, e.g. an API key's name) defaults to the
+-- actor, traceContext, parentTaskId, parentStepId, parentStepName, priority, concurrencyKey}; the actor (who created it, e.g. an API key's name) defaults to the
 -- initiator (on whose behalf, a business field). With an idempotency key already used (per
 -- namespace and name), the existing task comes back as it is now, with created = false.
+-- Concurrency and rate keys are fixed here, from the context (a dotted path; a missing value is the
+-- key ''), and their slot and window rows made if new.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.create_tasks(p_requests jsonb)
 RETURNS TABLE (idx int, created boolean, task :TASKER_SCHEMA.tasks) LANGUAGE plpgsql AS $$
 DECLARE
@@ -14,6 +16,7 @@ DECLARE
   v_idx int[] := '{}';
   v_tasks bigint[] := '{}';
   v_created boolean[] := '{}';
+  v_new :TASKER_SCHEMA.tasks;
 BEGIN
   -- Keyed requests first, in one global order (namespace, name, key): concurrent batches sharing
   -- keys then queue on each other's unique-index entries instead of deadlocking. Others keep
@@ -26,13 +29,16 @@ BEGIN
     v_task := NULL;
     INSERT INTO :TASKER_SCHEMA.tasks (named_task_id, namespace, name, version, context, tags, initiator, source_system,
                                       reason, idempotency_key, run_at, steps_total, trace_context, parent_task_id, parent_step_id,
-                                      parent_step_name)
+                                      parent_step_name, priority, slot_key)
     SELECT nt.id, ns.name, nt.name, nt.version, coalesce(r.v->'context', '{}'::jsonb),
            coalesce(ARRAY(SELECT jsonb_array_elements_text(r.v->'tags')), '{}'::text[]),
            r.v->>'initiator', r.v->>'sourceSystem', r.v->>'reason', r.v->>'idempotencyKey',
            (r.v->>'runAt')::timestamptz,
            (SELECT count(*) FROM :TASKER_SCHEMA.named_steps st WHERE st.named_task_id = nt.id), r.v->'traceContext',
-           (r.v->>'parentTaskId')::bigint, (r.v->>'parentStepId')::bigint, r.v->>'parentStepName'
+           (r.v->>'parentTaskId')::bigint, (r.v->>'parentStepId')::bigint, r.v->>'parentStepName',
+           coalesce((r.v->>'priority')::smallint, 0),
+           CASE WHEN nt.concurrency IS NOT NULL THEN format('task:%s/%s:%s', ns.name, nt.name,
+             coalesce(r.v->>'concurrencyKey', r.v->'context' #>> string_to_array(nt.concurrency->>'key', '.'), '')) END
       FROM :TASKER_SCHEMA.named_tasks nt JOIN :TASKER_SCHEMA.namespaces ns ON ns.id = nt.namespace_id
      WHERE nt.id = (r.v->>'namedTaskId')::int
     ON CONFLICT (namespace, name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -52,14 +58,35 @@ BEGIN
 
     -- Steps are numbered by position (0..n-1); edges are wired by array index, not by joining the
     -- rows just inserted (whose statistics are stale: a join planned on them was quadratic).
+    SELECT * INTO v_new FROM :TASKER_SCHEMA.tasks WHERE id = v_task;
     WITH ins AS (
       INSERT INTO :TASKER_SCHEMA.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
-                                                 timeout_ms, backoff, parents_total, available_at)
+                                                 timeout_ms, backoff, parents_total, available_at, priority, slot_key, rate_key,
+                                                 task_slot_key)
       SELECT v_task, st.named_task_id, st.id, st.name, st.position, st.retry_limit, st.retryable, st.timeout_ms,
-             st.backoff, st.parents_total, greatest(now(), coalesce((r.v->>'runAt')::timestamptz, now()))
+             st.backoff, st.parents_total, greatest(now(), coalesce((r.v->>'runAt')::timestamptz, now())), v_new.priority,
+             CASE WHEN st.concurrency IS NOT NULL THEN format('step:%s/%s/%s:%s', v_new.namespace, v_new.name, st.name,
+               coalesce(v_new.context #>> string_to_array(st.concurrency->>'key', '.'), '')) END,
+             CASE WHEN st.rate_limit IS NOT NULL THEN format('rate:%s:%s', st.rate_limit->>'bucket',
+               coalesce(v_new.context #>> string_to_array(st.rate_limit->>'key', '.'), '')) END,
+             v_new.slot_key
         FROM :TASKER_SCHEMA.named_steps st
        WHERE st.named_task_id = (r.v->>'namedTaskId')::int
-      RETURNING id, position
+      RETURNING id, position, slot_key, rate_key, named_step_id
+    ), slots AS (
+      INSERT INTO :TASKER_SCHEMA.slots (key, lim)
+      SELECT DISTINCT ins.slot_key, (st.concurrency->>'limit')::int FROM ins JOIN :TASKER_SCHEMA.named_steps st ON st.id = ins.named_step_id
+       WHERE ins.slot_key IS NOT NULL
+      UNION
+      SELECT v_new.slot_key, (nt.concurrency->>'limit')::int FROM :TASKER_SCHEMA.named_tasks nt
+       WHERE v_new.slot_key IS NOT NULL AND nt.id = v_new.named_task_id
+      ON CONFLICT (key) DO NOTHING
+    ), windows AS (
+      INSERT INTO :TASKER_SCHEMA.rate_windows (key, lim, period_ms)
+      SELECT DISTINCT ON (ins.rate_key) ins.rate_key, (st.rate_limit->>'limit')::int, (st.rate_limit->>'periodMs')::int
+        FROM ins JOIN :TASKER_SCHEMA.named_steps st ON st.id = ins.named_step_id
+       WHERE ins.rate_key IS NOT NULL
+      ON CONFLICT (key) DO NOTHING
     )
     SELECT array_agg(ins.id ORDER BY ins.position) INTO v_ids FROM ins;
 

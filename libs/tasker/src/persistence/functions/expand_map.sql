@@ -23,9 +23,11 @@ BEGIN
     t := a.t;
     w := a.w;
     INSERT INTO :TASKER_SCHEMA.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
-                                               timeout_ms, backoff, parents_total, available_at, map_step_id, map_index, item)
+                                               timeout_ms, backoff, parents_total, available_at, map_step_id, map_index, item,
+                                               priority, slot_key, rate_key, task_slot_key)
     SELECT t.id, w.named_task_id, w.named_step_id, w.name || '[' || (e.o - 1) || ']', w.position, w.retry_limit, w.retryable,
-           w.timeout_ms, w.backoff, CASE WHEN e.o <= coalesce(p_max_parallel, n) THEN 0 ELSE 1 END, now(), w.id, (e.o - 1)::int, e.v
+           w.timeout_ms, w.backoff, CASE WHEN e.o <= coalesce(p_max_parallel, n) THEN 0 ELSE 1 END, now(), w.id, (e.o - 1)::int, e.v,
+           w.priority, w.slot_key, w.rate_key, w.task_slot_key
       FROM jsonb_array_elements(p_items) WITH ORDINALITY e(v, o);
     UPDATE :TASKER_SCHEMA.workflow_steps
        SET state = 'waiting', wait = jsonb_build_object('kind', 'map'), map_total = n, map_done = 0, max_parallel = p_max_parallel,

@@ -1,6 +1,7 @@
 -- Records a task type's definition (as the process that has its handler sees it) and returns its
 -- id. Serialized per type, so processes booting together agree. A changed definition replaces the
--- step templates; tasks already created keep the steps and edges they were created with.
+-- step templates; tasks already created keep the steps and edges they were created with, and the
+-- concurrency and rate limits of the type apply to its keys' slot and window rows at once.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.register_task_type(p_def jsonb) RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
   v_ns int;
@@ -14,21 +15,34 @@ BEGIN
    WHERE namespace_id = v_ns AND name = p_def->>'name' AND version = p_def->>'version';
   IF v_id IS NOT NULL AND v_old = p_def THEN RETURN v_id; END IF;
   IF v_id IS NULL THEN
-    INSERT INTO :TASKER_SCHEMA.named_tasks (namespace_id, name, version, description, definition)
-    VALUES (v_ns, p_def->>'name', p_def->>'version', p_def->>'description', p_def) RETURNING id INTO v_id;
+    INSERT INTO :TASKER_SCHEMA.named_tasks (namespace_id, name, version, description, definition, concurrency)
+    VALUES (v_ns, p_def->>'name', p_def->>'version', p_def->>'description', p_def, p_def->'concurrency') RETURNING id INTO v_id;
   ELSE
-    UPDATE :TASKER_SCHEMA.named_tasks SET definition = p_def, description = p_def->>'description', updated_at = now() WHERE id = v_id;
+    UPDATE :TASKER_SCHEMA.named_tasks SET definition = p_def, description = p_def->>'description', concurrency = p_def->'concurrency',
+           updated_at = now()
+     WHERE id = v_id;
   END IF;
   DELETE FROM :TASKER_SCHEMA.named_steps
    WHERE named_task_id = v_id AND name NOT IN (SELECT x->>'name' FROM jsonb_array_elements(p_def->'steps') x);
-  INSERT INTO :TASKER_SCHEMA.named_steps (named_task_id, name, position, description, retry_limit, retryable, timeout_ms, backoff, parents_total)
+  INSERT INTO :TASKER_SCHEMA.named_steps (named_task_id, name, position, description, retry_limit, retryable, timeout_ms, backoff, parents_total,
+                                           max_parallel, concurrency, rate_limit)
   SELECT v_id, x->>'name', (o - 1)::int, x->>'description', (x->>'retryLimit')::int, (x->>'retryable')::boolean,
-         (x->>'timeoutMs')::int, x->'backoff', jsonb_array_length(x->'dependsOn')
+         (x->>'timeoutMs')::int, x->'backoff', jsonb_array_length(x->'dependsOn'), (x->>'maxParallel')::int, x->'concurrency', x->'rateLimit'
     FROM jsonb_array_elements(p_def->'steps') WITH ORDINALITY AS e(x, o)
   ON CONFLICT (named_task_id, name) DO UPDATE
      SET position = EXCLUDED.position, description = EXCLUDED.description, retry_limit = EXCLUDED.retry_limit,
          retryable = EXCLUDED.retryable, timeout_ms = EXCLUDED.timeout_ms, backoff = EXCLUDED.backoff,
-         parents_total = EXCLUDED.parents_total;
+         parents_total = EXCLUDED.parents_total, max_parallel = EXCLUDED.max_parallel, concurrency = EXCLUDED.concurrency,
+         rate_limit = EXCLUDED.rate_limit;
+  -- Limits changed in code apply to the keys already in use (a slot row holds the limit it enforces).
+  UPDATE :TASKER_SCHEMA.slots s SET lim = (p_def->'concurrency'->>'limit')::int
+   WHERE p_def->'concurrency' IS NOT NULL AND s.key LIKE format('task:%s/%s:', p_def->>'namespace', p_def->>'name') || '%';
+  UPDATE :TASKER_SCHEMA.slots s SET lim = (x->'concurrency'->>'limit')::int
+    FROM jsonb_array_elements(p_def->'steps') x
+   WHERE x->'concurrency' IS NOT NULL AND s.key LIKE format('step:%s/%s/%s:', p_def->>'namespace', p_def->>'name', x->>'name') || '%';
+  UPDATE :TASKER_SCHEMA.rate_windows w SET lim = (x->'rateLimit'->>'limit')::int, period_ms = (x->'rateLimit'->>'periodMs')::int
+    FROM jsonb_array_elements(p_def->'steps') x
+   WHERE x->'rateLimit' IS NOT NULL AND w.key LIKE format('rate:%s:', x->'rateLimit'->>'bucket') || '%';
   DELETE FROM :TASKER_SCHEMA.named_step_edges WHERE named_task_id = v_id;
   INSERT INTO :TASKER_SCHEMA.named_step_edges (named_task_id, from_named_step_id, to_named_step_id, from_position, to_position)
   SELECT v_id, f.id, c.id, f.position, c.position

@@ -27,6 +27,14 @@ LANGUAGE sql STABLE AS $$
                                            WHERE i.map_step_id = w.id AND i.state = 'error' AND i.exhausted HAVING count(*) > 0), '')
              ELSE 'waiting' END
            WHEN w.exhausted THEN 'attempts_exhausted'
+           WHEN w.held_key IS NOT NULL THEN (
+             SELECT format('concurrency limit (%s: %s/%s running)', substr(k.key, length(split_part(k.key, ':', 1)) + 2), k.running, k.lim)
+               FROM :TASKER_SCHEMA.slots k WHERE k.key = w.held_key)
+           WHEN w.rate_key IS NOT NULL AND w.available_at > now() AND w.state = 'pending' THEN (
+             SELECT format('rate limited (%s: %s/%s per %s)', substr(k.key, 6),
+                           (SELECT count(*) FROM unnest(k.starts) x WHERE x > now() - k.period_ms * interval '1 millisecond'), k.lim,
+                           CASE WHEN k.period_ms % 1000 = 0 THEN (k.period_ms / 1000) || ' s' ELSE k.period_ms || ' ms' END)
+               FROM :TASKER_SCHEMA.rate_windows k WHERE k.key = w.rate_key)
            WHEN t.state IN ('cancelled', 'complete', 'resolved_manually') THEN 'task_finished'
            WHEN w.map_step_id IS NOT NULL AND w.parents_done < w.parents_total THEN
              format('waiting for a free place (maxParallel %s)', (SELECT m.max_parallel FROM :TASKER_SCHEMA.workflow_steps m WHERE m.id = w.map_step_id))

@@ -28,6 +28,25 @@ const DDL: { timestamp: number; name: string; file: string; down: string }[] = [
       CREATE INDEX workflow_steps_ready_idx ON :TASKER_SCHEMA.workflow_steps (available_at, id)
         WHERE state IN ('pending','error') AND NOT exhausted AND parents_done = parents_total;`,
   },
+  {
+    timestamp: 1765100000000,
+    name: 'TaskerSchedules',
+    file: '1765100000000-schedules.sql',
+    down: `DROP TABLE :TASKER_SCHEMA.schedule_events, :TASKER_SCHEMA.schedules;
+      DROP FUNCTION IF EXISTS :TASKER_SCHEMA.sync_schedules(int, jsonb);`,
+  },
+  {
+    timestamp: 1765200000000,
+    name: 'TaskerFlowControl',
+    file: '1765200000000-flow-control.sql',
+    down: `DROP TABLE :TASKER_SCHEMA.slots, :TASKER_SCHEMA.rate_windows;
+      DROP INDEX :TASKER_SCHEMA.workflow_steps_priority_idx, :TASKER_SCHEMA.workflow_steps_held_key_idx;
+      ALTER TABLE :TASKER_SCHEMA.workflow_steps DROP COLUMN priority, DROP COLUMN slot_key, DROP COLUMN rate_key,
+        DROP COLUMN task_slot_key, DROP COLUMN held_key;
+      ALTER TABLE :TASKER_SCHEMA.tasks DROP COLUMN priority, DROP COLUMN slot_key;
+      ALTER TABLE :TASKER_SCHEMA.named_tasks DROP COLUMN concurrency;
+      ALTER TABLE :TASKER_SCHEMA.named_steps DROP COLUMN concurrency, DROP COLUMN rate_limit;`,
+  },
 ];
 
 /** The functions migration of this version: it sorts after every DDL migration. */

@@ -1,0 +1,13 @@
+-- A task with a concurrency key left in_progress (complete, error, cancelled): its slot is free,
+-- and the next step held on that key is let through. A trigger, like _step_slot_freed.
+CREATE OR REPLACE FUNCTION :TASKER_SCHEMA._task_slot_freed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE :TASKER_SCHEMA.slots SET running = greatest(running - 1, 0) WHERE key = OLD.slot_key;
+  PERFORM :TASKER_SCHEMA._let_through(OLD.slot_key, 1);
+  RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS tasks_slot_freed ON :TASKER_SCHEMA.tasks;
+CREATE TRIGGER tasks_slot_freed AFTER UPDATE OF state ON :TASKER_SCHEMA.tasks
+  FOR EACH ROW WHEN (OLD.state = 'in_progress' AND NEW.state <> 'in_progress' AND OLD.slot_key IS NOT NULL)
+  EXECUTE FUNCTION :TASKER_SCHEMA._task_slot_freed();

@@ -189,6 +189,45 @@ describe('buildHandlerDefinition: dynamic steps', () => {
   });
 });
 
+describe('buildHandlerDefinition: flow control', () => {
+  it('refuses limits below 1, periods below 1, keys that are not context paths and bad bucket names', () => {
+    const err = buildError(() =>
+      buildHandlerDefinition(
+        'Fc',
+        { name: 'fc', concurrency: { key: 'a..b', limit: 0 } },
+        [
+          raw('a', { concurrency: { limit: 1.5 } }),
+          raw('b', { rateLimit: { bucket: 'has space', limit: 10, periodMs: 0 } }),
+          raw('c', { rateLimit: { bucket: 'ok', limit: -1, periodMs: 1000, key: 7 as never } }),
+        ],
+        defaults,
+      ),
+    );
+    expect(err.message).toBe(
+      '@TaskHandler Fc (default/fc@0.1.0) is invalid: ' +
+        'concurrency: limit must be an integer of at least 1, got 0; ' +
+        'concurrency: key must be a dotted path into the task\'s context (e.g. "account.id"), got "a..b"; ' +
+        'step "a": concurrency: limit must be an integer of at least 1, got 1.5; ' +
+        'step "b": rateLimit: periodMs must be an integer of at least 1, got 0; ' +
+        'step "b": rateLimit: bucket must be 1-128 letters, digits, "_", ".", ":" or "-", got "has space"; ' +
+        'step "c": rateLimit: limit must be an integer of at least 1, got -1; ' +
+        'step "c": rateLimit: key must be a dotted path into the task\'s context (e.g. "account.id"), got 7.',
+    );
+  });
+
+  it('records the limits for every process, a missing key as null (one group)', () => {
+    const def = buildHandlerDefinition(
+      'H',
+      { name: 'h', concurrency: { key: 'account.id', limit: 2 } },
+      [raw('a', { concurrency: { limit: 5 }, rateLimit: { bucket: 'stripe', limit: 100, periodMs: 1000, key: 'merchant' } })],
+      defaults,
+    );
+    const stored = toStoredDefinition(def);
+    expect(stored.concurrency).toEqual({ key: 'account.id', limit: 2 });
+    expect(stored.steps[0]).toMatchObject({ concurrency: { key: null, limit: 5 }, rateLimit: { bucket: 'stripe', limit: 100, periodMs: 1000, key: 'merchant' } });
+  });
+});
+
 describe('compareVersions', () => {
   const sign = (a: string, b: string) => Math.sign(compareVersions(a, b));
 

@@ -1,4 +1,4 @@
-import { HandlerDefinitionError, InvalidTransitionError, Step, StepContext, TaskerEvents, TaskHandler, TaskNotFoundError } from 'nestjs-tasker';
+import { DependsOn, HandlerDefinitionError, InvalidTransitionError, Step, StepContext, TaskerEvents, TaskHandler, TaskNotFoundError } from 'nestjs-tasker';
 import { createTaskerTestingApp, TaskerTestingApp } from 'nestjs-tasker/testing';
 import {
   CardGateway,
@@ -70,11 +70,26 @@ class ParentOfWaiter {
   }
 }
 
+/** What an instance of a map step receives: its item and index, no results of earlier steps. */
+@TaskHandler({ name: 'instance_context', namespace: 'guide' })
+class InstanceContext {
+  @Step()
+  list() {
+    return ['x', 'y'];
+  }
+
+  @Step({ map: (ctx) => ctx.results['list'] as string[] })
+  @DependsOn('list')
+  each(ctx: StepContext<Record<string, unknown>, string>) {
+    return { item: ctx.item, index: ctx.index, results: ctx.results };
+  }
+}
+
 /** Runs the samples of docs/dynamic-workflows.md and the dynamic steps part of docs/testing.md. */
 describe('docs/dynamic-workflows.md samples', () => {
   let kit: TaskerTestingApp;
   beforeAll(async () => {
-    kit = await createTaskerTestingApp({ imports: [DynamicWorkflowsModule], providers: [Mistakes, Waiter, ParentOfWaiter] });
+    kit = await createTaskerTestingApp({ imports: [DynamicWorkflowsModule], providers: [Mistakes, Waiter, ParentOfWaiter, InstanceContext] });
   });
   afterAll(() => kit?.close());
   afterEach(() => kit.restoreSteps());
@@ -200,6 +215,14 @@ describe('docs/dynamic-workflows.md samples', () => {
       } finally {
         list.mockRestore();
       }
+    });
+
+    it("an instance gets its item and index; its ctx.results is empty", async () => {
+      const done = await kit.run({ name: 'instance_context', namespace: 'guide', context: {} });
+      expect(TaskerTestingApp.results(done).each).toEqual([
+        { item: 'x', index: 0, results: {} },
+        { item: 'y', index: 1, results: {} },
+      ]);
     });
 
     it('failStep on a map step fails the attempts of its instances (counted across instances)', async () => {

@@ -12,6 +12,7 @@ export type {
   TaskEventPayload,
   StepEventPayload,
   StepFailedPayload,
+  SignalReceivedPayload,
   TaskerEventBase,
 } from './events/tasker-events';
 export { TaskerAuditService } from './tasker-audit.service';
@@ -23,13 +24,14 @@ export {
   HandlerNotFoundError,
   InvalidTransitionError,
   TaskWaitTimeoutError,
+  ScheduleNotFoundError,
 } from './errors/service.errors';
 export type { FieldError } from './errors/service.errors';
 export { PermanentError, RetryableError, StepTimeoutError, StepResultError } from './errors/step.errors';
 export { HandlerDefinitionError, TaskerConfigError, DatabaseUnavailableError } from './errors/boot.errors';
 export type { TaskerModuleOptions, WorkerOptions } from './interfaces/tasker-options.interface';
-export type { TaskHandlerOptions, StepOptions } from './interfaces/handler-options.interface';
-export type { StepContext } from './interfaces/step-context.interface';
+export type { TaskHandlerOptions, StepOptions, ScheduleOptions, ConcurrencyOptions, RateLimitOptions } from './interfaces/handler-options.interface';
+export type { StepContext, WaitInstruction } from './interfaces/step-context.interface';
 export type {
   TaskRequest,
   TaskView,
@@ -47,6 +49,8 @@ export type {
   WorkerView,
   TaskerStats,
   TaskerHealth,
+  ScheduleView,
+  ScheduleRef,
 } from './interfaces/views.interface';
 export type { BackoffOptions } from './interfaces/backoff-options.interface';
 export { STATES } from './state/states';

@@ -15,13 +15,16 @@ import { TaskerExplorer } from './discovery/tasker.explorer';
 import { DatabaseUnavailableError, TaskerConfigError } from './errors/boot.errors';
 import type { TaskerConfig } from './interfaces/tasker-options.interface';
 import { LeaseSweeper } from './orchestration/lease.sweeper';
+import { ScheduleRunner } from './orchestration/schedule.runner';
 import { TaskerWorker } from './orchestration/tasker.worker';
 import { WakeListener } from './orchestration/wake.listener';
 import { openDataSource } from './persistence/data-source.factory';
 import { DefinitionRepository } from './persistence/definition.repository';
 import { pendingTaskerMigrations, runTaskerMigrations } from './persistence/migration.runner';
+import { ScheduleRepository } from './persistence/schedule.repository';
 import { TaskerDatabase } from './persistence/tasker-database';
 import { HandlerRegistry } from './registry/handler.registry';
+import { assertScheduleContexts } from './schedules/schedule-definitions';
 import { TASKER_CONFIG, TASKER_DATABASE } from './tasker.constants';
 import {
   CLASS_VALIDATOR_MISSING,
@@ -30,6 +33,7 @@ import {
   MIGRATIONS_APPLIED,
   MIGRATIONS_PENDING,
   SCHEDULE_MISSING,
+  SCHEDULES_REMOVED_LOG,
   SCHEMA_NOT_PREPARED,
 } from './tasker.messages';
 
@@ -52,6 +56,8 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
     private readonly worker: TaskerWorker,
     private readonly listener: WakeListener,
     private readonly sweeper: LeaseSweeper,
+    private readonly schedules: ScheduleRepository,
+    private readonly scheduleRunner: ScheduleRunner,
     @Optional() private readonly emitter?: EventEmitter2,
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {}
@@ -61,6 +67,7 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
     if (!this.scheduler) throw new TaskerConfigError(SCHEDULE_MISSING());
     const handlers = this.explorer.explore(this.config);
     if (handlers.some((h) => h.contextDto)) requireClassValidator();
+    await assertScheduleContexts(handlers);
 
     const { dataSource, owned } = await openDataSource(this.config, this.moduleRef);
     this.db.attach(dataSource, owned);
@@ -72,7 +79,13 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
         const pending = await pendingTaskerMigrations(dataSource, this.config.schema);
         if (pending.length > 0) throw new TaskerConfigError(MIGRATIONS_PENDING(this.config.schema, pending));
       }
-      for (const h of handlers) this.registry.add(h, await this.definitions.register(h));
+      for (const h of handlers) {
+        const typeId = await this.definitions.register(h);
+        this.registry.add(h, typeId);
+        // Also with none declared: the schedules this version's code no longer declares are removed.
+        const removed = await this.schedules.sync(typeId, h.schedules ?? []);
+        if (removed.length > 0) this.logger.log(SCHEDULES_REMOVED_LOG(`${h.namespace}/${h.name}@${h.version}`, removed));
+      }
     } catch (e) {
       await this.db.close().catch(() => undefined);
       if (e instanceof TaskerConfigError) throw e;
@@ -88,9 +101,11 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
     await this.worker.start();
     this.sweeper.start();
     await this.listener.start();
+    this.scheduleRunner.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.scheduleRunner.stop();
     this.sweeper.stop();
     await this.listener.stop();
     await this.worker.stop();

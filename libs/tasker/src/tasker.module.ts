@@ -9,6 +9,7 @@ import { TaskerLoggingListener } from './events/tasker-logging.listener';
 import type { RetryDelays, TaskerModuleOptions } from './interfaces/tasker-options.interface';
 import { LeaseSweeper } from './orchestration/lease.sweeper';
 import { OutcomeRecorder } from './orchestration/outcome.recorder';
+import { ScheduleRunner } from './orchestration/schedule.runner';
 import { StepClaimer } from './orchestration/step.claimer';
 import { StepExecutor } from './orchestration/step.executor';
 import { TaskerWorker } from './orchestration/tasker.worker';
@@ -17,6 +18,7 @@ import { WakeListener } from './orchestration/wake.listener';
 import { WorkSignals } from './orchestration/work.signals';
 import { DefinitionRepository } from './persistence/definition.repository';
 import { MonitoringRepository } from './persistence/monitoring.repository';
+import { ScheduleRepository } from './persistence/schedule.repository';
 import { StepRepository } from './persistence/step.repository';
 import { TaskRepository } from './persistence/task.repository';
 import { TaskerDatabase } from './persistence/tasker-database';
@@ -56,6 +58,7 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     repository(StepRepository),
     repository(DefinitionRepository),
     repository(MonitoringRepository),
+    repository(ScheduleRepository),
     TaskerMetadataAccessor,
     TaskerExplorer,
     HandlerRegistry,
@@ -74,6 +77,7 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     TaskerWorker,
     WakeListener,
     LeaseSweeper,
+    ScheduleRunner,
     TaskerBootstrap,
     TaskerService,
     TaskerInternals,

@@ -1,13 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AfterCommit } from './events/after-commit';
 import { TaskerAuditService } from './tasker-audit.service';
 import { TaskerEventBus } from './events/tasker-event-bus';
 import { TaskerEvents } from './events/tasker-events';
-import { FieldError, TaskNotFoundError, TaskValidationError, TaskWaitTimeoutError } from './errors/service.errors';
+import { FieldError, ScheduleNotFoundError, TaskNotFoundError, TaskValidationError, TaskWaitTimeoutError } from './errors/service.errors';
 import type {
   ActorInput,
   AuditEntry,
+  ScheduleRef,
+  ScheduleView,
   TaskDetail,
   TaskPage,
   TaskQuery,
@@ -22,6 +24,9 @@ import type { TaskerConfig } from './interfaces/tasker-options.interface';
 import { DefinitionRepository } from './persistence/definition.repository';
 import { pendingTaskerMigrations } from './persistence/migration.runner';
 import { MonitoringRepository } from './persistence/monitoring.repository';
+import { ScheduleRepository, toScheduleView } from './persistence/schedule.repository';
+import { compareVersions } from './registry/definition-builder';
+import { MAX_CRON_LENGTH, normalizeCron } from './schedules/cron-schedule';
 import { TaskerDatabase } from './persistence/tasker-database';
 import { TransitionPublisher } from './orchestration/transition.publisher';
 import { WorkSignals } from './orchestration/work.signals';
@@ -30,24 +35,31 @@ import { TransitionRow, toStepView, toTaskView } from './persistence/rows';
 import { NewTaskRow, TaskRepository } from './persistence/task.repository';
 import { TaskRequestBuilder } from './orchestration/task-request.builder';
 import { SETTLED_TASK_STATES, STATES, STEP_STATES } from './state/states';
-import { TASKER_CONFIG, TASKER_DATABASE } from './tasker.constants';
+import { DEFAULT_NAMESPACE, TASKER_CONFIG, TASKER_DATABASE } from './tasker.constants';
 import {
   CREATE_TASKS_NOT_ARRAY,
   CREATE_TASKS_TOO_MANY,
   FIELD_FILTER_NOT_OBJECT,
+  FIELD_CRON,
+  FIELD_NAMESPACE,
   FIELD_NAMESPACE_FILTER,
   FIELD_NOT_ARRAY,
   FIELD_NOT_NON_NEGATIVE,
   FIELD_NOT_OBJECT,
+  FIELD_SCHEDULE_NOT_OBJECT,
   FIELD_SIGNAL_NAME,
   FIELD_STEP_NAME,
+  FIELD_TASK_NAME,
   FIELD_TASK_NAME_FILTER,
   FIELD_TOO_MANY_ITEMS,
   FIELD_UNKNOWN_FILTER,
   INVALID_ACTOR,
   INVALID_RESOLVE_STEP_INPUT,
+  INVALID_SCHEDULE,
+  INVALID_SCHEDULE_FILTER,
   INVALID_SIGNAL,
   INVALID_TASK_TYPE_FILTER,
+  SCHEDULE_CHANGED_LOG,
   WAIT_OPTIONS_NOT_OBJECT,
   WAIT_TIMEOUT_INVALID,
 } from './tasker.messages';
@@ -78,6 +90,8 @@ const MAX_BULK = 10_000;
 /** The public facade of Tasker: create, inspect, wait for, signal and operate on tasks. */
 @Injectable()
 export class TaskerService {
+  private readonly logger = new Logger('Tasker');
+
   constructor(
     private readonly tasks: TaskRepository,
     private readonly requests: TaskRequestBuilder,
@@ -89,6 +103,7 @@ export class TaskerService {
     private readonly tracing: TaskerTracing,
     private readonly definitions: DefinitionRepository,
     private readonly monitoring: MonitoringRepository,
+    private readonly schedules: ScheduleRepository,
     @Inject(TASKER_DATABASE) private readonly db: TaskerDatabase,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
@@ -301,6 +316,65 @@ export class TaskerService {
     }));
   }
 
+  /**
+   * The cron schedules of every task type version (`@TaskHandler({ schedules })`), as the processes
+   * that have the handlers recorded them: next and last runs, the last task, paused or not, the last
+   * pause or resume. Ordered by namespace, name and expression, the highest version first.
+   */
+  async listSchedules(filter: { namespace?: string; name?: string } = {}): Promise<ScheduleView[]> {
+    const problems: FieldError[] = [];
+    if (filter === null || typeof filter !== 'object') problems.push({ field: 'filter', messages: [FIELD_FILTER_NOT_OBJECT()] });
+    else {
+      for (const key of Object.keys(filter)) if (key !== 'namespace' && key !== 'name') problems.push({ field: key, messages: [FIELD_UNKNOWN_FILTER()] });
+      if (filter.namespace !== undefined && !isValidName(filter.namespace)) problems.push({ field: 'namespace', messages: [FIELD_NAMESPACE_FILTER()] });
+      if (filter.name !== undefined && !isValidName(filter.name)) problems.push({ field: 'name', messages: [FIELD_TASK_NAME_FILTER()] });
+    }
+    if (problems.length) throw new TaskValidationError(INVALID_SCHEDULE_FILTER(summarize(problems)), problems);
+    return sortSchedules((await this.schedules.list(filter.namespace, filter.name)).map(toScheduleView));
+  }
+
+  /**
+   * Pauses a schedule: no task is created for its ticks until it is resumed. Named by namespace,
+   * task name and cron expression, it pauses that expression in every version of the task that
+   * declares it (and a version deployed later starts paused). Who and why (`by`) are recorded
+   * (`lastChange`, the schedule_events table) and logged. Pausing a paused schedule changes nothing.
+   * Unknown schedule → ScheduleNotFoundError. Returns the schedules it names.
+   */
+  pauseSchedule(schedule: ScheduleRef, by?: ActorInput): Promise<ScheduleView[]> {
+    return this.setSchedulePaused(schedule, true, by);
+  }
+
+  /**
+   * Resumes a paused schedule (every version's, as pauseSchedule): its next task is for its first
+   * tick after now; the ticks missed while paused are not run.
+   */
+  resumeSchedule(schedule: ScheduleRef, by?: ActorInput): Promise<ScheduleView[]> {
+    return this.setSchedulePaused(schedule, false, by);
+  }
+
+  private async setSchedulePaused(ref: ScheduleRef, paused: boolean, by: ActorInput | undefined): Promise<ScheduleView[]> {
+    const problems: FieldError[] = actorProblems(by);
+    if (ref === null || typeof ref !== 'object') problems.push({ field: 'schedule', messages: [FIELD_SCHEDULE_NOT_OBJECT()] });
+    else {
+      if (ref.namespace !== undefined && !isValidName(ref.namespace)) problems.push({ field: 'namespace', messages: [FIELD_NAMESPACE()] });
+      if (!isValidName(ref.name)) problems.push({ field: 'name', messages: [FIELD_TASK_NAME()] });
+      const c = ref.cron as unknown;
+      if (typeof c !== 'string' || c.trim() === '' || c.length > MAX_CRON_LENGTH || c.includes('\u0000') || hasLoneSurrogate(c)) {
+        problems.push({ field: 'cron', messages: [FIELD_CRON(MAX_CRON_LENGTH)] });
+      }
+    }
+    if (problems.length) throw new TaskValidationError(INVALID_SCHEDULE(summarize(problems)), problems);
+    const namespace = ref.namespace ?? DEFAULT_NAMESPACE;
+    const cron = normalizeCron(ref.cron);
+    const actor = by?.actor ?? null;
+    const reason = by?.reason ?? null;
+    const ids = await this.schedules.setPaused(namespace, ref.name, cron, paused, actor, reason);
+    if (ids.length === 0) throw new ScheduleNotFoundError(namespace, ref.name, cron);
+    const views = sortSchedules((await this.schedules.list(namespace, ref.name)).filter((r) => ids.includes(r.id)).map(toScheduleView));
+    this.logger.log(SCHEDULE_CHANGED_LOG(paused ? 'paused' : 'resumed', cron, views.map((v) => `${v.namespace}/${v.name}@${v.version}`), actor, reason));
+    return views;
+  }
+
   /** Workers that refreshed their heartbeat within one lease period. */
   async listWorkers(): Promise<WorkerView[]> {
     const rows = await this.monitoring.workers(this.config.worker.leaseMs);
@@ -352,4 +426,14 @@ export class TaskerService {
     if (!task) throw new TaskNotFoundError(id);
     return toTaskView(task);
   }
+}
+
+/** By namespace, name and expression; the highest version first. */
+function sortSchedules(views: ScheduleView[]): ScheduleView[] {
+  const key = (v: ScheduleView) => [v.namespace, v.name, v.cron];
+  return views.sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+    return compareVersions(b.version, a.version);
+  });
 }

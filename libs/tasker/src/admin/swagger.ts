@@ -6,7 +6,7 @@ import { TaskerAdminModule } from './tasker-admin.module';
 export function setupTaskerSwagger(app: INestApplication, path = 'tasker/docs'): void {
   const config = new DocumentBuilder()
     .setTitle('Tasker admin API')
-    .setDescription('Operate durable DAG workflows: find, diagnose, retry, cancel and resolve tasks; send signals to waiting steps.')
+    .setDescription('Operate durable DAG workflows: find, diagnose, retry, cancel and resolve tasks; send signals to waiting steps; pause and resume schedules.')
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key from TASKER_API_KEYS' })
     .build();

@@ -8,12 +8,13 @@ import { DashboardController } from './controllers/dashboard.controller';
 import { HandlersController } from './controllers/handlers.controller';
 import { HealthController } from './controllers/health.controller';
 import { MetricsController } from './controllers/metrics.controller';
+import { SchedulesController } from './controllers/schedules.controller';
 import { TasksController } from './controllers/tasks.controller';
 import { TaskerHealthIndicator } from './health/tasker.health';
 import { TaskerMetrics } from './metrics/tasker-metrics.service';
 
 /**
- * The admin API under `/tasker`: tasks, audit, graph, operator actions, handlers,
+ * The admin API under `/tasker`: tasks, audit, graph, operator actions, handlers, schedules,
  * health, metrics and the dashboard. Import it next to `TaskerModule.forRoot(...)` in any Nest HTTP
  * app. API keys come from `TASKER_API_KEYS` (or `apiKeys`); without any, the app refuses to start
  * unless `insecure` (`TASKER_INSECURE=true`) is set.
@@ -24,7 +25,7 @@ export class TaskerAdminModule {
     return {
       module: TaskerAdminModule,
       imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [TasksController, HandlersController, HealthController, MetricsController, DashboardController],
+      controllers: [TasksController, HandlersController, SchedulesController, HealthController, MetricsController, DashboardController],
       providers: [
         { provide: TASKER_ADMIN_OPTIONS, useValue: options },
         { provide: TASKER_ADMIN_AUTH, useFactory: (o: TaskerAdminOptions) => resolveAdminAuth(o), inject: [TASKER_ADMIN_OPTIONS] },

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import {
   HandlerNotFoundError,
   InvalidTransitionError,
+  ScheduleNotFoundError,
   StepNotFoundError,
   TaskNotFoundError,
   TaskValidationError,
@@ -41,7 +42,9 @@ export class TaskerExceptionFilter implements ExceptionFilter {
 
   toBody(e: unknown): ErrorBody {
     if (e instanceof TaskValidationError) return errorBody(400, e.message, e.errors);
-    if (e instanceof TaskNotFoundError || e instanceof StepNotFoundError || e instanceof HandlerNotFoundError) return errorBody(404, e.message);
+    if (e instanceof TaskNotFoundError || e instanceof StepNotFoundError || e instanceof HandlerNotFoundError || e instanceof ScheduleNotFoundError) {
+      return errorBody(404, e.message);
+    }
     if (e instanceof InvalidTransitionError) return errorBody(409, e.message);
     if (e instanceof TaskWaitTimeoutError) return errorBody(408, e.message);
     if (e instanceof TaskerError) return errorBody(400, e.message);

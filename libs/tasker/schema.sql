@@ -1656,10 +1656,11 @@ AS $function$
              ELSE 'waiting' END
            WHEN w.exhausted THEN 'attempts_exhausted'
            WHEN w.held_key IS NOT NULL THEN (
-             SELECT format('concurrency limit (%s: %s/%s running)', substr(k.key, length(split_part(k.key, ':', 1)) + 2), k.running, k.lim)
+             SELECT format('concurrency limit (%s: %s/%s running)', regexp_replace(substr(k.key, length(split_part(k.key, ':', 1)) + 2), ':$', ''),
+                           k.running, k.lim)
                FROM tasker.slots k WHERE k.key = w.held_key)
            WHEN w.rate_key IS NOT NULL AND w.available_at > now() AND w.state = 'pending' THEN (
-             SELECT format('rate limited (%s: %s/%s per %s)', substr(k.key, 6),
+             SELECT format('rate limited (%s: %s/%s per %s)', regexp_replace(substr(k.key, 6), ':$', ''),
                            (SELECT count(*) FROM unnest(k.starts) x WHERE x > now() - k.period_ms * interval '1 millisecond'), k.lim,
                            CASE WHEN k.period_ms % 1000 = 0 THEN (k.period_ms / 1000) || ' s' ELSE k.period_ms || ' ms' END)
                FROM tasker.rate_windows k WHERE k.key = w.rate_key)

@@ -61,7 +61,8 @@ export interface StepReadiness {
    * `attempts_exhausted`, `cancelled`, `not_before_run_at`, `task_finished`), or what holds a step of
    * a dynamic workflow, as a sentence: `condition false`, `all parents skipped`,
    * `waiting for signal "approved"`, `waiting for child task 42`, `sleeping until <ISO time>`,
-   * `waiting for 3 of 10 instances`, `waiting for a free place (maxParallel 20)`.
+   * `waiting for 3 of 10 instances`, `waiting for a free place (maxParallel 20)`; and for flow control
+   * `concurrency limit (<task or step>:<key>: 2/2 running)`, `rate limited (<bucket>:<key>: 100/100 per 1 s)`.
    */
   reason: string;
   parentsDone: number;

@@ -185,7 +185,8 @@ export function toStepView(r: StepRow): StepView {
       parentsTotal: r.parents_total,
       attempts: r.attempts,
       retryLimit: r.retry_limit,
-      availableAt: r.available_at,
+      // A step held back with no time (a concurrency limit, a wait for a signal or a child) is ready at no known time.
+      availableAt: r.available_at instanceof Date && Number.isFinite(r.available_at.getTime()) ? r.available_at : null,
     },
     ...(r.map_of !== null ? { mapOf: r.map_of, mapIndex: r.map_index as number } : {}),
     ...(r.instances ? { instances: r.instances } : {}),

@@ -10,7 +10,8 @@ import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { configureAdminApp } from '../../src/configure-app';
 import { DECLINED, GreetingWorkflow, InvoiceWorkflow, PaymentSwitch } from '../fixtures/dashboard.workflow';
 import { DYNAMIC_PROVIDERS, Gates } from '../fixtures/dynamic-admin.workflows';
-import { dropSchema, uniqueSchema } from '../support/database';
+import { ReportWithoutHourlyWorkflow as YearlyReportWorkflow } from '../fixtures/schedules.workflows';
+import { dropSchema, uniqueSchema, withClient } from '../support/database';
 import { testOptions } from '../support/tasker-app';
 import { waitFor } from '../support/wait';
 
@@ -60,7 +61,7 @@ describe('operator dashboard (headless Chromium)', () => {
           ],
         }),
       ],
-      providers: [PaymentSwitch, InvoiceWorkflow, GreetingWorkflow, ...DYNAMIC_PROVIDERS],
+      providers: [PaymentSwitch, InvoiceWorkflow, GreetingWorkflow, YearlyReportWorkflow, ...DYNAMIC_PROVIDERS],
     }).compile();
     app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: ['error', 'warn'] });
     configureAdminApp(app);
@@ -512,5 +513,50 @@ describe('operator dashboard (headless Chromium)', () => {
     await parent.click();
     await page.locator('#task-title', { hasText: `Task ${order}` }).waitFor();
     await taskState(page, 'complete');
+  });
+
+  it('schedules: listed with next and last runs and a link to the last task; a viewer cannot pause, an operator pauses with a reason and resumes', async () => {
+    const row = (page: Page) => page.locator('[data-testid="schedule-row"][data-name="report"][data-cron="0 0 1 1 *"]');
+    const viewer = await signIn(DASH);
+    await viewer.click('[data-testid="nav-schedules"]');
+    await row(viewer).waitFor();
+    expect(await row(viewer).getAttribute('data-paused')).toBe('false');
+    expect(await row(viewer).locator('td').first().textContent()).toBe('sched/report@1.0.0');
+    expect(await row(viewer).locator('[data-testid="schedule-cron"]').textContent()).toBe('0 0 1 1 *');
+    expect(await row(viewer).textContent()).toContain('Europe/Berlin');
+    expect(await row(viewer).locator('[data-testid="schedule-last-task"]').count()).toBe(0);
+    expect(await viewer.isDisabled('[data-testid="schedule-pause"][data-name="report"]')).toBe(true);
+    expect(await viewer.locator('#schedules-readonly').isVisible()).toBe(true);
+
+    // As after downtime: its last tick was missed; the worker fires it, the page shows the task by itself (auto-refresh).
+    await withClient((c) => c.query(`UPDATE "${schema}".schedules SET next_run_at = now() - interval '2 years' WHERE cron = '0 0 1 1 *'`));
+    const fired = await waitFor('the schedule to fire', async () => (await tasker.listSchedules({ name: 'report', namespace: 'sched' }))[0].lastTaskId ?? undefined);
+    const link = row(viewer).locator('[data-testid="schedule-last-task"]');
+    await link.waitFor();
+    expect(await link.textContent()).toBe(fired);
+    await link.click();
+    await viewer.locator('#task-title', { hasText: `Task ${fired}` }).waitFor();
+    await viewer.locator('#task-type', { hasText: 'sched/report@1.0.0' }).waitFor();
+    expect(await viewer.textContent('#task-fields')).toContain('Initiatorschedule');
+
+    const page = await signIn(ALICE, '#schedules');
+    await row(page).waitFor();
+    await page.click('[data-testid="schedule-pause"][data-name="report"]');
+    await page.locator('#schedule-dialog').waitFor({ state: 'visible' });
+    await page.fill('#schedule-reason', 'year-end audit');
+    await page.click('#schedule-confirm');
+    await page.locator('#schedule-dialog').waitFor({ state: 'hidden' });
+    expect(posts).toEqual(['/tasker/schedules/pause']);
+    await page.locator('[data-testid="schedule-row"][data-name="report"][data-paused="true"]').waitFor();
+    expect(await page.textContent('#schedule-action-message')).toBe('Schedule "0 0 1 1 *" of sched/report paused. Reason: year-end audit');
+    expect(await row(page).locator('[data-testid="schedule-state"]').textContent()).toBe('paused');
+    expect(await row(page).locator('[data-testid="schedule-change"]').textContent()).toMatch(/^paused by alice .*: year-end audit$/);
+    expect((await tasker.listSchedules({ name: 'report', namespace: 'sched' }))[0]).toMatchObject({ paused: true, lastChange: { actor: 'alice', reason: 'year-end audit' } });
+
+    await page.click('[data-testid="schedule-resume"][data-name="report"]');
+    await page.click('#schedule-confirm');
+    await page.locator('[data-testid="schedule-row"][data-name="report"][data-paused="false"]').waitFor();
+    expect(posts).toEqual(['/tasker/schedules/pause', '/tasker/schedules/resume']);
+    expect(await row(page).locator('[data-testid="schedule-change"]').textContent()).toMatch(/^resumed by alice /);
   });
 });

@@ -94,7 +94,7 @@ async function api(method, path, body) {
 /* ---------- sign-in ---------- */
 
 function showLogin(text) {
-  ['list-view', 'task-view', 'whoami', 'signout', 'refresh', 'auto-refresh-label'].forEach(function (id) { $(id).hidden = true; });
+  ['list-view', 'task-view', 'schedules-view', 'nav', 'whoami', 'signout', 'refresh', 'auto-refresh-label'].forEach(function (id) { $(id).hidden = true; });
   $('login').hidden = false;
   message($('login-message'), text, 'error');
   $('api-key').value = '';
@@ -106,6 +106,7 @@ function signOut(text) {
   S.me = null;
   S.taskId = null;
   if ($('action-dialog').open) $('action-dialog').close();
+  if ($('schedule-dialog').open) $('schedule-dialog').close();
   showLogin(text);
 }
 
@@ -117,7 +118,7 @@ async function signIn(key) {
   $('login').hidden = true;
   var who = $('whoami');
   who.replaceChildren('Signed in as ', h('strong', { text: me.name }), ' ', h('span', { class: 'role', 'data-testid': 'role', text: me.role }));
-  ['whoami', 'signout', 'refresh', 'auto-refresh-label'].forEach(function (id) { $(id).hidden = false; });
+  ['nav', 'whoami', 'signout', 'refresh', 'auto-refresh-label'].forEach(function (id) { $(id).hidden = false; });
   route();
 }
 
@@ -174,6 +175,17 @@ function renderList() {
 
 function route() {
   if (!S.me) return;
+  var schedules = location.hash === '#schedules';
+  $('schedules-view').hidden = !schedules;
+  $('nav-schedules').classList.toggle('current', schedules);
+  $('nav-tasks').classList.toggle('current', !schedules && !/^#task\//.test(location.hash));
+  if (schedules) {
+    S.taskId = null;
+    $('task-view').hidden = true;
+    $('list-view').hidden = true;
+    loadSchedules();
+    return;
+  }
   var m = /^#task\/(.+)$/.exec(location.hash);
   if (m) {
     openTask(decodeURIComponent(m[1]));
@@ -188,11 +200,12 @@ function route() {
 function refresh() {
   if (!S.me) return;
   if (S.taskId) loadTask();
+  else if (location.hash === '#schedules') loadSchedules();
   else loadList('refresh');
 }
 
 function tick() {
-  if (!S.me || S.busy || document.visibilityState !== 'visible' || !$('auto-refresh').checked || $('action-dialog').open) return;
+  if (!S.me || S.busy || document.visibilityState !== 'visible' || !$('auto-refresh').checked || $('action-dialog').open || $('schedule-dialog').open) return;
   refresh();
 }
 
@@ -216,6 +229,7 @@ function boot() {
   });
   $('load-more').addEventListener('click', function () { loadList('more'); });
   initTaskView();
+  initSchedulesView();
   window.addEventListener('hashchange', route);
   document.addEventListener('visibilitychange', tick);
   setInterval(tick, REFRESH_MS);

@@ -1,4 +1,5 @@
 import { DASHBOARD_CORE_SCRIPT } from './dashboard.core.script';
+import { DASHBOARD_SCHEDULES_SCRIPT } from './dashboard.schedules.script';
 import { DASHBOARD_STYLE, STATE_STYLE } from './dashboard.style';
 import { DASHBOARD_TASK_SCRIPT } from './dashboard.task.script';
 
@@ -12,6 +13,7 @@ import { DASHBOARD_TASK_SCRIPT } from './dashboard.task.script';
 const BODY = String.raw`
 <header class="topbar">
   <a class="brand" href="#">Tasker</a>
+  <nav id="nav" class="nav" hidden><a href="#" id="nav-tasks">Tasks</a><a href="#schedules" id="nav-schedules" data-testid="nav-schedules">Schedules</a></nav>
   <span class="spacer"></span>
   <label id="auto-refresh-label" hidden><input type="checkbox" id="auto-refresh" checked> Auto-refresh</label>
   <button type="button" id="refresh" class="small" hidden>Refresh</button>
@@ -48,6 +50,21 @@ const BODY = String.raw`
       <span id="list-count" class="muted"></span>
       <button type="button" id="load-more" hidden>Load more</button>
     </div>
+  </section>
+
+  <section id="schedules-view" hidden>
+    <div class="task-head">
+      <h1>Schedules</h1>
+      <span class="muted">Each tick of a cron schedule creates one task, whichever process fires it.</span>
+      <span class="spacer"></span>
+      <span id="schedules-readonly" class="muted" hidden>Read-only: viewer key</span>
+    </div>
+    <p id="schedules-message" class="message error" role="alert" hidden></p>
+    <p id="schedule-action-message" class="message ok" role="status" hidden></p>
+    <table class="grid" id="schedules-table">
+      <thead><tr><th>Task</th><th>Cron</th><th>State</th><th>Next run</th><th>Last run</th><th>Last task</th><th>Last change</th><th></th></tr></thead>
+      <tbody id="schedules-body"></tbody>
+    </table>
   </section>
 
   <section id="task-view" hidden>
@@ -97,6 +114,20 @@ const BODY = String.raw`
   </section>
 </main>
 
+<dialog id="schedule-dialog" data-testid="schedule-dialog">
+  <form id="schedule-form">
+    <h2 id="schedule-title"></h2>
+    <p id="schedule-help" class="muted"></p>
+    <label for="schedule-reason">Reason (recorded with the schedule's last change)</label>
+    <input id="schedule-reason" maxlength="1000" placeholder="why">
+    <p id="schedule-error" class="message error" role="alert" hidden></p>
+    <div class="actions">
+      <button type="button" id="schedule-close">Close</button>
+      <button type="submit" id="schedule-confirm" class="primary">Confirm</button>
+    </div>
+  </form>
+</dialog>
+
 <dialog id="action-dialog" data-testid="action-dialog">
   <form id="action-form">
     <h2 id="action-title"></h2>
@@ -125,4 +156,4 @@ export const DASHBOARD_HTML =
   '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="referrer" content="no-referrer">\n' +
   '<title>Tasker dashboard</title>\n<link rel="icon" href="data:,">\n' +
   '<style>' + DASHBOARD_STYLE + STATE_STYLE + '</style>\n</head>\n<body>' + BODY +
-  '<script>\n(function () {\n\'use strict\';\n' + DASHBOARD_CORE_SCRIPT + DASHBOARD_TASK_SCRIPT + '\nboot();\n})();\n</script>\n</body>\n</html>\n';
+  '<script>\n(function () {\n\'use strict\';\n' + DASHBOARD_CORE_SCRIPT + DASHBOARD_TASK_SCRIPT + DASHBOARD_SCHEDULES_SCRIPT + '\nboot();\n})();\n</script>\n</body>\n</html>\n';

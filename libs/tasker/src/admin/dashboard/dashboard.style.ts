@@ -26,6 +26,8 @@ pre { margin: 0; padding: 8px 10px; background: #f6f8fa; border: 1px solid var(-
 .topbar a { color: #93c5fd; }
 .topbar label { display: flex; align-items: center; gap: 4px; color: #d1d5db; }
 .spacer { flex: 1; }
+.nav { display: flex; gap: 12px; }
+.topbar .nav a.current { color: #fff; font-weight: 600; }
 main { padding: 16px 20px 40px; max-width: 1400px; margin: 0 auto; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin-bottom: 16px; }
 .login { max-width: 420px; margin: 60px auto; display: flex; flex-direction: column; gap: 10px; }

@@ -61,6 +61,10 @@ export interface RunOptions {
   nemesis(n: Nemesis): Promise<void>;
   /** Called after the workers stopped and before the check (e.g. to remove an injected slowness). */
   beforeCheck?(schema: string): Promise<void>;
+  /** More context for task number i than its x (the keys of flow-control limits, for instance). */
+  context?(i: number, random: () => number): Record<string, unknown>;
+  /** A check of the run's own beyond the checker's: its violations join the verdict's, its figures the report. */
+  extraCheck?(baseUrl: string, schema: string): Promise<{ violations: string[]; figures?: Record<string, unknown> }>;
   settleTimeoutMs?: number;
 }
 
@@ -71,6 +75,8 @@ export interface RunReport extends Verdict {
   seconds: number;
   unexpectedExits: string[];
   schema: string;
+  /** The figures of the run's extra check, if it has one. */
+  extra?: Record<string, unknown>;
 }
 
 async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -127,7 +133,8 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
       const requests: TaskRequest[] = [];
       for (let i = 0; i < perWave && made < o.tasks; i++, made++) {
         const shape = SHAPES[made % SHAPES.length];
-        requests.push({ name: shape.name, namespace: WORKLOAD_NAMESPACE, context: { x: 1 + Math.floor(loadRandom() * 30) }, idempotencyKey: `${o.name}-${made}` });
+        const x = 1 + Math.floor(loadRandom() * 30);
+        requests.push({ name: shape.name, namespace: WORKLOAD_NAMESPACE, context: { ...o.context?.(made, loadRandom), x }, idempotencyKey: `${o.name}-${made}` });
       }
       await waitFor(`wave ${wave} to be created`, () => tasker.createTasks(requests).then(() => true), { timeoutMs: 60_000, intervalMs: 100 });
     };
@@ -192,6 +199,8 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
     await o.beforeCheck?.(schema);
     const history = await readHistory(o.baseUrl, schema);
     const verdict = check(history);
+    const extra = await o.extraCheck?.(o.baseUrl, schema);
+    if (extra) verdict.violations.push(...extra.violations);
     if (verdict.violations.length) {
       // The post-mortem: the whole history of every task named in a violation.
       const ids = new Set(verdict.violations.map((v) => /^task (\d+)/.exec(v)?.[1]).filter(Boolean));
@@ -210,6 +219,7 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
       unexpectedExits: fleet.unexpectedExits,
       schema,
       ...verdict,
+      ...(extra?.figures ? { extra: extra.figures } : {}),
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
     appendFileSync(join(RESULTS_DIR, 'results.jsonl'), `${JSON.stringify({ ...report, at: new Date().toISOString() })}\n`);
@@ -230,6 +240,7 @@ export function summary(r: RunReport): string {
   return (
     `| ${r.run} | ${faults || 'none'} | ${r.tasks} | ${r.completed} | ${r.lost} | ${r.duplicated} | ${r.reexecutions} | ` +
     `${r.leaseExpiries} | ${r.fencedLateFinishes} | ${r.releases} | ${r.seconds} s |` +
+    (r.extra ? `\n  ${JSON.stringify(r.extra)}` : '') +
     (r.violations.length ? `\n  violations:\n  - ${r.violations.slice(0, 30).join('\n  - ')}` : '') +
     (r.unexpectedExits.length ? `\n  unexpected exits: ${r.unexpectedExits.join('; ')}` : '')
   );

@@ -131,6 +131,12 @@ export interface WorkloadOptions {
   slowEvery?: number;
   slowStepMs?: number;
   retryLimit?: number;
+  /**
+   * Extra `@Step` options by `<shape>.<step>` and extra `@TaskHandler` options by shape (flow-control
+   * limits, for instance); JSON, as they travel to the worker processes in the environment.
+   */
+  stepOptions?: Record<string, Record<string, unknown>>;
+  taskOptions?: Record<string, Record<string, unknown>>;
 }
 
 export const WORKLOAD_OPTIONS = Symbol('WORKLOAD_OPTIONS');
@@ -236,7 +242,7 @@ function work(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** A @TaskHandler class for one shape, built with the decorators applied by hand. */
-function handlerFor(shape: Shape, retryLimit: number): new (recorder: ExecutionRecorder) => object {
+function handlerFor(shape: Shape, retryLimit: number, opts: WorkloadOptions): new (recorder: ExecutionRecorder) => object {
   class Handler {
     constructor(readonly recorder: ExecutionRecorder) {}
   }
@@ -247,16 +253,22 @@ function handlerFor(shape: Shape, retryLimit: number): new (recorder: ExecutionR
     };
     const descriptor: PropertyDescriptor = { value: method, writable: true, configurable: true };
     Object.defineProperty(Handler.prototype, st.name, descriptor);
-    Step({ name: st.name, retryLimit, timeoutMs: st.timeoutMs, backoff: { baseMs: 50, maxMs: 1_000, jitter: 0.5 } })(Handler.prototype, st.name, descriptor);
+    Step({
+      name: st.name,
+      retryLimit,
+      timeoutMs: st.timeoutMs,
+      backoff: { baseMs: 50, maxMs: 1_000, jitter: 0.5 },
+      ...opts.stepOptions?.[`${shape.name}.${st.name}`],
+    })(Handler.prototype, st.name, descriptor);
     if (st.deps.length) DependsOn(...st.deps)(Handler.prototype, st.name, descriptor);
   }
   Reflect.defineMetadata('design:paramtypes', [ExecutionRecorder], Handler);
-  TaskHandler({ name: shape.name, namespace: WORKLOAD_NAMESPACE, version: '1.0.0' })(Handler);
+  TaskHandler({ name: shape.name, namespace: WORKLOAD_NAMESPACE, version: '1.0.0', ...opts.taskOptions?.[shape.name] })(Handler);
   return Handler;
 }
 
 /** The workload's handlers and what they need, for TaskerModule's host module. */
 export function workloadProviders(opts: WorkloadOptions): Provider[] {
   const retryLimit = opts.retryLimit ?? 25;
-  return [{ provide: WORKLOAD_OPTIONS, useValue: opts }, ExecutionRecorder, ...SHAPES.map((sh) => handlerFor(sh, retryLimit))];
+  return [{ provide: WORKLOAD_OPTIONS, useValue: opts }, ExecutionRecorder, ...SHAPES.map((sh) => handlerFor(sh, retryLimit, opts))];
 }

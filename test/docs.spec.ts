@@ -20,7 +20,7 @@ const where = (b: { doc: string; line: number }) => `${b.doc}:${b.line}`;
 
 describe('documentation samples', () => {
   it('covers the README and every guide', () => {
-    for (const guide of ['getting-started', 'workflows', 'dynamic-workflows', 'retries-and-errors', 'events', 'testing', 'operations', 'scaling', 'versioning']) {
+    for (const guide of ['getting-started', 'workflows', 'dynamic-workflows', 'flow-control', 'retries-and-errors', 'events', 'testing', 'operations', 'scaling', 'versioning']) {
       expect(docs).toContain(`docs/${guide}.md`);
     }
   });

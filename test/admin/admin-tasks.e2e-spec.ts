@@ -36,6 +36,7 @@ describe('admin API: creating tasks', () => {
       sourceSystem: 'shop',
       reason: 'new order',
       runAt: null,
+      priority: 0,
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
       completedAt: null,
@@ -81,6 +82,18 @@ describe('admin API: creating tasks', () => {
       attempts: 0,
       readiness: { ready: false, reason: 'not_before_run_at', availableAt: '2099-01-01T00:00:00.000Z' },
     });
+  });
+
+  it('takes a priority and a concurrency key; 400 for a priority that is not an integer from -100 to 100', async () => {
+    const res = await a.post('/tasker/tasks', linear({ priority: -7, concurrencyKey: 'tenant-9', runAt: '2099-01-01T00:00:00Z' }));
+    expect([res.status, res.body.priority]).toEqual([201, -7]);
+    expect((await a.get(`/tasker/tasks/${res.body.id}`)).body.priority).toBe(-7);
+    for (const priority of [101, -101, 1.5, '5']) {
+      const bad = await a.post('/tasker/tasks', linear({ priority }));
+      expect([bad.status, bad.body.details?.map((d: { field: string }) => d.field)]).toEqual([400, ['priority']]);
+    }
+    const longKey = await a.post('/tasker/tasks', linear({ concurrencyKey: 'k'.repeat(256) }));
+    expect([longKey.status, longKey.body.details?.map((d: { field: string }) => d.field)]).toEqual([400, ['concurrencyKey']]);
   });
 
   it('picks the highest registered version unless one is asked for', async () => {

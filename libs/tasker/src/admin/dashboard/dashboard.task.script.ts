@@ -4,6 +4,8 @@
  * Dynamic workflows: a held step shows its readiness reason (a child task as a link), a map step is
  * one row with its instance counts that opens to list its instances (and expands them in the graph),
  * and a step waiting for a signal has a Send signal action.
+ * Flow control: the task's priority (when not 0) among its fields; a step held by a concurrency or
+ * rate limit shows that reason like the other holds.
  */
 export const DASHBOARD_TASK_SCRIPT = String.raw`
 var SVGNS = 'http://www.w3.org/2000/svg';
@@ -29,6 +31,8 @@ function initTaskView() {
 
 /** A readiness code (waiting_for_dependencies) reads as words; a sentence (waiting for signal "a_b") stays as it is. */
 function isSentence(reason) { return !!reason && reason.indexOf(' ') >= 0; }
+/** Held back by flow control: concurrency limit (crm/sync_account:acc-1: 1/1 running), rate limited (stripe: 3/3 per 1 s). */
+function isFlowHold(reason) { return /^(concurrency limit|rate limited) \(/.test(reason || ''); }
 function reasonText(reason) { return isSentence(reason) ? reason : String(reason || '').replace(/_/g, ' '); }
 
 /** Map steps whose instance list is open: their instances are listed and drawn in the graph. */
@@ -105,6 +109,7 @@ function renderTask(t) {
     ['Created', fmtTime(t.createdAt)], ['Updated', fmtTime(t.updatedAt)], ['Completed', fmtTime(t.completedAt)],
     ['Run at', fmtTime(t.runAt)], ['Initiator', t.initiator], ['Source system', t.sourceSystem], ['Reason', t.reason],
     ['Tags', (t.tags || []).join(', ')], ['Idempotency key', t.idempotencyKey],
+    ['Priority', t.priority ? String(t.priority) : ''],
   ];
   var dl = [];
   fields.forEach(function (f) { if (f[1]) dl.push(h('dt', { text: f[0] }), h('dd', { text: f[1] })); });
@@ -171,7 +176,7 @@ function readinessCell(s) {
   } else {
     td.textContent = reasonText(r.reason);
   }
-  if (s.state === 'waiting' || s.state === 'skipped') td.classList.add('held');
+  if (s.state === 'waiting' || s.state === 'skipped' || isFlowHold(r.reason)) td.classList.add('held');
   var title = 'dependencies done ' + r.parentsDone + '/' + r.parentsTotal + (r.availableAt ? '; available at ' + fmtTime(r.availableAt) : '');
   if (w && w.kind === 'sleep') title = 'sleeping until ' + fmtTime(w.until) + ' (local time)';
   if (w && w.kind === 'signal' && w.until) title = 'the wait times out at ' + fmtTime(w.until) + ' (local time)';

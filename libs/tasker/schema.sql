@@ -716,7 +716,7 @@ BEGIN
     EXIT WHEN v_wave IS NULL;
     UPDATE tasker.tasks SET steps_done = steps_done + cardinality(v_wave), updated_at = now() WHERE id = t.id;
     RETURN QUERY SELECT * FROM tasker._steps_moved(array_fill(t.id, ARRAY[cardinality(v_wave)]), v_wave, v_names,
-      array_fill('pending'::text, ARRAY[cardinality(v_wave)]), 'skipped', NULL, NULL, 'all parents skipped', NULL);
+      array_fill('pending'::text, ARRAY[cardinality(v_wave)]), 'skipped', NULL, NULL, 'all parents skipped', NULL, NULL);
   END LOOP;
 END $function$;
 
@@ -756,7 +756,7 @@ BEGIN
   RETURN NULL;
 END $function$;
 
-CREATE OR REPLACE FUNCTION tasker._steps_moved(p_task_ids bigint[], p_step_ids bigint[], p_names text[], p_from text[], p_to text, p_attempts integer[], p_actors text[], p_reason text, p_durations integer[])
+CREATE OR REPLACE FUNCTION tasker._steps_moved(p_task_ids bigint[], p_step_ids bigint[], p_names text[], p_from text[], p_to text, p_attempts integer[], p_actors text[], p_reason text, p_durations integer[], p_at timestamp with time zone[])
  RETURNS SETOF tasker.transition_event
  LANGUAGE plpgsql
  SET jit TO 'off'
@@ -766,10 +766,11 @@ AS $function$
 BEGIN
   RETURN QUERY
   WITH logged AS (
-    INSERT INTO tasker.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor, reason, duration_ms)
-    SELECT x.task_id, x.step_id, x.name, x.from_state, p_to, x.attempt, x.actor, p_reason, x.duration
-      FROM unnest(p_task_ids, p_step_ids, p_names, p_from, p_attempts, p_actors, p_durations)
-           WITH ORDINALITY x(task_id, step_id, name, from_state, attempt, actor, duration, i)
+    INSERT INTO tasker.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor, reason, duration_ms,
+                                                         created_at)
+    SELECT x.task_id, x.step_id, x.name, x.from_state, p_to, x.attempt, x.actor, p_reason, x.duration, coalesce(x.at, clock_timestamp())
+      FROM unnest(p_task_ids, p_step_ids, p_names, p_from, p_attempts, p_actors, p_durations, p_at)
+           WITH ORDINALITY x(task_id, step_id, name, from_state, attempt, actor, duration, at, i)
      ORDER BY x.i
     RETURNING *
   )
@@ -922,7 +923,7 @@ BEGIN
     INTO v_ids, v_names, v_old, v_attempts FROM u;
   IF v_ids IS NOT NULL THEN
     RETURN QUERY SELECT * FROM tasker._steps_moved(array_fill(t.id, ARRAY[cardinality(v_ids)]), v_ids, v_names, v_old,
-      'cancelled', v_attempts, array_fill(p_actor, ARRAY[cardinality(v_ids)]), p_reason, NULL);
+      'cancelled', v_attempts, array_fill(p_actor, ARRAY[cardinality(v_ids)]), p_reason, NULL, NULL);
   END IF;
   UPDATE tasker.tasks SET state = 'cancelled', updated_at = now(), completed_at = now() WHERE id = t.id;
   RETURN QUERY SELECT * FROM tasker._task_moved(t, 'cancelled', p_actor, p_reason);
@@ -947,6 +948,7 @@ DECLARE
   v_pending bigint[];     -- their tasks still pending
   v_started bigint[];     -- those of them this claim started
   v_rated boolean;        -- some of them count against a rate limit
+  v_starts timestamptz[]; -- their start times: the same instant in the step, the audit trail and the rate window
 BEGIN
   SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM tasker._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
   IF v_wake IS NOT NULL THEN
@@ -965,11 +967,12 @@ BEGIN
            -- (which a previous attempt freed when it committed) never appears to overlap that attempt.
            started_at = clock_timestamp(), completed_at = NULL, updated_at = now()
       FROM picked WHERE w.id = picked.id AND w.id = ANY (v_picked)
-    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state, w.rate_key, array_position(v_picked, w.id) AS o
+    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state, w.rate_key, w.started_at, array_position(v_picked, w.id) AS o
   )
   SELECT array_agg(c.id ORDER BY c.o), array_agg(c.task_id ORDER BY c.o), array_agg(c.name ORDER BY c.o),
-         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL)
-    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated FROM claimed c;
+         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL),
+         array_agg(c.started_at ORDER BY c.o)
+    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated, v_starts FROM claimed c;
   IF v_ids IS NULL THEN RETURN; END IF;
 
   -- The attempts' start times join their rate windows (the last `lim` starts of each key).
@@ -1008,7 +1011,7 @@ BEGIN
   RETURN QUERY
   SELECT e, CAST(NULL AS tasker.claimed_step), NULL::timestamptz
     FROM tasker._steps_moved(v_tasks, v_ids, v_names, v_old, 'in_progress', v_attempts,
-                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL) e;
+                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL, v_starts) e;
 
   RETURN QUERY
   SELECT CAST(NULL AS tasker.transition_event),
@@ -1184,7 +1187,7 @@ BEGIN
   END IF;
 
   RETURN QUERY SELECT * FROM tasker._steps_moved(v_task_of, v_done, v_names,
-    array_fill('in_progress'::text, ARRAY[cardinality(v_done)]), 'complete', v_attempts, v_owners, NULL, v_durations);
+    array_fill('in_progress'::text, ARRAY[cardinality(v_done)]), 'complete', v_attempts, v_owners, NULL, v_durations, NULL);
 
   IF 'complete' = ANY (v_t_new) THEN
     RETURN QUERY SELECT * FROM tasker._tasks_moved(
@@ -1231,6 +1234,35 @@ DECLARE
   v_created boolean[] := '{}';
   v_new tasker.tasks;
 BEGIN
+  -- The slot and window rows of the batch's keys, made first and in key order: two batches that
+  -- bring the same new keys then wait for each other in one order instead of deadlocking.
+  WITH req AS (
+    SELECT e.value AS v, nt.id AS type_id, ns.name AS namespace, nt.name, nt.concurrency
+      FROM jsonb_array_elements(p_requests) e
+      JOIN tasker.named_tasks nt ON nt.id = (e.value->>'namedTaskId')::int
+      JOIN tasker.namespaces ns ON ns.id = nt.namespace_id
+  ), keys AS (
+    SELECT format('task:%s/%s:%s', q.namespace, q.name,
+                  coalesce(q.v->>'concurrencyKey', q.v->'context' #>> string_to_array(q.concurrency->>'key', '.'), '')) AS key,
+           (q.concurrency->>'limit')::int AS lim
+      FROM req q WHERE q.concurrency IS NOT NULL
+    UNION
+    SELECT format('step:%s/%s/%s:%s', q.namespace, q.name, st.name,
+                  coalesce(q.v->'context' #>> string_to_array(st.concurrency->>'key', '.'), '')), (st.concurrency->>'limit')::int
+      FROM req q JOIN tasker.named_steps st ON st.named_task_id = q.type_id WHERE st.concurrency IS NOT NULL
+  ), windows AS (
+    INSERT INTO tasker.rate_windows (key, lim, period_ms)
+    SELECT DISTINCT ON (k.key) k.key, k.lim, k.period_ms
+      FROM (SELECT format('rate:%s:%s', st.rate_limit->>'bucket', coalesce(q.v->'context' #>> string_to_array(st.rate_limit->>'key', '.'), '')) AS key,
+                   (st.rate_limit->>'limit')::int AS lim, (st.rate_limit->>'periodMs')::int AS period_ms
+              FROM req q JOIN tasker.named_steps st ON st.named_task_id = q.type_id WHERE st.rate_limit IS NOT NULL) k
+     ORDER BY k.key
+    ON CONFLICT (key) DO NOTHING
+  )
+  INSERT INTO tasker.slots (key, lim)
+  SELECT DISTINCT ON (k.key) k.key, k.lim FROM keys k ORDER BY k.key
+  ON CONFLICT (key) DO NOTHING;
+
   -- Keyed requests first, in one global order (namespace, name, key): concurrent batches sharing
   -- keys then queue on each other's unique-index entries instead of deadlocking. Others keep
   -- request order; the answer is by idx either way.
@@ -1285,21 +1317,7 @@ BEGIN
              v_new.slot_key
         FROM tasker.named_steps st
        WHERE st.named_task_id = (r.v->>'namedTaskId')::int
-      RETURNING id, position, slot_key, rate_key, named_step_id
-    ), slots AS (
-      INSERT INTO tasker.slots (key, lim)
-      SELECT DISTINCT ins.slot_key, (st.concurrency->>'limit')::int FROM ins JOIN tasker.named_steps st ON st.id = ins.named_step_id
-       WHERE ins.slot_key IS NOT NULL
-      UNION
-      SELECT v_new.slot_key, (nt.concurrency->>'limit')::int FROM tasker.named_tasks nt
-       WHERE v_new.slot_key IS NOT NULL AND nt.id = v_new.named_task_id
-      ON CONFLICT (key) DO NOTHING
-    ), windows AS (
-      INSERT INTO tasker.rate_windows (key, lim, period_ms)
-      SELECT DISTINCT ON (ins.rate_key) ins.rate_key, (st.rate_limit->>'limit')::int, (st.rate_limit->>'periodMs')::int
-        FROM ins JOIN tasker.named_steps st ON st.id = ins.named_step_id
-       WHERE ins.rate_key IS NOT NULL
-      ON CONFLICT (key) DO NOTHING
+      RETURNING id, position
     )
     SELECT array_agg(ins.id ORDER BY ins.position) INTO v_ids FROM ins;
 

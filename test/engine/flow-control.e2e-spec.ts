@@ -139,9 +139,8 @@ describe('flow control', () => {
       expectPriorityOrder(order, priorities);
     });
 
-    it('a low-priority task starts while higher-priority tasks keep being created (one claim in ten in readiness order)', async () => {
+    it('a low-priority task starts while higher-priority tasks keep being created (once aged, within ten claims)', async () => {
       const INITIAL = 10;
-      // Enough to keep them coming well past the default worker.priorityAgingMs (10 s).
       const CAP = 3_000;
       const api = await boot(flowProviders(refuse), { worker: { enabled: false } });
       let lowStarted = false;
@@ -170,7 +169,8 @@ describe('flow control', () => {
       const first = await api.tasker.createTasks(Array.from({ length: INITIAL }, (_, i) => ({ ...flowTask('prioritized'), context: { high: i + 1 }, priority: 100 })));
       highIds.push(...first.map((t) => t.id));
       const low = await api.tasker.createTask({ ...flowTask('prioritized'), context: { low: true }, priority: -100 });
-      const worker = await boot(flowProviders(body), { worker: { concurrency: 1 } });
+      // Every step counts as aged at once: one claim in ten takes the oldest ready step, whatever its priority.
+      const worker = await boot(flowProviders(body), { worker: { concurrency: 1, priorityAgingMs: 1 } });
 
       await waitFor('the low-priority task to start, or the cap of high-priority tasks to be reached', () => lowStarted || highsCreated >= CAP, {
         timeoutMs: 60_000,

@@ -40,6 +40,8 @@ export class StepClaimer {
   private wakeTimer?: NodeJS.Timeout;
   private wakeTime = Infinity;
   private lastError = 0;
+  /** Claims made: one in ten keeps a place for steps that waited long (see fairShare). */
+  private claims = 0;
   private readonly claimListeners: ((latencyMs: number, claimed: number) => void)[] = [];
 
   constructor(
@@ -123,7 +125,7 @@ export class StepClaimer {
           types,
           limit,
           leaseMs: this.config.worker.leaseMs,
-          fair: fairShare(limit),
+          fair: this.fairShare(limit),
           agingMs: this.config.worker.priorityAgingMs,
         }),
         (a) => a.outcomes,
@@ -154,7 +156,7 @@ export class StepClaimer {
         const types = this.registry.typeIds();
         if (free <= 0 || types.length === 0) break;
         const began = performance.now();
-        const claimed = await this.steps.claim(sink.owner, types, free, this.config.worker.leaseMs, fairShare(free), this.config.worker.priorityAgingMs);
+        const claimed = await this.steps.claim(sink.owner, types, free, this.config.worker.leaseMs, this.fairShare(free), this.config.worker.priorityAgingMs);
         this.observe(began, claimed.claims.length);
         await this.deliver(claimed);
         if (claimed.claims.length === free) this.again = true;
@@ -179,6 +181,17 @@ export class StepClaimer {
       this.again = false;
       this.wake();
     }
+  }
+
+  /**
+   * How many of a claim's `limit` places go first to steps that waited at least
+   * `worker.priorityAgingMs`, whatever their priority: one on every tenth claim, and a tenth of a
+   * large claim. Priority decides the rest, so work of low priority waits at most about ten claims
+   * once it has aged, however much higher-priority work keeps coming.
+   */
+  private fairShare(limit: number): number {
+    this.claims++;
+    return Math.min(limit, Math.floor(limit / 10) + (this.claims % 10 === 0 ? 1 : 0));
   }
 
   /** Publishes a claim's transitions, then hands its attempts to the worker (or back, when it stopped meanwhile). */
@@ -214,13 +227,4 @@ export class StepClaimer {
   private observe(began: number, claimed: number): void {
     for (const l of this.claimListeners) l(performance.now() - began, claimed);
   }
-}
-
-/**
- * How many of a claim's `limit` steps may go to steps that waited at least `worker.priorityAgingMs`,
- * whatever their priority (one in ten, at least one): work of low priority is never starved by a
- * stream of higher-priority work.
- */
-function fairShare(limit: number): number {
-  return Math.max(1, Math.floor(limit / 10));
 }

@@ -34,6 +34,7 @@ DECLARE
   v_pending bigint[];     -- their tasks still pending
   v_started bigint[];     -- those of them this claim started
   v_rated boolean;        -- some of them count against a rate limit
+  v_starts timestamptz[]; -- their start times: the same instant in the step, the audit trail and the rate window
 BEGIN
   SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM :TASKER_SCHEMA._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
   IF v_wake IS NOT NULL THEN
@@ -52,11 +53,12 @@ BEGIN
            -- (which a previous attempt freed when it committed) never appears to overlap that attempt.
            started_at = clock_timestamp(), completed_at = NULL, updated_at = now()
       FROM picked WHERE w.id = picked.id AND w.id = ANY (v_picked)
-    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state, w.rate_key, array_position(v_picked, w.id) AS o
+    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state, w.rate_key, w.started_at, array_position(v_picked, w.id) AS o
   )
   SELECT array_agg(c.id ORDER BY c.o), array_agg(c.task_id ORDER BY c.o), array_agg(c.name ORDER BY c.o),
-         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL)
-    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated FROM claimed c;
+         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL),
+         array_agg(c.started_at ORDER BY c.o)
+    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated, v_starts FROM claimed c;
   IF v_ids IS NULL THEN RETURN; END IF;
 
   -- The attempts' start times join their rate windows (the last `lim` starts of each key).
@@ -95,7 +97,7 @@ BEGIN
   RETURN QUERY
   SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz
     FROM :TASKER_SCHEMA._steps_moved(v_tasks, v_ids, v_names, v_old, 'in_progress', v_attempts,
-                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL) e;
+                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL, v_starts) e;
 
   RETURN QUERY
   SELECT CAST(NULL AS :TASKER_SCHEMA.transition_event),

@@ -18,6 +18,35 @@ DECLARE
   v_created boolean[] := '{}';
   v_new :TASKER_SCHEMA.tasks;
 BEGIN
+  -- The slot and window rows of the batch's keys, made first and in key order: two batches that
+  -- bring the same new keys then wait for each other in one order instead of deadlocking.
+  WITH req AS (
+    SELECT e.value AS v, nt.id AS type_id, ns.name AS namespace, nt.name, nt.concurrency
+      FROM jsonb_array_elements(p_requests) e
+      JOIN :TASKER_SCHEMA.named_tasks nt ON nt.id = (e.value->>'namedTaskId')::int
+      JOIN :TASKER_SCHEMA.namespaces ns ON ns.id = nt.namespace_id
+  ), keys AS (
+    SELECT format('task:%s/%s:%s', q.namespace, q.name,
+                  coalesce(q.v->>'concurrencyKey', q.v->'context' #>> string_to_array(q.concurrency->>'key', '.'), '')) AS key,
+           (q.concurrency->>'limit')::int AS lim
+      FROM req q WHERE q.concurrency IS NOT NULL
+    UNION
+    SELECT format('step:%s/%s/%s:%s', q.namespace, q.name, st.name,
+                  coalesce(q.v->'context' #>> string_to_array(st.concurrency->>'key', '.'), '')), (st.concurrency->>'limit')::int
+      FROM req q JOIN :TASKER_SCHEMA.named_steps st ON st.named_task_id = q.type_id WHERE st.concurrency IS NOT NULL
+  ), windows AS (
+    INSERT INTO :TASKER_SCHEMA.rate_windows (key, lim, period_ms)
+    SELECT DISTINCT ON (k.key) k.key, k.lim, k.period_ms
+      FROM (SELECT format('rate:%s:%s', st.rate_limit->>'bucket', coalesce(q.v->'context' #>> string_to_array(st.rate_limit->>'key', '.'), '')) AS key,
+                   (st.rate_limit->>'limit')::int AS lim, (st.rate_limit->>'periodMs')::int AS period_ms
+              FROM req q JOIN :TASKER_SCHEMA.named_steps st ON st.named_task_id = q.type_id WHERE st.rate_limit IS NOT NULL) k
+     ORDER BY k.key
+    ON CONFLICT (key) DO NOTHING
+  )
+  INSERT INTO :TASKER_SCHEMA.slots (key, lim)
+  SELECT DISTINCT ON (k.key) k.key, k.lim FROM keys k ORDER BY k.key
+  ON CONFLICT (key) DO NOTHING;
+
   -- Keyed requests first, in one global order (namespace, name, key): concurrent batches sharing
   -- keys then queue on each other's unique-index entries instead of deadlocking. Others keep
   -- request order; the answer is by idx either way.
@@ -72,21 +101,7 @@ BEGIN
              v_new.slot_key
         FROM :TASKER_SCHEMA.named_steps st
        WHERE st.named_task_id = (r.v->>'namedTaskId')::int
-      RETURNING id, position, slot_key, rate_key, named_step_id
-    ), slots AS (
-      INSERT INTO :TASKER_SCHEMA.slots (key, lim)
-      SELECT DISTINCT ins.slot_key, (st.concurrency->>'limit')::int FROM ins JOIN :TASKER_SCHEMA.named_steps st ON st.id = ins.named_step_id
-       WHERE ins.slot_key IS NOT NULL
-      UNION
-      SELECT v_new.slot_key, (nt.concurrency->>'limit')::int FROM :TASKER_SCHEMA.named_tasks nt
-       WHERE v_new.slot_key IS NOT NULL AND nt.id = v_new.named_task_id
-      ON CONFLICT (key) DO NOTHING
-    ), windows AS (
-      INSERT INTO :TASKER_SCHEMA.rate_windows (key, lim, period_ms)
-      SELECT DISTINCT ON (ins.rate_key) ins.rate_key, (st.rate_limit->>'limit')::int, (st.rate_limit->>'periodMs')::int
-        FROM ins JOIN :TASKER_SCHEMA.named_steps st ON st.id = ins.named_step_id
-       WHERE ins.rate_key IS NOT NULL
-      ON CONFLICT (key) DO NOTHING
+      RETURNING id, position
     )
     SELECT array_agg(ins.id ORDER BY ins.position) INTO v_ids FROM ins;
 

@@ -1358,6 +1358,12 @@ BEGIN
   FOR a IN SELECT * FROM tasker._lock_attempt(p_step_id, p_token) LOOP
     t := a.t;
     w := a.w;
+    -- Cancelled while the items were evaluated: no instance is added, the step is cancelled.
+    IF t.state = 'cancelled' THEN
+      RETURN QUERY SELECT * FROM tasker._record_failure(t, w,
+        jsonb_build_object('name', 'AttemptAbort', 'message', format('Task %s was cancelled.', t.id)), NULL, NULL);
+      RETURN;
+    END IF;
     INSERT INTO tasker.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
                                                timeout_ms, backoff, parents_total, available_at, map_step_id, map_index, item,
                                                priority, slot_key, rate_key, task_slot_key)
@@ -1571,7 +1577,8 @@ BEGIN
                                                           coalesce(p_reason, format('waiting for child task %s', v_child.id)), NULL, NULL, NULL);
   END LOOP;
   FOR r IN UPDATE tasker.workflow_steps w
-              SET state = 'pending', attempts = 0, exhausted = false, available_at = now(), updated_at = now(),
+              -- wait is cleared: a step whose child was cancelled on its own runs again and starts a new one.
+              SET state = 'pending', attempts = 0, exhausted = false, available_at = now(), updated_at = now(), wait = NULL,
                   -- An instance of a map step with maxParallel waits for a place again.
                   parents_total = CASE WHEN m.max_parallel IS NULL THEN w.parents_total ELSE 1 END,
                   parents_done = CASE WHEN m.max_parallel IS NULL THEN w.parents_done ELSE 0 END

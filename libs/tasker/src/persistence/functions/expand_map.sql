@@ -22,6 +22,12 @@ BEGIN
   FOR a IN SELECT * FROM :TASKER_SCHEMA._lock_attempt(p_step_id, p_token) LOOP
     t := a.t;
     w := a.w;
+    -- Cancelled while the items were evaluated: no instance is added, the step is cancelled.
+    IF t.state = 'cancelled' THEN
+      RETURN QUERY SELECT * FROM :TASKER_SCHEMA._record_failure(t, w,
+        jsonb_build_object('name', 'AttemptAbort', 'message', format('Task %s was cancelled.', t.id)), NULL, NULL);
+      RETURN;
+    END IF;
     INSERT INTO :TASKER_SCHEMA.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
                                                timeout_ms, backoff, parents_total, available_at, map_step_id, map_index, item,
                                                priority, slot_key, rate_key, task_slot_key)

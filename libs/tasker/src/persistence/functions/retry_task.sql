@@ -29,7 +29,8 @@ BEGIN
                                                           coalesce(p_reason, format('waiting for child task %s', v_child.id)), NULL, NULL, NULL);
   END LOOP;
   FOR r IN UPDATE :TASKER_SCHEMA.workflow_steps w
-              SET state = 'pending', attempts = 0, exhausted = false, available_at = now(), updated_at = now(),
+              -- wait is cleared: a step whose child was cancelled on its own runs again and starts a new one.
+              SET state = 'pending', attempts = 0, exhausted = false, available_at = now(), updated_at = now(), wait = NULL,
                   -- An instance of a map step with maxParallel waits for a place again.
                   parents_total = CASE WHEN m.max_parallel IS NULL THEN w.parents_total ELSE 1 END,
                   parents_done = CASE WHEN m.max_parallel IS NULL THEN w.parents_done ELSE 0 END

@@ -27,7 +27,10 @@ export interface StepContext<C = Record<string, unknown>, I = unknown> {
     attempt: number;
     retryLimit: number;
   };
-  /** Results of this step's dependencies, by step name (a skipped dependency has none). */
+  /**
+   * Results of this step's dependencies, by step name (a skipped dependency has none). An instance of
+   * a map step gets `{}`: what it needs is its `item` (put it in the items).
+   */
   results: Record<string, unknown>;
   /** An instance of a map step: its item, and the item's position in the map's array. */
   item?: I;

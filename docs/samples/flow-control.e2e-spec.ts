@@ -83,7 +83,7 @@ describe('docs/flow-control.md samples', () => {
       expect(w.get(ReportLog).started).toEqual(['u-1', 'u-2', 'n-1', 'n-2', 'n-3', 'n-4']);
     });
 
-    it('work ready for priorityAgingMs goes first: each claim keeps one place in ten (at least one) for it', async () => {
+    it('work ready for priorityAgingMs has its share: a claim of ten places gives one to the oldest aged step', async () => {
       const requests = api.get(ReportRequests);
       const old = await requests.nightly(['old-1', 'old-2', 'old-3']);
       const createdAt = Date.now();
@@ -96,16 +96,20 @@ describe('docs/flow-control.md samples', () => {
       expect(w.get(ReportLog).started).toEqual(['old-1', 'urgent-1', 'urgent-2', 'old-2', 'old-3']);
     });
 
-    it('a worker that fills one place at a time gives it to aged work while there is some', async () => {
+    it('a worker that fills one place at a time gives every tenth claim to aged work', async () => {
       const requests = api.get(ReportRequests);
-      const old = await requests.nightly(['old-4', 'old-5']);
+      const old = await requests.nightly(['old-4']);
       const createdAt = Date.now();
       await until('the batch to have waited 500 ms', () => Date.now() - createdAt > 500);
-      const urgent = await requests.forUser('urgent-3');
+      const urgent = [];
+      for (let i = 1; i <= 12; i++) urgent.push(await requests.forUser(`urgent-${i}`));
 
       const w = await startWorker({ concurrency: 1, priorityAgingMs: 300 });
-      await allDone([...old, urgent].map((t) => t.id));
-      expect(w.get(ReportLog).started).toEqual(['old-4', 'old-5', 'urgent-3']);
+      await allDone([...old, ...urgent].map((t) => t.id));
+      const started = w.get(ReportLog).started;
+      // Claims 1 to 9 by priority; the tenth takes the aged step, although urgent work is still waiting.
+      expect(started.slice(0, 9)).toEqual(['urgent-1', 'urgent-2', 'urgent-3', 'urgent-4', 'urgent-5', 'urgent-6', 'urgent-7', 'urgent-8', 'urgent-9']);
+      expect(started[9]).toBe('old-4');
     });
   });
 

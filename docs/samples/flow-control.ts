@@ -45,7 +45,7 @@ export const reportWorkers = TaskerModule.forRoot({
   databaseUrl: process.env.DATABASE_URL,
   worker: {
     concurrency: 10,
-    priorityAgingMs: 60_000, // work ready for a minute is taken first, whatever its priority (default 10 s)
+    priorityAgingMs: 60_000, // after a minute ready, work gets its share of claims whatever its priority (default 10 s)
   },
 });
 // #endregion

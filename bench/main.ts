@@ -3,7 +3,7 @@
  * server of DATABASE_URL, or an embedded one started by scripts/with-postgres.mjs). Prints a table
  * (median of the runs, min–max, the target) and writes it as JSON. Asserts nothing about time.
  *
- * Options: --suite all|peers|sql|throughput|latency|memory|scale|dynamic (default all), --runs N (3),
+ * Options: --suite all|peers|sql|throughput|latency|memory|scale|dynamic|flow (default all), --runs N (3),
  * --scale F (sizes × F when F < 1, ÷ F when F > 1: 0.1 and 10 both mean a tenth, for a quick try), --only w1,w2 (workload names),
  * --json path (default bench/results/tasker.json).
  */
@@ -17,11 +17,12 @@ import { connect, createBenchDatabase } from './support/database';
 import { Result, table } from './support/stats';
 import { BenchContext, Workload } from './workloads/context';
 import { mapWorkload, signalWorkload } from './workloads/dynamic';
+import { claimLimitedWorkload, dagLimitedWorkload, jobsPriorityWorkload } from './workloads/flow';
 import { chainWorkload, createWorkload, fanOutWorkload } from './workloads/latency';
 import { memoryWorkload } from './workloads/memory';
 import { historyWorkload, readinessWorkload } from './workloads/sql';
 import { dagWorkload, jobsWorkload, scaleOutWorkload } from './workloads/throughput';
-import { chain, childHold, childParent, dag10, fanOut, job, layered, mapJoin, mapRange, signalWait, sleeper } from './workflows';
+import { chain, childHold, childParent, dag10, dag10Keyed, dag10Rated, fanOut, job, layered, mapJoin, mapRange, signalWait, sleeper } from './workflows';
 
 const WORKLOADS: Workload[] = [
   readinessWorkload,
@@ -37,12 +38,15 @@ const WORKLOADS: Workload[] = [
   scaleOutWorkload,
   mapWorkload,
   signalWorkload,
+  claimLimitedWorkload,
+  dagLimitedWorkload,
+  jobsPriorityWorkload,
 ];
 
 /** A mistake in how the bench was called: its message is all the user needs (no stack trace). */
 class UsageError extends Error {}
 
-const USAGE = `usage: npm run bench -- [--suite all|peers|sql|throughput|latency|memory|scale|dynamic] [--only w1,w2] [--runs N] [--scale F] [--json FILE]
+const USAGE = `usage: npm run bench -- [--suite all|peers|sql|throughput|latency|memory|scale|dynamic|flow] [--only w1,w2] [--runs N] [--scale F] [--json FILE]
 workloads (for --only): ${WORKLOADS.map((w) => w.name).join(', ')}`;
 
 function options() {
@@ -86,6 +90,8 @@ async function main(): Promise<void> {
   const control = await startBenchApp(benchOptions(db.url, { enabled: false }), [
     job(),
     dag10(),
+    dag10Keyed(),
+    dag10Rated(),
     chain(20),
     fanOut(50),
     fanOut(500),

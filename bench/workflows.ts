@@ -3,7 +3,7 @@
  * DAGs are generated: their methods are decorated the way `@Step() @DependsOn(...)` would.
  */
 import { Type } from '@nestjs/common';
-import { DependsOn, Step, StepContext, TaskHandler } from '../libs/tasker/src';
+import { DependsOn, Step, StepContext, StepOptions, TaskHandler } from '../libs/tasker/src';
 
 export const NS = 'bench';
 
@@ -14,8 +14,8 @@ function run(ctx: StepContext): unknown {
   return stepProbe.onStep ? stepProbe.onStep(ctx) : null;
 }
 
-/** A task type whose steps are `steps` (name → parents), in that order. */
-function generated(name: string, steps: [string, string[]][]): Type {
+/** A task type whose steps are `steps` (name → parents), in that order, each with `options` besides retryLimit 1. */
+function generated(name: string, steps: [string, string[]][], options: Omit<StepOptions, 'name'> = {}): Type {
   const cls = class {};
   Object.defineProperty(cls, 'name', { value: `Bench_${name}` });
   for (const [step, parents] of steps) {
@@ -23,7 +23,7 @@ function generated(name: string, steps: [string, string[]][]): Type {
     const value = (ctx: StepContext) => run(ctx);
     const descriptor: PropertyDescriptor = { value, writable: true, configurable: true, enumerable: false };
     if (parents.length) DependsOn(...parents)(cls.prototype, step, descriptor);
-    Step({ retryLimit: 1 })(cls.prototype, step, descriptor);
+    Step({ retryLimit: 1, ...options })(cls.prototype, step, descriptor);
     Object.defineProperty(cls.prototype, step, descriptor);
   }
   TaskHandler({ name, namespace: NS, version: '1' })(cls);
@@ -51,19 +51,28 @@ export const fanOut = (width: number) =>
  * Ten steps: extract → three transforms (each from extract) → four checks (two parents each) →
  * merge (all checks) → publish. A typical business DAG, four levels wide at most.
  */
-export const dag10 = () =>
-  generated('dag_10', [
-    ['extract', []],
-    ['t1', ['extract']],
-    ['t2', ['extract']],
-    ['t3', ['extract']],
-    ['c1', ['t1', 't2']],
-    ['c2', ['t2', 't3']],
-    ['c3', ['t1', 't3']],
-    ['c4', ['t1', 't2', 't3']],
-    ['merge', ['c1', 'c2', 'c3', 'c4']],
-    ['publish', ['merge']],
-  ]);
+const DAG10: [string, string[]][] = [
+  ['extract', []],
+  ['t1', ['extract']],
+  ['t2', ['extract']],
+  ['t3', ['extract']],
+  ['c1', ['t1', 't2']],
+  ['c2', ['t2', 't3']],
+  ['c3', ['t1', 't3']],
+  ['c4', ['t1', 't2', 't3']],
+  ['merge', ['c1', 'c2', 'c3', 'c4']],
+  ['publish', ['merge']],
+];
+export const dag10 = () => generated('dag_10', DAG10);
+
+/**
+ * dag_10 with flow control on every step (SPEC §9), keyed by the task context's `k`: each step a
+ * concurrency limit of 1 per key (`dag_10_keyed`; a slot per step and value of k), or a rate limit
+ * of 10 starts a second per key (`dag_10_rated`; one window per value of k, shared by the task's
+ * ten steps).
+ */
+export const dag10Keyed = () => generated('dag_10_keyed', DAG10, { concurrency: { key: 'k', limit: 1 } });
+export const dag10Rated = () => generated('dag_10_rated', DAG10, { rateLimit: { bucket: 'bench', limit: 10, periodMs: 1_000, key: 'k' } });
 
 /**
  * `n` steps in layers of `width`; each step after the first layer depends on 2–3 steps of the

@@ -41,10 +41,10 @@ export async function waitUntil(c: Client, sql: string, params: unknown[] = [], 
   }
 }
 
-/** Empties the engine's tables between workloads (definitions stay). */
+/** Empties the engine's tables between workloads (definitions stay), flow control's slots and rate windows too. */
 export async function truncateWork(c: Client): Promise<void> {
   await c.query(
-    'TRUNCATE tasker.tasks, tasker.workflow_steps, tasker.workflow_step_edges, tasker.task_transitions, tasker.workflow_step_transitions, tasker.signals',
+    'TRUNCATE tasker.tasks, tasker.workflow_steps, tasker.workflow_step_edges, tasker.task_transitions, tasker.workflow_step_transitions, tasker.signals, tasker.slots, tasker.rate_windows',
   );
   await c.query('VACUUM ANALYZE');
 }

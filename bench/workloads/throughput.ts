@@ -3,15 +3,17 @@
  * the clock runs until the database shows every task complete.
  */
 import { TaskRequest } from '../../libs/tasker/src';
+import { cpuMeter } from '../support/cpu';
 import { truncateWork, waitUntil } from '../support/database';
 import { summarize } from '../support/stats';
 import { spawnWorkers, WorkerHandle } from '../support/workers';
 import { NS } from '../workflows';
 import { BenchContext, sized, Workload } from './context';
 
-async function backlog(ctx: BenchContext, name: string, n: number): Promise<void> {
+/** Creates `n` tasks of `name`, 1,000 per call; `request(i)` adds to the i-th (context, priority…). */
+export async function backlog(ctx: BenchContext, name: string, n: number, request?: (i: number) => Partial<TaskRequest>): Promise<void> {
   for (let i = 0; i < n; i += 1_000) {
-    const batch: TaskRequest[] = Array.from({ length: Math.min(1_000, n - i) }, () => ({ namespace: NS, name, version: '1' }));
+    const batch: TaskRequest[] = Array.from({ length: Math.min(1_000, n - i) }, (_, j) => ({ namespace: NS, name, version: '1', ...request?.(i + j) }));
     await ctx.control.tasker.createTasks(batch);
   }
 }
@@ -21,26 +23,30 @@ export interface DrainFigures {
   steps: number;
   /** Step attempts each process ran ("step:attempt"), for the no-duplicate check. */
   ran: string[][];
+  /** CPU ms the worker processes and the database's backends used meanwhile (undefined: not measurable here). */
+  cpuMs?: number;
 }
 
 /** Creates `n` tasks of `name`, starts `processes` workers on them and times the drain. */
 export async function drain(
   ctx: BenchContext,
-  opts: { name: string; types: string; n: number; processes: number; concurrency: number },
+  opts: { name: string; types: string; n: number; processes: number; concurrency: number; request?: (i: number) => Partial<TaskRequest> },
 ): Promise<DrainFigures> {
   await truncateWork(ctx.pg);
-  await backlog(ctx, opts.name, opts.n);
+  await backlog(ctx, opts.name, opts.n, opts.request);
   const { rows } = await ctx.pg.query('SELECT count(*)::int AS n FROM tasker.workflow_steps');
   const workers = await spawnWorkers(opts.processes, { types: opts.types, concurrency: opts.concurrency, databaseUrl: ctx.databaseUrl });
   try {
+    const meter = await cpuMeter(ctx.pg, workers.map((w) => w.child.pid!));
     const began = performance.now();
     for (const w of workers) w.send({ type: 'go' });
     // No failures in these workloads: done when no task is left pending or running.
     const ended = await waitUntil(ctx.pg, "SELECT NOT EXISTS (SELECT 1 FROM tasker.tasks WHERE state IN ('pending', 'in_progress'))");
+    const cpuMs = await meter?.read();
     const { rows: done } = await ctx.pg.query("SELECT count(*)::int AS n FROM tasker.tasks WHERE state = 'complete'");
     if (done[0].n !== opts.n) throw new Error(`${opts.name}: ${done[0].n} of ${opts.n} tasks complete when none was left to run`);
     const reports = await report(workers);
-    return { seconds: (ended - began) / 1000, steps: rows[0].n, ran: reports };
+    return { seconds: (ended - began) / 1000, steps: rows[0].n, ran: reports, cpuMs };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
   }

@@ -563,7 +563,8 @@ BEGIN
 
     FOR c IN SELECT w.id, w.task_id, w.slot_key, w.rate_key, w.task_slot_key
                FROM unnest(v_cand) WITH ORDINALITY x(id, o)
-              CROSS JOIN LATERAL (SELECT y.id, y.task_id, y.slot_key, y.rate_key, y.task_slot_key
+              -- (a wait taken back is no new attempt: it counts against no rate)
+              CROSS JOIN LATERAL (SELECT y.id, y.task_id, y.slot_key, CASE WHEN y.state <> 'waiting' THEN y.rate_key END AS rate_key, y.task_slot_key
                                     FROM tasker.workflow_steps y WHERE y.id = x.id OFFSET 0) w
               ORDER BY x.o LOOP
       IF c.slot_key IS NULL AND c.rate_key IS NULL AND c.task_slot_key IS NULL THEN
@@ -716,7 +717,7 @@ BEGIN
     EXIT WHEN v_wave IS NULL;
     UPDATE tasker.tasks SET steps_done = steps_done + cardinality(v_wave), updated_at = now() WHERE id = t.id;
     RETURN QUERY SELECT * FROM tasker._steps_moved(array_fill(t.id, ARRAY[cardinality(v_wave)]), v_wave, v_names,
-      array_fill('pending'::text, ARRAY[cardinality(v_wave)]), 'skipped', NULL, NULL, 'all parents skipped', NULL, NULL);
+      array_fill('pending'::text, ARRAY[cardinality(v_wave)]), 'skipped', NULL, NULL, 'all parents skipped', NULL);
   END LOOP;
 END $function$;
 
@@ -756,7 +757,7 @@ BEGIN
   RETURN NULL;
 END $function$;
 
-CREATE OR REPLACE FUNCTION tasker._steps_moved(p_task_ids bigint[], p_step_ids bigint[], p_names text[], p_from text[], p_to text, p_attempts integer[], p_actors text[], p_reason text, p_durations integer[], p_at timestamp with time zone[])
+CREATE OR REPLACE FUNCTION tasker._steps_moved(p_task_ids bigint[], p_step_ids bigint[], p_names text[], p_from text[], p_to text, p_attempts integer[], p_actors text[], p_reason text, p_durations integer[])
  RETURNS SETOF tasker.transition_event
  LANGUAGE plpgsql
  SET jit TO 'off'
@@ -766,11 +767,10 @@ AS $function$
 BEGIN
   RETURN QUERY
   WITH logged AS (
-    INSERT INTO tasker.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor, reason, duration_ms,
-                                                         created_at)
-    SELECT x.task_id, x.step_id, x.name, x.from_state, p_to, x.attempt, x.actor, p_reason, x.duration, coalesce(x.at, clock_timestamp())
-      FROM unnest(p_task_ids, p_step_ids, p_names, p_from, p_attempts, p_actors, p_durations, p_at)
-           WITH ORDINALITY x(task_id, step_id, name, from_state, attempt, actor, duration, at, i)
+    INSERT INTO tasker.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor, reason, duration_ms)
+    SELECT x.task_id, x.step_id, x.name, x.from_state, p_to, x.attempt, x.actor, p_reason, x.duration
+      FROM unnest(p_task_ids, p_step_ids, p_names, p_from, p_attempts, p_actors, p_durations)
+           WITH ORDINALITY x(task_id, step_id, name, from_state, attempt, actor, duration, i)
      ORDER BY x.i
     RETURNING *
   )
@@ -923,7 +923,7 @@ BEGIN
     INTO v_ids, v_names, v_old, v_attempts FROM u;
   IF v_ids IS NOT NULL THEN
     RETURN QUERY SELECT * FROM tasker._steps_moved(array_fill(t.id, ARRAY[cardinality(v_ids)]), v_ids, v_names, v_old,
-      'cancelled', v_attempts, array_fill(p_actor, ARRAY[cardinality(v_ids)]), p_reason, NULL, NULL);
+      'cancelled', v_attempts, array_fill(p_actor, ARRAY[cardinality(v_ids)]), p_reason, NULL);
   END IF;
   UPDATE tasker.tasks SET state = 'cancelled', updated_at = now(), completed_at = now() WHERE id = t.id;
   RETURN QUERY SELECT * FROM tasker._task_moved(t, 'cancelled', p_actor, p_reason);
@@ -948,7 +948,7 @@ DECLARE
   v_pending bigint[];     -- their tasks still pending
   v_started bigint[];     -- those of them this claim started
   v_rated boolean;        -- some of them count against a rate limit
-  v_starts timestamptz[]; -- their start times: the same instant in the step, the audit trail and the rate window
+  v_events tasker.transition_event[];  -- the attempts' starts as recorded in the audit trail
 BEGIN
   SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM tasker._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
   IF v_wake IS NOT NULL THEN
@@ -967,24 +967,14 @@ BEGIN
            -- (which a previous attempt freed when it committed) never appears to overlap that attempt.
            started_at = clock_timestamp(), completed_at = NULL, updated_at = now()
       FROM picked WHERE w.id = picked.id AND w.id = ANY (v_picked)
-    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state, w.rate_key, w.started_at, array_position(v_picked, w.id) AS o
+    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state,
+              CASE WHEN picked.old_state <> 'waiting' THEN w.rate_key END AS rate_key, array_position(v_picked, w.id) AS o
   )
   SELECT array_agg(c.id ORDER BY c.o), array_agg(c.task_id ORDER BY c.o), array_agg(c.name ORDER BY c.o),
-         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL),
-         array_agg(c.started_at ORDER BY c.o)
-    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated, v_starts FROM claimed c;
+         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL)
+    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated FROM claimed c;
   IF v_ids IS NULL THEN RETURN; END IF;
 
-  -- The attempts' start times join their rate windows (the last `lim` starts of each key).
-  IF v_rated THEN
-    UPDATE tasker.rate_windows k
-       SET starts = ARRAY(SELECT x FROM unnest(k.starts || r.starts) x ORDER BY x DESC LIMIT k.lim)
-      FROM (SELECT w.rate_key, array_agg(w.started_at) AS starts
-              FROM unnest(v_ids) i(id)
-             CROSS JOIN LATERAL (SELECT y.rate_key, y.started_at FROM tasker.workflow_steps y WHERE y.id = i.id OFFSET 0) w
-             WHERE w.rate_key IS NOT NULL GROUP BY w.rate_key) r
-     WHERE k.key = r.rate_key;
-  END IF;
 
   -- Most claims start no task (a chain's next step, a DAG's later levels): a plain read finds the
   -- pending tasks, and the statement that locks and starts them runs only when there are some.
@@ -1008,10 +998,24 @@ BEGIN
     END IF;
   END IF;
 
-  RETURN QUERY
-  SELECT e, CAST(NULL AS tasker.claimed_step), NULL::timestamptz
+  SELECT array_agg(e ORDER BY e.transition_id) INTO v_events
     FROM tasker._steps_moved(v_tasks, v_ids, v_names, v_old, 'in_progress', v_attempts,
-                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL, v_starts) e;
+                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL) e;
+  RETURN QUERY SELECT e, CAST(NULL AS tasker.claimed_step), NULL::timestamptz FROM unnest(v_events) e;
+
+  -- Each attempt's start joins its rate window (the last `lim` starts of each key) as the audit
+  -- trail dates it: after the claim took its place in the window, and after the step's started_at,
+  -- so the window holds in both. A wait taken back is no new attempt: it counts against no rate.
+  IF v_rated THEN
+    UPDATE tasker.rate_windows k
+       SET starts = ARRAY(SELECT x FROM unnest(k.starts || r.starts) x ORDER BY x DESC LIMIT k.lim)
+      FROM (SELECT w.rate_key, array_agg(ev.at) AS starts
+              FROM unnest(v_events) ev
+              JOIN unnest(v_ids, v_old) i(id, old_state) ON i.id = ev.step_id
+             CROSS JOIN LATERAL (SELECT y.rate_key FROM tasker.workflow_steps y WHERE y.id = i.id OFFSET 0) w
+             WHERE w.rate_key IS NOT NULL AND i.old_state <> 'waiting' GROUP BY w.rate_key) r
+     WHERE k.key = r.rate_key;
+  END IF;
 
   RETURN QUERY
   SELECT CAST(NULL AS tasker.transition_event),
@@ -1187,7 +1191,7 @@ BEGIN
   END IF;
 
   RETURN QUERY SELECT * FROM tasker._steps_moved(v_task_of, v_done, v_names,
-    array_fill('in_progress'::text, ARRAY[cardinality(v_done)]), 'complete', v_attempts, v_owners, NULL, v_durations, NULL);
+    array_fill('in_progress'::text, ARRAY[cardinality(v_done)]), 'complete', v_attempts, v_owners, NULL, v_durations);
 
   IF 'complete' = ANY (v_t_new) THEN
     RETURN QUERY SELECT * FROM tasker._tasks_moved(
@@ -1684,7 +1688,10 @@ AS $function$
              SELECT format('concurrency limit (%s: %s/%s running)', regexp_replace(substr(k.key, length(split_part(k.key, ':', 1)) + 2), ':$', ''),
                            k.running, k.lim)
                FROM tasker.slots k WHERE k.key = w.held_key)
-           WHEN w.rate_key IS NOT NULL AND w.available_at > now() AND w.state = 'pending' THEN (
+           WHEN w.rate_key IS NOT NULL AND w.available_at > now() AND w.state = 'pending' AND w.parents_done = w.parents_total
+                AND t.run_at IS DISTINCT FROM w.available_at
+                AND (SELECT count(*) >= k.lim FROM tasker.rate_windows k, unnest(k.starts) x
+                      WHERE k.key = w.rate_key AND x > now() - k.period_ms * interval '1 millisecond' GROUP BY k.lim) THEN (
              SELECT format('rate limited (%s: %s/%s per %s)', regexp_replace(substr(k.key, 6), ':$', ''),
                            (SELECT count(*) FROM unnest(k.starts) x WHERE x > now() - k.period_ms * interval '1 millisecond'), k.lim,
                            CASE WHEN k.period_ms % 1000 = 0 THEN (k.period_ms / 1000) || ' s' ELSE k.period_ms || ' ms' END)

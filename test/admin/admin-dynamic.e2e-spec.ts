@@ -152,7 +152,7 @@ describe('admin API: dynamic workflows', () => {
         state: 'error',
         attempts: 1,
         retryLimit: 1,
-        reason: 'waiting for 3 of 5 instances',
+        reason: 'waiting for 3 of 5 instances (1 failed)',
         waitingFor: { kind: 'map' },
         instances: { total: 5, done: 2, running: 2, failed: 1, pending: 0 },
         label: 'resize ×5: 2 done, 2 running, 1 failed',
@@ -212,8 +212,15 @@ describe('admin API: dynamic workflows', () => {
     it('400 for a malformed expand, an unknown step or an unknown query field; 404 for an unknown task', async () => {
       const id = await create('thumbs', { items: [] });
       await waitForTaskState(a, id, 'complete');
-      // An empty map completes at once, without instances: the view gives it no counts, so it is a plain node.
-      expect((await graph(id)).nodes[1]).toEqual({ id: 'resize', state: 'complete', attempts: 1, retryLimit: 1 });
+      // An empty map completes at once, with no instances: its node says so.
+      expect((await graph(id)).nodes[1]).toEqual({
+        id: 'resize',
+        state: 'complete',
+        attempts: 1,
+        retryLimit: 1,
+        instances: { total: 0, done: 0, running: 0, failed: 0, pending: 0 },
+        label: 'resize ×0',
+      });
       const malformed = 'Invalid request: expand must be * or step names separated by commas';
       for (const q of ['resize[0]', 'a,,b', '', 'a%20b', '*,resize']) {
         expectError(await a.get(`/tasker/tasks/${id}/graph?expand=${q}`, DASH), 400, malformed, [field('expand', 'expand must be * or step names separated by commas')]);

@@ -80,6 +80,8 @@ describe('flow control basics', () => {
       return undefined;
     });
     expect(held.readiness.reason).toMatch(/^concurrency limit \(fc\/crm_call\/call:(eu|us): 2\/2 running\)$/);
+    expect(held.readiness.availableAt).toBeNull(); // held: ready at no known time
+    expect((await a.tasker.stats()).held.concurrency_limit).toBe(2); // one held call per region
     gate.latch.resolve();
     for (const t of tasks) expect((await a.tasker.waitForTask(t.id, { timeoutMs: 20_000 })).state).toBe('complete');
     expect(most.get('step:eu')).toBe(2);

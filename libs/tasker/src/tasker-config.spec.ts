@@ -38,7 +38,15 @@ describe('normalizeOptions', () => {
       migrationsRun: true,
       poolSize: 10,
       statementTimeoutMs: 60_000,
-      worker: { enabled: true, concurrency: 10, pollIntervalMs: 1_000, leaseMs: 30_000, sweepIntervalMs: 5_000, shutdownTimeoutMs: 10_000 },
+      worker: {
+        enabled: true,
+        concurrency: 10,
+        pollIntervalMs: 1_000,
+        leaseMs: 30_000,
+        sweepIntervalMs: 5_000,
+        priorityAgingMs: 10_000,
+        shutdownTimeoutMs: 10_000,
+      },
       defaults: { retryLimit: 3, backoff: { baseMs: 1_000, maxMs: 300_000, jitter: 0.2 } },
       logging: true,
     });

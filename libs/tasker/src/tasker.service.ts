@@ -393,7 +393,7 @@ export class TaskerService {
   /** Tasks and steps by state, and how many workers are alive. */
   async stats(): Promise<TaskerStats> {
     const zero = <S extends string>(states: readonly S[]) => Object.fromEntries(states.map((st) => [st, 0])) as Record<S, number>;
-    const out: TaskerStats = { tasks: zero(STATES), steps: zero(STEP_STATES), workersAlive: 0 };
+    const out: TaskerStats = { tasks: zero(STATES), steps: zero(STEP_STATES), held: await this.monitoring.heldCounts(), workersAlive: 0 };
     for (const r of await this.monitoring.stateCounts()) {
       if (r.kind === 'task') out.tasks[r.state as keyof TaskerStats['tasks']] = r.n;
       else out.steps[r.state as keyof TaskerStats['steps']] = r.n;

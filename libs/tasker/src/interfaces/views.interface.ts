@@ -207,6 +207,8 @@ export interface WorkerView {
 export interface TaskerStats {
   tasks: Record<TaskState, number>;
   steps: Record<StepState, number>;
+  /** Steps held back by flow control now: by a full concurrency key, by a rate limit. */
+  held: { concurrency_limit: number; rate_limited: number };
   workersAlive: number;
 }
 

@@ -37,6 +37,21 @@ export class MonitoringRepository {
     );
   }
 
+  /**
+   * Steps held back by flow control now: on a full concurrency key (held_key, its own index), and
+   * by a rate window (ready but for a future available_at that is not a task's runAt or a retry).
+   */
+  async heldCounts(): Promise<{ concurrency_limit: number; rate_limited: number }> {
+    const [row] = await this.db.query<{ concurrency_limit: number; rate_limited: number }>(
+      `SELECT (SELECT count(*) FROM ${this.db.s}.workflow_steps WHERE held_key IS NOT NULL)::int AS concurrency_limit,
+              (SELECT count(*) FROM ${this.db.s}.workflow_steps w
+                WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
+                  AND w.state = 'pending' AND w.held_key IS NULL AND w.rate_key IS NOT NULL
+                  AND w.available_at > now() AND w.available_at < 'infinity')::int AS rate_limited`,
+    );
+    return row;
+  }
+
   stateCounts(): Promise<{ kind: 'task' | 'step'; state: string; n: number }[]> {
     // Finished states are counted too, so a scrape costs a scan of the state index.
     return this.db.query(

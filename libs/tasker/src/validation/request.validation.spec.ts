@@ -46,9 +46,9 @@ describe('requestProblems', () => {
   });
 
   it('lists each unknown field', () => {
-    expect(requestProblems({ name: 'x', ctx: {}, priority: 1 })).toEqual([
+    expect(requestProblems({ name: 'x', ctx: {}, prio: 1 })).toEqual([
       { field: 'ctx', messages: ['is not a known field'] },
-      { field: 'priority', messages: ['is not a known field'] },
+      { field: 'prio', messages: ['is not a known field'] },
     ]);
   });
 

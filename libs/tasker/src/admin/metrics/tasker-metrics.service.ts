@@ -15,6 +15,12 @@ export class TaskerMetrics implements OnModuleInit, OnModuleDestroy {
   readonly registry = new Registry();
   private readonly tasks = new Gauge({ name: 'tasker_tasks', help: 'Tasks by state (all processes).', labelNames: ['state'], registers: [this.registry] });
   private readonly steps = new Gauge({ name: 'tasker_steps', help: 'Workflow steps by state (all processes).', labelNames: ['state'], registers: [this.registry] });
+  private readonly held = new Gauge({
+    name: 'tasker_steps_held',
+    help: 'Steps held back by flow control (all processes), by reason: concurrency_limit, rate_limited.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   private readonly workers = new Gauge({ name: 'tasker_workers_alive', help: 'Worker processes seen within one lease period.', registers: [this.registry] });
   private readonly attempts = new Counter({
     name: 'tasker_step_attempts_total',
@@ -78,6 +84,7 @@ export class TaskerMetrics implements OnModuleInit, OnModuleDestroy {
     const stats = await this.tasker.stats();
     for (const [state, n] of Object.entries(stats.tasks)) this.tasks.set({ state }, n);
     for (const [state, n] of Object.entries(stats.steps)) this.steps.set({ state }, n);
+    for (const [reason, n] of Object.entries(stats.held)) this.held.set({ reason }, n);
     this.workers.set(stats.workersAlive);
     return this.registry.metrics();
   }

@@ -74,7 +74,8 @@ BEGIN
 
     FOR c IN SELECT w.id, w.task_id, w.slot_key, w.rate_key, w.task_slot_key
                FROM unnest(v_cand) WITH ORDINALITY x(id, o)
-              CROSS JOIN LATERAL (SELECT y.id, y.task_id, y.slot_key, y.rate_key, y.task_slot_key
+              -- (a wait taken back is no new attempt: it counts against no rate)
+              CROSS JOIN LATERAL (SELECT y.id, y.task_id, y.slot_key, CASE WHEN y.state <> 'waiting' THEN y.rate_key END AS rate_key, y.task_slot_key
                                     FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = x.id OFFSET 0) w
               ORDER BY x.o LOOP
       IF c.slot_key IS NULL AND c.rate_key IS NULL AND c.task_slot_key IS NULL THEN

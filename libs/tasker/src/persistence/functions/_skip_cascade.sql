@@ -25,6 +25,6 @@ BEGIN
     EXIT WHEN v_wave IS NULL;
     UPDATE :TASKER_SCHEMA.tasks SET steps_done = steps_done + cardinality(v_wave), updated_at = now() WHERE id = t.id;
     RETURN QUERY SELECT * FROM :TASKER_SCHEMA._steps_moved(array_fill(t.id, ARRAY[cardinality(v_wave)]), v_wave, v_names,
-      array_fill('pending'::text, ARRAY[cardinality(v_wave)]), 'skipped', NULL, NULL, 'all parents skipped', NULL, NULL);
+      array_fill('pending'::text, ARRAY[cardinality(v_wave)]), 'skipped', NULL, NULL, 'all parents skipped', NULL);
   END LOOP;
 END $$;

@@ -35,7 +35,7 @@ BEGIN
     INTO v_ids, v_names, v_old, v_attempts FROM u;
   IF v_ids IS NOT NULL THEN
     RETURN QUERY SELECT * FROM :TASKER_SCHEMA._steps_moved(array_fill(t.id, ARRAY[cardinality(v_ids)]), v_ids, v_names, v_old,
-      'cancelled', v_attempts, array_fill(p_actor, ARRAY[cardinality(v_ids)]), p_reason, NULL, NULL);
+      'cancelled', v_attempts, array_fill(p_actor, ARRAY[cardinality(v_ids)]), p_reason, NULL);
   END IF;
   UPDATE :TASKER_SCHEMA.tasks SET state = 'cancelled', updated_at = now(), completed_at = now() WHERE id = t.id;
   RETURN QUERY SELECT * FROM :TASKER_SCHEMA._task_moved(t, 'cancelled', p_actor, p_reason);

@@ -34,7 +34,7 @@ DECLARE
   v_pending bigint[];     -- their tasks still pending
   v_started bigint[];     -- those of them this claim started
   v_rated boolean;        -- some of them count against a rate limit
-  v_starts timestamptz[]; -- their start times: the same instant in the step, the audit trail and the rate window
+  v_events :TASKER_SCHEMA.transition_event[];  -- the attempts' starts as recorded in the audit trail
 BEGIN
   SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM :TASKER_SCHEMA._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
   IF v_wake IS NOT NULL THEN
@@ -53,24 +53,14 @@ BEGIN
            -- (which a previous attempt freed when it committed) never appears to overlap that attempt.
            started_at = clock_timestamp(), completed_at = NULL, updated_at = now()
       FROM picked WHERE w.id = picked.id AND w.id = ANY (v_picked)
-    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state, w.rate_key, w.started_at, array_position(v_picked, w.id) AS o
+    RETURNING w.id, w.task_id, w.name, w.attempts, picked.old_state,
+              CASE WHEN picked.old_state <> 'waiting' THEN w.rate_key END AS rate_key, array_position(v_picked, w.id) AS o
   )
   SELECT array_agg(c.id ORDER BY c.o), array_agg(c.task_id ORDER BY c.o), array_agg(c.name ORDER BY c.o),
-         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL),
-         array_agg(c.started_at ORDER BY c.o)
-    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated, v_starts FROM claimed c;
+         array_agg(c.attempts ORDER BY c.o), array_agg(c.old_state ORDER BY c.o), bool_or(c.rate_key IS NOT NULL)
+    INTO v_ids, v_tasks, v_names, v_attempts, v_old, v_rated FROM claimed c;
   IF v_ids IS NULL THEN RETURN; END IF;
 
-  -- The attempts' start times join their rate windows (the last `lim` starts of each key).
-  IF v_rated THEN
-    UPDATE :TASKER_SCHEMA.rate_windows k
-       SET starts = ARRAY(SELECT x FROM unnest(k.starts || r.starts) x ORDER BY x DESC LIMIT k.lim)
-      FROM (SELECT w.rate_key, array_agg(w.started_at) AS starts
-              FROM unnest(v_ids) i(id)
-             CROSS JOIN LATERAL (SELECT y.rate_key, y.started_at FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = i.id OFFSET 0) w
-             WHERE w.rate_key IS NOT NULL GROUP BY w.rate_key) r
-     WHERE k.key = r.rate_key;
-  END IF;
 
   -- Most claims start no task (a chain's next step, a DAG's later levels): a plain read finds the
   -- pending tasks, and the statement that locks and starts them runs only when there are some.
@@ -94,10 +84,24 @@ BEGIN
     END IF;
   END IF;
 
-  RETURN QUERY
-  SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz
+  SELECT array_agg(e ORDER BY e.transition_id) INTO v_events
     FROM :TASKER_SCHEMA._steps_moved(v_tasks, v_ids, v_names, v_old, 'in_progress', v_attempts,
-                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL, v_starts) e;
+                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL) e;
+  RETURN QUERY SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz FROM unnest(v_events) e;
+
+  -- Each attempt's start joins its rate window (the last `lim` starts of each key) as the audit
+  -- trail dates it: after the claim took its place in the window, and after the step's started_at,
+  -- so the window holds in both. A wait taken back is no new attempt: it counts against no rate.
+  IF v_rated THEN
+    UPDATE :TASKER_SCHEMA.rate_windows k
+       SET starts = ARRAY(SELECT x FROM unnest(k.starts || r.starts) x ORDER BY x DESC LIMIT k.lim)
+      FROM (SELECT w.rate_key, array_agg(ev.at) AS starts
+              FROM unnest(v_events) ev
+              JOIN unnest(v_ids, v_old) i(id, old_state) ON i.id = ev.step_id
+             CROSS JOIN LATERAL (SELECT y.rate_key FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = i.id OFFSET 0) w
+             WHERE w.rate_key IS NOT NULL AND i.old_state <> 'waiting' GROUP BY w.rate_key) r
+     WHERE k.key = r.rate_key;
+  END IF;
 
   RETURN QUERY
   SELECT CAST(NULL AS :TASKER_SCHEMA.transition_event),

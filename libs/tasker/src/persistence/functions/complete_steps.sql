@@ -91,7 +91,7 @@ BEGIN
   END IF;
 
   RETURN QUERY SELECT * FROM :TASKER_SCHEMA._steps_moved(v_task_of, v_done, v_names,
-    array_fill('in_progress'::text, ARRAY[cardinality(v_done)]), 'complete', v_attempts, v_owners, NULL, v_durations, NULL);
+    array_fill('in_progress'::text, ARRAY[cardinality(v_done)]), 'complete', v_attempts, v_owners, NULL, v_durations);
 
   IF 'complete' = ANY (v_t_new) THEN
     RETURN QUERY SELECT * FROM :TASKER_SCHEMA._tasks_moved(

@@ -31,7 +31,10 @@ LANGUAGE sql STABLE AS $$
              SELECT format('concurrency limit (%s: %s/%s running)', regexp_replace(substr(k.key, length(split_part(k.key, ':', 1)) + 2), ':$', ''),
                            k.running, k.lim)
                FROM :TASKER_SCHEMA.slots k WHERE k.key = w.held_key)
-           WHEN w.rate_key IS NOT NULL AND w.available_at > now() AND w.state = 'pending' THEN (
+           WHEN w.rate_key IS NOT NULL AND w.available_at > now() AND w.state = 'pending' AND w.parents_done = w.parents_total
+                AND t.run_at IS DISTINCT FROM w.available_at
+                AND (SELECT count(*) >= k.lim FROM :TASKER_SCHEMA.rate_windows k, unnest(k.starts) x
+                      WHERE k.key = w.rate_key AND x > now() - k.period_ms * interval '1 millisecond' GROUP BY k.lim) THEN (
              SELECT format('rate limited (%s: %s/%s per %s)', regexp_replace(substr(k.key, 6), ':$', ''),
                            (SELECT count(*) FROM unnest(k.starts) x WHERE x > now() - k.period_ms * interval '1 millisecond'), k.lim,
                            CASE WHEN k.period_ms % 1000 = 0 THEN (k.period_ms / 1000) || ' s' ELSE k.period_ms || ' ms' END)

@@ -49,11 +49,9 @@ CREATE TABLE :TASKER_SCHEMA.rate_windows (
   starts     timestamptz[] NOT NULL DEFAULT '{}'
 );
 
--- New signatures (bodies in ../functions): claim_steps takes how many of its steps go to steps that
--- waited long, whatever their priority; _steps_moved takes the instants of the transitions (a claim
--- records each start at the instant the step, its audit entry and its rate window all share).
+-- claim_steps takes how many of its steps go to steps that waited long, whatever their priority
+-- (a new signature; the body is in ../functions).
 DROP FUNCTION IF EXISTS :TASKER_SCHEMA.claim_steps(text, int[], int, int);
-DROP FUNCTION IF EXISTS :TASKER_SCHEMA._steps_moved(bigint[], bigint[], text[], text[], text, int[], text[], text, int[]);
 
 -- An attempt that ends frees its step's slot; a task that leaves in_progress frees its task's slot.
 -- (The trigger functions are in ../functions; created there with their triggers.)

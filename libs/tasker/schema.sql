@@ -56,7 +56,8 @@ CREATE TABLE tasker.named_tasks (
     definition jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    concurrency jsonb
+    concurrency jsonb,
+    limited boolean DEFAULT false NOT NULL
 );
 ALTER TABLE tasker.named_tasks ADD CONSTRAINT named_tasks_namespace_id_fkey FOREIGN KEY (namespace_id) REFERENCES tasker.namespaces(id);
 ALTER TABLE tasker.named_tasks ADD CONSTRAINT named_tasks_namespace_id_name_version_key UNIQUE (namespace_id, name, version);
@@ -1239,7 +1240,11 @@ DECLARE
   v_new tasker.tasks;
 BEGIN
   -- The slot and window rows of the batch's keys, made first and in key order: two batches that
-  -- bring the same new keys then wait for each other in one order instead of deadlocking.
+  -- bring the same new keys then wait for each other in one order instead of deadlocking. Only
+  -- for task types with limits (a lookup by key per request, not a join over every step template).
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_requests) e
+              CROSS JOIN LATERAL (SELECT nt.limited FROM tasker.named_tasks nt WHERE nt.id = (e.value->>'namedTaskId')::int OFFSET 0) nt
+              WHERE nt.limited) THEN
   WITH req AS (
     SELECT e.value AS v, nt.id AS type_id, ns.name AS namespace, nt.name, nt.concurrency
       FROM jsonb_array_elements(p_requests) e
@@ -1266,6 +1271,7 @@ BEGIN
   INSERT INTO tasker.slots (key, lim)
   SELECT DISTINCT ON (k.key) k.key, k.lim FROM keys k ORDER BY k.key
   ON CONFLICT (key) DO NOTHING;
+  END IF;
 
   -- Keyed requests first, in one global order (namespace, name, key): concurrent batches sharing
   -- keys then queue on each other's unique-index entries instead of deadlocking. Others keep
@@ -1449,6 +1455,9 @@ BEGIN
            updated_at = now()
      WHERE id = v_id;
   END IF;
+  UPDATE tasker.named_tasks SET limited = p_def->'concurrency' IS NOT NULL
+         OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_def->'steps') x WHERE x->'concurrency' IS NOT NULL OR x->'rateLimit' IS NOT NULL)
+   WHERE id = v_id;
   DELETE FROM tasker.named_steps
    WHERE named_task_id = v_id AND name NOT IN (SELECT x->>'name' FROM jsonb_array_elements(p_def->'steps') x);
   INSERT INTO tasker.named_steps (named_task_id, name, position, description, retry_limit, retryable, timeout_ms, backoff, parents_total,

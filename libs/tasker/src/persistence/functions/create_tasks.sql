@@ -19,7 +19,11 @@ DECLARE
   v_new :TASKER_SCHEMA.tasks;
 BEGIN
   -- The slot and window rows of the batch's keys, made first and in key order: two batches that
-  -- bring the same new keys then wait for each other in one order instead of deadlocking.
+  -- bring the same new keys then wait for each other in one order instead of deadlocking. Only
+  -- for task types with limits (a lookup by key per request, not a join over every step template).
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_requests) e
+              CROSS JOIN LATERAL (SELECT nt.limited FROM :TASKER_SCHEMA.named_tasks nt WHERE nt.id = (e.value->>'namedTaskId')::int OFFSET 0) nt
+              WHERE nt.limited) THEN
   WITH req AS (
     SELECT e.value AS v, nt.id AS type_id, ns.name AS namespace, nt.name, nt.concurrency
       FROM jsonb_array_elements(p_requests) e
@@ -46,6 +50,7 @@ BEGIN
   INSERT INTO :TASKER_SCHEMA.slots (key, lim)
   SELECT DISTINCT ON (k.key) k.key, k.lim FROM keys k ORDER BY k.key
   ON CONFLICT (key) DO NOTHING;
+  END IF;
 
   -- Keyed requests first, in one global order (namespace, name, key): concurrent batches sharing
   -- keys then queue on each other's unique-index entries instead of deadlocking. Others keep

@@ -22,6 +22,9 @@ BEGIN
            updated_at = now()
      WHERE id = v_id;
   END IF;
+  UPDATE :TASKER_SCHEMA.named_tasks SET limited = p_def->'concurrency' IS NOT NULL
+         OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_def->'steps') x WHERE x->'concurrency' IS NOT NULL OR x->'rateLimit' IS NOT NULL)
+   WHERE id = v_id;
   DELETE FROM :TASKER_SCHEMA.named_steps
    WHERE named_task_id = v_id AND name NOT IN (SELECT x->>'name' FROM jsonb_array_elements(p_def->'steps') x);
   INSERT INTO :TASKER_SCHEMA.named_steps (named_task_id, name, position, description, retry_limit, retryable, timeout_ms, backoff, parents_total,

@@ -23,7 +23,10 @@ ALTER TABLE :TASKER_SCHEMA.workflow_steps
   ADD COLUMN held_key   text;
 
 ALTER TABLE :TASKER_SCHEMA.named_tasks
-  ADD COLUMN concurrency jsonb;   -- {"key": <context path or null>, "limit": n}
+  ADD COLUMN concurrency jsonb,   -- {"key": <context path or null>, "limit": n}
+  -- The type or one of its steps has a concurrency or rate limit: only then does creating its
+  -- tasks look for keys.
+  ADD COLUMN limited     boolean NOT NULL DEFAULT false;
 ALTER TABLE :TASKER_SCHEMA.named_steps
   ADD COLUMN concurrency jsonb,   -- {"key": <context path or null>, "limit": n}
   ADD COLUMN rate_limit  jsonb;   -- {"bucket", "limit", "periodMs", "key": <context path or null>}

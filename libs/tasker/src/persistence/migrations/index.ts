@@ -44,7 +44,7 @@ const DDL: { timestamp: number; name: string; file: string; down: string }[] = [
       ALTER TABLE :TASKER_SCHEMA.workflow_steps DROP COLUMN priority, DROP COLUMN slot_key, DROP COLUMN rate_key,
         DROP COLUMN task_slot_key, DROP COLUMN held_key;
       ALTER TABLE :TASKER_SCHEMA.tasks DROP COLUMN priority, DROP COLUMN slot_key;
-      ALTER TABLE :TASKER_SCHEMA.named_tasks DROP COLUMN concurrency;
+      ALTER TABLE :TASKER_SCHEMA.named_tasks DROP COLUMN concurrency, DROP COLUMN limited;
       ALTER TABLE :TASKER_SCHEMA.named_steps DROP COLUMN concurrency, DROP COLUMN rate_limit;`,
   },
 ];

@@ -1,5 +1,5 @@
 // `npm run db:dump`: migrates a throwaway schema on DATABASE_URL and writes its DDL to
-// libs/tasker/schema.sql, the engine's source in one file, so every change to it shows in review.
+// schema.sql (at the repository's root: the dump, not a source the package reads), so every change to it shows in review.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { DataSource } from 'typeorm';
 import { runTaskerMigrations } from '../libs/tasker/src/persistence/migration.runner';
 import { dumpSchema } from './schema-dump';
 
-const OUTPUT = join(__dirname, '..', 'libs', 'tasker', 'schema.sql');
+const OUTPUT = join(__dirname, '..', 'schema.sql');
 
 async function main(): Promise<void> {
   const url = process.env.DATABASE_URL;

@@ -1,4 +1,4 @@
-// Internals: runs the migration runner directly and reads the catalogs of the schema it made, to compare them with the committed libs/tasker/schema.sql.
+// Internals: runs the migration runner directly and reads the catalogs of the schema it made, to compare them with the committed schema.sql.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -6,7 +6,7 @@ import { runTaskerMigrations } from '../../libs/tasker/src/persistence/migration
 import { dumpSchema } from '../../scripts/schema-dump';
 import { databaseUrl, dropSchema, uniqueSchema, withClient } from '../support/database';
 
-const COMMITTED = join(__dirname, '..', '..', 'libs', 'tasker', 'schema.sql');
+const COMMITTED = join(__dirname, '..', '..', 'schema.sql');
 
 /**
  * Undefined when the texts are equal; otherwise the first `limit` differing lines (`-` committed,
@@ -29,9 +29,9 @@ function dumpDiff(committed: string, migrated: string, limit = 40): string | und
   );
   const shown = lines.length > limit ? `, the first ${limit} shown` : '';
   return [
-    `libs/tasker/schema.sql is not what the migrations produce (${lines.length} lines differ${shown}; - committed, + migrated):`,
+    `schema.sql is not what the migrations produce (${lines.length} lines differ${shown}; - committed, + migrated):`,
     ...lines.slice(0, limit),
-    'run `npm run db:dump` and commit libs/tasker/schema.sql',
+    'run `npm run db:dump` and commit schema.sql',
   ].join('\n');
 }
 
@@ -61,7 +61,7 @@ function changedLines(a: string[], b: string[]): ['-' | '+', number, string][] {
   return out;
 }
 
-describe('libs/tasker/schema.sql, the engine in one file', () => {
+describe('schema.sql, the engine in one file', () => {
   const schemas: string[] = [];
   let dataSource: DataSource;
 
@@ -117,7 +117,7 @@ describe('libs/tasker/schema.sql, the engine in one file', () => {
     const line = after.split('\n').indexOf('-- changed by schema-dump.internals.e2e-spec') + 1;
     expect(line).toBeGreaterThan(0);
     expect(diff).toContain(`\n+ ${String(line).padStart(5)} | -- changed by schema-dump.internals.e2e-spec\n`);
-    expect(diff).toContain('run `npm run db:dump` and commit libs/tasker/schema.sql');
+    expect(diff).toContain('run `npm run db:dump` and commit schema.sql');
     expect(dumpDiff(readFileSync(COMMITTED, 'utf8'), after)).toBeDefined();
   });
 

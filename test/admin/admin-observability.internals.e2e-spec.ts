@@ -84,6 +84,9 @@ describe('admin API: health, metrics and docs', () => {
       expect(m.has(`tasker_steps{state="${state}"}`)).toBe(true);
     }
     expect(m.get('tasker_workers_alive')).toBe(1);
+    // Steps held back by flow control, by reason (none here).
+    expect(m.get('tasker_steps_held{reason="concurrency_limit"}')).toBe(0);
+    expect(m.get('tasker_steps_held{reason="rate_limited"}')).toBe(0);
     expect(m.has('process_cpu_user_seconds_total')).toBe(true);
     const text = (await a.get('/tasker/metrics', DASH)).text;
     for (const help of ['tasker_tasks gauge', 'tasker_step_duration_seconds histogram', 'tasker_claim_latency_seconds histogram', 'tasker_step_attempts_total counter']) {

@@ -695,6 +695,9 @@ END $function$;
 CREATE OR REPLACE FUNCTION tasker._skip_cascade(t tasker.tasks, p_step_ids bigint[])
  RETURNS SETOF tasker.transition_event
  LANGUAGE plpgsql
+ SET jit TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   v_wave bigint[] := p_step_ids;

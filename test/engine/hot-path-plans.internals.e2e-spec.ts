@@ -3,6 +3,7 @@ import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
 import { Client } from 'pg';
 import { completeAndClaimSql } from '../../libs/tasker/src/persistence/step.repository';
 import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { explainNestedStatements, wholeIndexScans, wholeTableScans } from '../support/plans';
 import { startApp, TestApp } from '../support/tasker-app';
 
 @TaskHandler({ name: 'line', namespace: 'plans', version: '1' })
@@ -25,32 +26,8 @@ class LineWorkflow {
   }
 }
 
-/** What the plans of these scans look like in EXPLAIN's text. */
-const WHOLE_TABLE_SCANS = /Seq Scan on (workflow_steps|tasks|workflow_step_edges)\b/;
+/** The lease index: the hot path reaches rows by key, never through it. */
 const LEASE_INDEX = /workflow_steps_lease_idx/;
-const TABLES = /(workflow_steps|tasks|workflow_step_edges)\b/;
-
-/**
- * Index scans that read a whole index: an index scan node of one of the engine's tables with no
- * `Index Cond` among its own lines (a scan in index order, every entry read), which a planner
- * forbidden sequential scans can choose instead.
- */
-function wholeIndexScans(plan: string): string[] {
-  const lines = plan.split('\n');
-  const found: string[] = [];
-  lines.forEach((line, i) => {
-    if (!/Index (Only )?Scan (Backward )?using \S+ on /.test(line) || !TABLES.test(line.split(' on ')[1] ?? '')) return;
-    const indent = line.search(/\S/);
-    let conditioned = false;
-    for (let j = i + 1; j < lines.length; j++) {
-      const next = lines[j];
-      if (next.trim() === '' || next.search(/\S/) <= indent || next.trim().startsWith('->')) break;
-      if (next.includes('Index Cond:')) conditioned = true;
-    }
-    if (!conditioned) found.push(line.trim());
-  });
-  return found;
-}
 
 /**
  * The statements a worker runs for every step must reach rows through their keys, whatever the
@@ -62,7 +39,6 @@ describe('the hot path’s plans', () => {
   const schema = uniqueSchema('plans');
   let api: TestApp;
   let client: Client;
-  const plans: string[] = [];
 
   beforeAll(async () => {
     api = await startApp(schema, [LineWorkflow], { worker: { enabled: false } });
@@ -70,7 +46,6 @@ describe('the hot path’s plans', () => {
     await api.tasker.createTasks(Array.from({ length: 300 }, () => ({ name: 'line', namespace: 'plans', context: {} })));
     client = new Client({ connectionString: databaseUrl() });
     await client.connect();
-    client.on('notice', (n) => plans.push(n.message ?? ''));
   });
   afterAll(async () => {
     await client?.end();
@@ -81,11 +56,7 @@ describe('the hot path’s plans', () => {
   it('claims and completions use keys, never a scan of a whole table, of a whole index or of the lease index', async () => {
     const s = `"${schema}"`;
     const types = (await client.query<{ id: number }>(`SELECT id FROM ${s}.named_tasks WHERE name = 'line'`)).rows.map((r) => r.id);
-    await client.query(`LOAD 'auto_explain'`);
-    for (const setting of ['log_min_duration = 0', 'log_nested_statements = on', 'log_level = notice']) {
-      await client.query(`SET auto_explain.${setting}`);
-    }
-    await client.query('SET client_min_messages = notice');
+    const plans = await explainNestedStatements(client);
 
     let [claim] = (await client.query(`SELECT (c.claim).* FROM ${s}.claim_steps('plans-test', $1::int[], 1, 30000, 0, 10000) c WHERE NOT (c.claim IS NULL)`, [types])).rows;
     for (let handOff = 0; handOff < 6; handOff++) {
@@ -100,8 +71,8 @@ describe('the hot path’s plans', () => {
 
     const inFunctions = plans.filter((p) => /Update on workflow_steps/.test(p) || /Update on tasks/.test(p) || /workflow_steps_ready_idx/.test(p));
     expect(inFunctions.length).toBeGreaterThan(5); // the nested statements were explained
-    expect(plans.filter((p) => WHOLE_TABLE_SCANS.test(p))).toEqual([]);
+    expect(wholeTableScans(plans)).toEqual([]);
     expect(plans.filter((p) => LEASE_INDEX.test(p))).toEqual([]);
-    expect(plans.flatMap(wholeIndexScans)).toEqual([]);
+    expect(wholeIndexScans(plans)).toEqual([]);
   });
 });

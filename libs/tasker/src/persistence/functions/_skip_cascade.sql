@@ -1,8 +1,11 @@
 -- The dependents of these skipped steps count them as finished and skipped; those whose parents
 -- are now all skipped are skipped in turn (the join rule), wave after wave: one statement per wave,
 -- never one per step. Returns the transitions of the steps it skipped. t: their task, locked.
+-- A wave's steps are reached by key whatever the statistics say: a generic plan built while the
+-- table was small would otherwise scan it whole for a few ids, and keep doing so as it grows.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA._skip_cascade(t :TASKER_SCHEMA.tasks, p_step_ids bigint[])
-RETURNS SETOF :TASKER_SCHEMA.transition_event LANGUAGE plpgsql AS $$
+RETURNS SETOF :TASKER_SCHEMA.transition_event
+LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
   v_wave bigint[] := p_step_ids;
   v_ready boolean;

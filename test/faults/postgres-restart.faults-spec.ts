@@ -52,7 +52,7 @@ describe('fault run: Postgres restarts', () => {
       },
     });
     expect(report.faults).toHaveLength(restarts.length);
-    expectCleanRun(report, 300);
+    expectCleanRun(report);
     expect(fleet.workers.size).toBe(0); // all stopped gracefully at the end
   });
 

@@ -1,6 +1,9 @@
 /**
  * One fault run: a workload of many tasks of the reference shapes, created in waves while a
  * nemesis injects faults, then a wait for every task to settle and the checker over the history.
+ * The nemesis, not the clock, decides how much work a run does: the load goes on, wave after wave,
+ * until the nemesis has injected its faults, so a slow machine sees the same faults as a fast one
+ * (on more work, not fewer faults).
  * The run returns its figures (the table of RELIABILITY.md) and appends them to
  * .tmp/faults/results.jsonl.
  */
@@ -36,13 +39,18 @@ export interface Nemesis {
   fleet: Fleet;
   schema: string;
   random: () => number;
-  /** Resolves when every wave of tasks has been created. */
+  /** Resolves when the run's least load (`tasks`) has been created; more follows while the nemesis runs. */
   created: Promise<void>;
+  /**
+   * True once the load gave up: it created `maxTasksWithoutFault` tasks since the nemesis's last
+   * fault, and the nemesis had not finished. A nemesis's loop ends when it sees it (the run then fails).
+   */
+  readonly stopped: boolean;
   /** Records one injected fault (what the table counts). */
   fault(what: string): void;
   /** Steps completed so far (read on a fresh connection; undefined while the server is down). */
   completedSteps(): Promise<number | undefined>;
-  /** Waits until `n` more steps completed than when it was called: faults land while work goes on. */
+  /** Waits until `n` more steps completed than when it was called: faults land while work goes on. Throws once the load stopped. */
   progress(n: number): Promise<void>;
   sleep(ms: number): Promise<void>;
 }
@@ -52,12 +60,15 @@ export interface RunOptions {
   /** Server URL without an application name. */
   baseUrl: string;
   workers: number;
+  /** The least number of tasks, created in `waves` waves; waves of the same size follow until the nemesis has finished. */
   tasks: number;
   waves: number;
+  /** The most tasks the load creates with no fault injected in between (default 10 × `tasks`): past it, the run fails. */
+  maxTasksWithoutFault?: number;
   seed: number;
   fleet?: Partial<Omit<FleetOptions, 'baseUrl' | 'schema' | 'workload' | 'logDir'>>;
   workload?: Partial<Omit<WorkloadOptions, 'databaseUrl' | 'schema'>>;
-  /** Runs while the waves are created; must leave every worker it stopped running again. */
+  /** Injects the run's faults while the load goes on; must leave every worker it stopped running again. */
   nemesis(n: Nemesis): Promise<void>;
   /** Called after the workers stopped and before the check (e.g. to remove an injected slowness). */
   beforeCheck?(schema: string): Promise<void>;
@@ -70,6 +81,8 @@ export interface RunOptions {
 
 export interface RunReport extends Verdict {
   run: string;
+  /** Tasks the load created (the checker's `tasks` must be as many). */
+  created: number;
   faults: string[];
   workers: number;
   seconds: number;
@@ -128,10 +141,12 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
     // The load: waves of tasks with idempotency keys, each wave retried until the server took it
     // (a retry after a lost acknowledgement returns the same tasks: exactly one task per key).
     const perWave = Math.ceil(o.tasks / o.waves);
+    const maxTasksWithoutFault = o.maxTasksWithoutFault ?? o.tasks * 10;
     let made = 0;
+    let madeAtLastFault = 0;
     const createWave = async (wave: number) => {
       const requests: TaskRequest[] = [];
-      for (let i = 0; i < perWave && made < o.tasks; i++, made++) {
+      for (let i = 0; i < perWave; i++, made++) {
         const shape = SHAPES[made % SHAPES.length];
         const x = 1 + Math.floor(loadRandom() * 30);
         requests.push({ name: shape.name, namespace: WORKLOAD_NAMESPACE, context: { ...o.context?.(made, loadRandom), x }, idempotencyKey: `${o.name}-${made}` });
@@ -150,38 +165,87 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
         return undefined; // the server is down right now
       }
     };
-    const completedSteps = async () => (await stepCounts())?.done;
-    let allCreated = false;
-    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-    const created = (async () => {
-      for (let w = 0; w < o.waves; w++) {
-        await createWave(w);
-        if (w < o.waves - 1) await sleep(300 + loadRandom() * 700); // the schedule of the load, not an assertion
+    const unsettledTasks = async () => {
+      try {
+        const [r] = await query<{ n: number }>(
+          o.baseUrl,
+          `SELECT count(*)::int AS n FROM "${schema}".tasks WHERE state NOT IN ('complete', 'error', 'cancelled', 'resolved_manually')`,
+        );
+        return r.n;
+      } catch {
+        return undefined; // the server is down right now
       }
-      allCreated = true;
-    })();
+    };
+    const completedSteps = async () => (await stepCounts())?.done;
+    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    let nemesisDone = false;
+    let stopped = false;
+    let leastCreated!: () => void;
+    const created = new Promise<void>((resolve) => (leastCreated = resolve));
+    const load = (async () => {
+      let wave = 0;
+      for (; wave < o.waves; wave++) {
+        await createWave(wave);
+        if (wave < o.waves - 1) await sleep(300 + loadRandom() * 700); // the schedule of the load, not an assertion
+      }
+      leastCreated();
+      // More waves while the nemesis runs, each when the workers are close to running out of work:
+      // they stay busy, and the backlog stays about one wave.
+      for (; ; wave++) {
+        for (;;) {
+          if (nemesisDone) return;
+          const left = await unsettledTasks();
+          if (left !== undefined && left < perWave) break;
+          await sleep(250);
+        }
+        if (made - madeAtLastFault >= maxTasksWithoutFault) {
+          stopped = true;
+          throw new Error(
+            `The nemesis of run ${o.name} injected no fault while the load created ${made - madeAtLastFault} tasks (${faults.length} fault(s) before that, ` +
+              `${made} tasks in all) and has not finished: its faults are not being injected (see its nemesis and ${join(RESULTS_DIR, `${o.name}-logs`)}).`,
+          );
+        }
+        await createWave(wave);
+      }
+    })().catch((e) => {
+      stopped = true;
+      leastCreated(); // a nemesis waiting for the least load goes on, and sees that the load stopped
+      throw e;
+    });
     const nemesis: Nemesis = {
       fleet,
       schema,
       random,
       created,
-      fault: (what) => void faults.push(what),
+      get stopped() {
+        return stopped;
+      },
+      fault: (what) => {
+        faults.push(what);
+        madeAtLastFault = made;
+      },
       completedSteps,
       progress: async (n) => {
         const from = await waitFor('the step count', completedSteps, { timeoutMs: 60_000, intervalMs: 100 });
-        // More steps done, or nothing left to do at all.
+        // The load goes on while the nemesis runs: more work always comes, unless the load stopped.
         await waitFor(
           `${n} more steps to complete`,
           async () => {
+            if (stopped) return 'stopped';
             const c = await stepCounts();
-            return !!c && (c.done >= from + n || (allCreated && c.left === 0));
+            return !!c && c.done >= from + n;
           },
           { timeoutMs: 120_000, intervalMs: 50 },
         );
+        if (stopped) throw new Error('the load stopped');
       },
       sleep,
     };
-    await Promise.all([created, o.nemesis(nemesis)]);
+    const injected = o.nemesis(nemesis).finally(() => (nemesisDone = true));
+    const [loaded, injecting] = await Promise.allSettled([load, injected]);
+    // The load's reason first: when it stopped, the nemesis's own failure is only its consequence.
+    if (loaded.status === 'rejected') throw loaded.reason;
+    if (injecting.status === 'rejected') throw injecting.reason;
 
     // Every task settles (complete, or error if something went wrong: the checker tells).
     await waitFor(
@@ -213,6 +277,7 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
     }
     report = {
       run: o.name,
+      created: made,
       faults,
       workers: o.workers,
       seconds: Math.round((Date.now() - began) / 1000),
@@ -246,13 +311,13 @@ export function summary(r: RunReport): string {
   );
 }
 
-/** What every fault run must show: no worker died unexpectedly, no checker violation, every task completed once. */
-export function expectCleanRun(report: RunReport, tasks: number): void {
+/** What every fault run must show: no worker died unexpectedly, no checker violation, every task created completed once. */
+export function expectCleanRun(report: RunReport): void {
   expect(report.unexpectedExits).toEqual([]);
   expect(report.violations).toEqual([]);
   expect({ tasks: report.tasks, completed: report.completed, lost: report.lost, duplicated: report.duplicated }).toEqual({
-    tasks,
-    completed: tasks,
+    tasks: report.created,
+    completed: report.created,
     lost: 0,
     duplicated: 0,
   });

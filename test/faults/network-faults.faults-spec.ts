@@ -79,7 +79,7 @@ describe('fault runs: network', () => {
               } finally {
                 await c.end();
               }
-            });
+            }, { timeoutMs: 60_000, intervalMs: 100 }); // a loaded machine's worker needs a while to notice the silence
           }
         }
       },

@@ -17,12 +17,29 @@ import { connect, createBenchDatabase } from './support/database';
 import { Result, table } from './support/stats';
 import { BenchContext, Workload } from './workloads/context';
 import { mapWorkload, signalWorkload } from './workloads/dynamic';
+import { cronWorkload, keyedWorkload, ratedWorkload } from './workloads/peers-flow';
 import { claimLimitedWorkload, dagLimitedWorkload, jobsPriorityWorkload } from './workloads/flow';
 import { chainWorkload, createWorkload, fanOutWorkload } from './workloads/latency';
 import { memoryWorkload } from './workloads/memory';
 import { historyWorkload, readinessWorkload } from './workloads/sql';
 import { dagWorkload, jobsWorkload, scaleOutWorkload } from './workloads/throughput';
-import { chain, childHold, childParent, dag10, dag10Keyed, dag10Rated, fanOut, job, layered, mapJoin, mapRange, signalWait, sleeper } from './workflows';
+import {
+  chain,
+  childHold,
+  childParent,
+  dag10,
+  dag10Keyed,
+  dag10Rated,
+  fanOut,
+  job,
+  jobKeyed,
+  jobRated,
+  layered,
+  mapJoin,
+  mapRange,
+  signalWait,
+  sleeper,
+} from './workflows';
 
 const WORKLOADS: Workload[] = [
   readinessWorkload,
@@ -41,6 +58,9 @@ const WORKLOADS: Workload[] = [
   claimLimitedWorkload,
   dagLimitedWorkload,
   jobsPriorityWorkload,
+  keyedWorkload,
+  ratedWorkload,
+  cronWorkload(),
 ];
 
 /** A mistake in how the bench was called: its message is all the user needs (no stack trace). */
@@ -92,6 +112,8 @@ async function main(): Promise<void> {
     dag10(),
     dag10Keyed(),
     dag10Rated(),
+    jobKeyed(),
+    jobRated(),
     chain(20),
     fanOut(50),
     fanOut(500),

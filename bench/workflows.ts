@@ -206,3 +206,22 @@ export const childParent = () => {
   }
   return ChildParent;
 };
+
+/**
+ * The flow-control workloads the peers bench compares (`keyed-2000`, `rated-500`): one step with a
+ * concurrency limit of 2 per context `k`, or a rate limit of 100 starts a second shared by all.
+ */
+export const jobKeyed = () => generated('job_keyed', [['run', []]], { concurrency: { key: 'k', limit: 2 } });
+export const jobRated = () => generated('job_rated', [['run', []]], { rateLimit: { bucket: 'peers', limit: 100, periodMs: 1_000 } });
+
+/** A schedule firing every second (`cron-lateness`: how late each tick's step starts). */
+export const cronTick = () => {
+  @TaskHandler({ name: 'cron_tick', namespace: NS, version: '1', schedules: [{ cron: '* * * * * *' }] })
+  class CronTick {
+    @Step({ retryLimit: 1 })
+    tick(ctx: StepContext) {
+      return run(ctx);
+    }
+  }
+  return CronTick;
+};

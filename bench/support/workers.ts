@@ -13,14 +13,25 @@ export interface WorkerHandle {
 /** Forks worker processes (bench/support/worker-process.ts) and waits until all have booted. */
 export async function spawnWorkers(
   count: number,
-  env: { types: string; concurrency: number; pool?: number; sleep?: boolean; databaseUrl: string },
+  env: WorkerEnv,
 ): Promise<WorkerHandle[]> {
   const handles = Array.from({ length: count }, () => spawnWorker(env));
   await Promise.all(handles.map((h) => h.next('ready')));
   return handles;
 }
 
-function spawnWorker(env: { types: string; concurrency: number; pool?: number; sleep?: boolean; databaseUrl: string }): WorkerHandle {
+/** holdMs: every step holds its context's `k` that long; starts: the process notes when each step started. */
+export interface WorkerEnv {
+  types: string;
+  concurrency: number;
+  pool?: number;
+  sleep?: boolean;
+  holdMs?: number;
+  starts?: boolean;
+  databaseUrl: string;
+}
+
+function spawnWorker(env: WorkerEnv): WorkerHandle {
   const child = fork(join(__dirname, 'worker-process.ts'), [], {
     // BENCH_WORKER_NODE_OPTIONS: e.g. --cpu-prof to profile the worker processes.
     execArgv: ['-r', require.resolve('@swc-node/register'), ...(process.env.BENCH_WORKER_NODE_OPTIONS?.split(' ').filter(Boolean) ?? [])],
@@ -31,6 +42,8 @@ function spawnWorker(env: { types: string; concurrency: number; pool?: number; s
       BENCH_CONCURRENCY: String(env.concurrency),
       BENCH_POOL: String(env.pool ?? 10),
       BENCH_SLEEP: env.sleep ? '1' : '0',
+      BENCH_HOLD_MS: String(env.holdMs ?? 0),
+      BENCH_STARTS: env.starts ? '1' : '0',
     },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -40,7 +40,7 @@ async function mapOnce(ctx: BenchContext, name: 'map_join' | 'map_range', n: num
 }
 
 export const mapWorkload: Workload = {
-  suites: ['dynamic'],
+  suites: ['dynamic', 'peers'],
   name: 'map-10000',
   async run(ctx) {
     const n = sized(ctx, 10_000);

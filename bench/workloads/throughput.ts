@@ -6,6 +6,7 @@ import { TaskRequest } from '../../libs/tasker/src';
 import { cpuMeter } from '../support/cpu';
 import { truncateWork, waitUntil } from '../support/database';
 import { summarize } from '../support/stats';
+import type { ClaimCounts, FlowCounts } from '../support/worker-process';
 import { spawnWorkers, WorkerHandle } from '../support/workers';
 import { NS } from '../workflows';
 import { BenchContext, sized, Workload } from './context';
@@ -23,6 +24,10 @@ export interface DrainFigures {
   steps: number;
   /** Step attempts each process ran ("step:attempt"), for the no-duplicate check. */
   ran: string[][];
+  /** Each process's claim queries, empty claims, NOTIFYs heard and pool connections during the drain. */
+  counts: ClaimCounts[];
+  /** Each process's flow figures (most steps of one key at once; step starts when asked for). */
+  flow: FlowCounts[];
   /** CPU ms the worker processes and the database's backends used meanwhile (undefined: not measurable here). */
   cpuMs?: number;
 }
@@ -30,12 +35,27 @@ export interface DrainFigures {
 /** Creates `n` tasks of `name`, starts `processes` workers on them and times the drain. */
 export async function drain(
   ctx: BenchContext,
-  opts: { name: string; types: string; n: number; processes: number; concurrency: number; request?: (i: number) => Partial<TaskRequest> },
+  opts: {
+    name: string;
+    types: string;
+    n: number;
+    processes: number;
+    concurrency: number;
+    request?: (i: number) => Partial<TaskRequest>;
+    holdMs?: number;
+    starts?: boolean;
+  },
 ): Promise<DrainFigures> {
   await truncateWork(ctx.pg);
   await backlog(ctx, opts.name, opts.n, opts.request);
   const { rows } = await ctx.pg.query('SELECT count(*)::int AS n FROM tasker.workflow_steps');
-  const workers = await spawnWorkers(opts.processes, { types: opts.types, concurrency: opts.concurrency, databaseUrl: ctx.databaseUrl });
+  const workers = await spawnWorkers(opts.processes, {
+    types: opts.types,
+    concurrency: opts.concurrency,
+    databaseUrl: ctx.databaseUrl,
+    holdMs: opts.holdMs,
+    starts: opts.starts,
+  });
   try {
     const meter = await cpuMeter(ctx.pg, workers.map((w) => w.child.pid!));
     const began = performance.now();
@@ -46,18 +66,18 @@ export async function drain(
     const { rows: done } = await ctx.pg.query("SELECT count(*)::int AS n FROM tasker.tasks WHERE state = 'complete'");
     if (done[0].n !== opts.n) throw new Error(`${opts.name}: ${done[0].n} of ${opts.n} tasks complete when none was left to run`);
     const reports = await report(workers);
-    return { seconds: (ended - began) / 1000, steps: rows[0].n, ran: reports, cpuMs };
+    return { seconds: (ended - began) / 1000, steps: rows[0].n, ran: reports.map((r) => r.ran), counts: reports.map((r) => r.claims), flow: reports.map((r) => r.flow), cpuMs };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
   }
 }
 
-async function report(workers: WorkerHandle[]): Promise<string[][]> {
+async function report(workers: WorkerHandle[]): Promise<{ ran: string[]; claims: ClaimCounts; flow: FlowCounts }[]> {
   return Promise.all(
     workers.map(async (w) => {
       const r = w.next('report');
       w.send({ type: 'report' });
-      return (await r).ran;
+      return r;
     }),
   );
 }
@@ -104,6 +124,7 @@ export const scaleOutWorkload: Workload = {
     const results = [];
     for (const processes of [1, 2, 4]) {
       const runs: number[] = [];
+      const perStep = { empty: [] as number[], claims: [] as number[], notifies: [] as number[], connections: [] as number[], cpu: [] as number[] };
       for (let i = 0; i < ctx.runs; i++) {
         const f = await drain(ctx, { name: 'dag_10', types: 'dag10', n: size, processes, concurrency: 25 });
         const all = f.ran.flat();
@@ -112,11 +133,30 @@ export const scaleOutWorkload: Workload = {
           throw new Error(`scale-out with ${processes} processes: ${all.length} attempts ran for ${f.steps} steps (${distinctSteps} distinct)`);
         }
         runs.push(f.steps / f.seconds);
-        ctx.log(`scale-out ${processes}p run ${i + 1}: ${Math.round(f.steps / f.seconds)} steps/s, ${all.length} attempts for ${f.steps} steps`);
+        const sum = (k: keyof ClaimCounts) => f.counts.reduce((a, c) => a + c[k], 0);
+        perStep.empty.push((1_000 * sum('empty')) / f.steps);
+        perStep.claims.push((1_000 * sum('claims')) / f.steps);
+        perStep.notifies.push((1_000 * sum('notifies')) / f.steps);
+        perStep.connections.push(sum('connections'));
+        if (f.cpuMs !== undefined) perStep.cpu.push((1_000 * f.cpuMs) / f.steps);
+        ctx.log(
+          `scale-out ${processes}p run ${i + 1}: ${Math.round(f.steps / f.seconds)} steps/s, ${all.length} attempts for ${f.steps} steps; ` +
+            `claim queries ${sum('claims')} (empty ${sum('empty')}), NOTIFYs heard ${sum('notifies')}, pool connections ${sum('connections')}, ` +
+            `CPU ${f.cpuMs === undefined ? '?' : Math.round(f.cpuMs)} ms ` +
+            `(per process: ${f.counts.map((c) => `${c.claims}/${c.empty}/${c.notifies}/${c.connections}`).join(' ')})`,
+        );
       }
+      const note = `${size} dag10 tasks, ${processes} process(es) × concurrency 25`;
       results.push(
-        summarize(`scale-out-${processes}p`, 'steps/s', 'higher', runs, undefined, `${size} dag10 tasks, ${processes} process(es) × concurrency 25; every step ran once`),
+        summarize(`scale-out-${processes}p`, 'steps/s', 'higher', runs, undefined, `${note}; every step ran once`),
+        summarize(`scale-out-${processes}p-empty-claims`, 'per 1k steps', 'lower', perStep.empty, undefined, 'claim queries of their own that found nothing, all processes'),
+        summarize(`scale-out-${processes}p-claims`, 'per 1k steps', 'lower', perStep.claims, undefined, 'claim queries, alone or riding with completions'),
+        summarize(`scale-out-${processes}p-notifies`, 'per 1k steps', 'lower', perStep.notifies, undefined, 'NOTIFYs heard, all processes'),
+        summarize(`scale-out-${processes}p-connections`, 'conns', 'lower', perStep.connections, undefined, "Tasker pool connections open at the end, all processes (plus one LISTEN each)"),
       );
+      if (perStep.cpu.length) {
+        results.push(summarize(`scale-out-${processes}p-cpu`, 'ms per 1k steps', 'lower', perStep.cpu, undefined, "CPU of the worker processes and the database's backends"));
+      }
     }
     return results;
   },

@@ -16,8 +16,11 @@ export class TaskerInternals {
     private readonly registry: HandlerRegistry,
   ) {}
 
-  /** Calls `listener` after each claim query of this process's worker: its latency and how many steps it claimed. */
-  onClaim(listener: (latencyMs: number, claimed: number) => void): void {
+  /**
+   * Calls `listener` after each claim query of this process's worker: its latency, how many steps it
+   * claimed, and whether it was a statement of its own (false: it rode with a batch of successes).
+   */
+  onClaim(listener: (latencyMs: number, claimed: number, alone: boolean) => void): void {
     this.claimer.onClaim(listener);
   }
 

@@ -42,7 +42,7 @@ export class StepClaimer {
   private lastError = 0;
   /** Claims made: one in ten keeps a place for steps that waited long (see fairShare). */
   private claims = 0;
-  private readonly claimListeners: ((latencyMs: number, claimed: number) => void)[] = [];
+  private readonly claimListeners: ((latencyMs: number, claimed: number, alone: boolean) => void)[] = [];
 
   constructor(
     private readonly steps: StepRepository,
@@ -63,8 +63,11 @@ export class StepClaimer {
     this.sink = sink;
   }
 
-  /** Observes every claim (for metrics): its latency and how many steps it claimed. */
-  onClaim(listener: (latencyMs: number, claimed: number) => void): void {
+  /**
+   * Observes every claim (for metrics): its latency, how many steps it claimed, and whether it was a
+   * statement of its own (false: it rode with a batch of successes).
+   */
+  onClaim(listener: (latencyMs: number, claimed: number, alone: boolean) => void): void {
     this.claimListeners.push(listener);
   }
 
@@ -130,7 +133,7 @@ export class StepClaimer {
         }),
         (a) => a.outcomes,
       );
-      this.observe(began, answer.claims.length);
+      this.observe(began, answer.claims.length, false);
       // Fewer than asked: nothing else was ready, the finished attempts need not wake the worker.
       again = answer.claims.length >= limit;
       if (!again) for (const t of finished) this.covered.add(t);
@@ -157,7 +160,7 @@ export class StepClaimer {
         if (free <= 0 || types.length === 0) break;
         const began = performance.now();
         const claimed = await this.steps.claim(sink.owner, types, free, this.config.worker.leaseMs, this.fairShare(free), this.config.worker.priorityAgingMs);
-        this.observe(began, claimed.claims.length);
+        this.observe(began, claimed.claims.length, true);
         await this.deliver(claimed);
         if (claimed.claims.length === free) this.again = true;
       } while (this.again);
@@ -224,7 +227,7 @@ export class StepClaimer {
     return this.publisher.change(this.steps.release(c.step_id, c.lease_token, reason), (rows) => rows);
   }
 
-  private observe(began: number, claimed: number): void {
-    for (const l of this.claimListeners) l(performance.now() - began, claimed);
+  private observe(began: number, claimed: number, alone: boolean): void {
+    for (const l of this.claimListeners) l(performance.now() - began, claimed, alone);
   }
 }

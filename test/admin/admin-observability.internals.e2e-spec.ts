@@ -5,6 +5,7 @@ import { Behaviour, failFirst, VariationsWorkflow } from '../fixtures/variations
 import { LinearWorkflow } from '../fixtures/linear.workflow';
 import { AdminApp, DASH, startAdminApp, waitForTaskState } from '../support/admin-app';
 import { dropSchema, uniqueSchema, withClient } from '../support/database';
+import { waitFor } from '../support/wait';
 
 const PROMETHEUS = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -111,6 +112,17 @@ describe('admin API: health, metrics and docs', () => {
     expect(delta(before, after, 'tasker_claim_latency_seconds_count')).toBeGreaterThan(0);
     expect(after.get('tasker_tasks{state="pending"}')).toBe(0);
     expect(after.get('tasker_tasks{state="in_progress"}')).toBe(0);
+  });
+
+  it('metrics count the claim queries that found nothing: an idle worker polls an empty queue', async () => {
+    const before = await scrape();
+    const idle = await waitFor('an empty claim counted', async () => {
+      const m = await scrape();
+      return delta(before, m, 'tasker_claims_empty_total') > 0 ? m : undefined;
+    });
+    // Nothing was claimed by them.
+    expect(delta(before, idle, 'tasker_steps_claimed_total')).toBe(0);
+    expect((await a.get('/tasker/metrics', DASH)).text).toContain('# TYPE tasker_claims_empty_total counter');
   });
 
   it('metrics count retries, failures and failed tasks', async () => {

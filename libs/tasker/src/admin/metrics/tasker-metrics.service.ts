@@ -54,6 +54,11 @@ export class TaskerMetrics implements OnModuleInit, OnModuleDestroy {
     registers: [this.registry],
   });
   private readonly claimed = new Counter({ name: 'tasker_steps_claimed_total', help: 'Steps claimed by this process.', registers: [this.registry] });
+  private readonly emptyClaims = new Counter({
+    name: 'tasker_claims_empty_total',
+    help: 'Claim queries of this process that found no ready step (a round-trip of their own, not those riding with outcomes).',
+    registers: [this.registry],
+  });
   private readonly listener = (event: string | string[], p: TaskerEventPayload) => this.observe(event, p);
 
   constructor(
@@ -65,9 +70,10 @@ export class TaskerMetrics implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     collectDefaultMetrics({ register: this.registry });
     this.emitter.onAny(this.listener);
-    this.internals.onClaim((ms, n) => {
+    this.internals.onClaim((ms, n, alone) => {
       this.claimLatency.observe(ms / 1000);
       this.claimed.inc(n);
+      if (n === 0 && alone) this.emptyClaims.inc();
     });
   }
 

@@ -5,8 +5,7 @@
 import { truncateWork, waitUntil } from '../support/database';
 import { percentile, summarize } from '../support/stats';
 import { spawnWorkers } from '../support/workers';
-import { NS } from '../workflows';
-import { BenchContext, sized, Workload } from './context';
+import { sized, Workload } from './context';
 import { drain } from './throughput';
 
 const KEYS = 20;

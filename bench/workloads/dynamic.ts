@@ -195,7 +195,7 @@ async function warmUp(round: () => Promise<unknown>): Promise<void> {
  * concurrency 50); p50 per run.
  */
 export const signalWorkload: Workload = {
-  suites: ['dynamic'],
+  suites: ['dynamic', 'peers'],
   name: 'signal-latency',
   async run(ctx) {
     const n = sized(ctx, 200);

@@ -4,6 +4,7 @@
 import { pathToFileURL } from 'node:url';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { percentile, rateFigures } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cfg = JSON.parse(process.argv[2]);
@@ -14,17 +15,43 @@ await send({ type: 'hello', node: process.version });
 try {
   const mod = await import(pathToFileURL(join(here, '..', 'peers', `${cfg.peer}.mjs`)).href);
   driver = await mod.create({ url: cfg.url, concurrency: cfg.concurrency });
-  const { kind, size } = cfg.workload;
+  const { kind, size, keys, limit, holdMs } = cfg.workload;
   // Latency workloads: untimed runs first (JIT, query plans, pool connections) for at least half a
-  // second of work, at least one, as Tasker's side does.
-  if (kind === 'chain' || kind === 'fanout') {
+  // second of work, at least one, as Tasker's side does. A map warms up on a tenth of its items.
+  const warmUps = {
+    chain: () => driver.chain(size),
+    fanout: () => driver.fanout(size),
+    map: () => driver.fanout(Math.max(1, Math.round(size / 10))),
+    signal: () => driver.signal(20),
+  };
+  if (warmUps[kind]) {
     const until = Date.now() + 500;
-    do await (kind === 'chain' ? driver.chain(size) : driver.fanout(size));
+    do await warmUps[kind]();
     while (Date.now() < until);
   }
   for (let r = 0; r < cfg.runs; r++) {
     let value;
-    if (kind === 'jobs') {
+    let extra;
+    if (kind === 'keyed') {
+      const { ms, maxPerKey } = await driver.keyed({ n: size, keys, limit, holdMs });
+      value = size / (ms / 1000);
+      extra = { maxPerKey, limit };
+    } else if (kind === 'rated') {
+      const { starts, ms } = await driver.rated({ n: size, limit });
+      const f = rateFigures(starts, limit);
+      value = f.rate;
+      extra = { maxPerSecond: f.maxPerSecond, excess: f.excess, limit, ms: Math.round(ms) };
+    } else if (kind === 'map') {
+      value = await driver.fanout(size);
+    } else if (kind === 'signal') {
+      const lat = await driver.signal(size);
+      value = percentile(lat, 50);
+      extra = { p95: percentile(lat, 95) };
+    } else if (kind === 'cron') {
+      const late = await driver.cron(size);
+      value = percentile(late, 50);
+      extra = { fires: late.length, p95: percentile(late, 95), max: Math.max(...late) };
+    } else if (kind === 'jobs') {
       const ms = await driver.jobs(size);
       value = size / (ms / 1000);
     } else if (kind === 'chain') {
@@ -35,7 +62,7 @@ try {
     } else {
       throw new Error(`unknown workload kind ${kind}`);
     }
-    await send({ type: 'run', value });
+    await send({ type: 'run', value, extra });
   }
   await driver.close();
   driver = undefined;

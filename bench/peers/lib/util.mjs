@@ -86,3 +86,51 @@ export const chunks = (arr, size) => {
   for (let i = 0; i < arr.length; i += size) out.push(arr.slice(i, i + size));
   return out;
 };
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Handlers running per key now, and the most seen at once per key (the concurrency-limit check). */
+export class KeyTracker {
+  #now = new Map();
+  #max = new Map();
+  enter(key) {
+    const n = (this.#now.get(key) ?? 0) + 1;
+    this.#now.set(key, n);
+    if (n > (this.#max.get(key) ?? 0)) this.#max.set(key, n);
+  }
+  leave(key) {
+    this.#now.set(key, this.#now.get(key) - 1);
+  }
+  /** The largest number of handlers of one key seen at once (0 when none ran). */
+  get max() {
+    return Math.max(0, ...this.#max.values());
+  }
+  reset() {
+    this.#now.clear();
+    this.#max.clear();
+  }
+}
+
+/** p-th percentile (nearest rank) of a list of numbers. */
+export function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/**
+ * How a rate limit of `limit` starts per second held, from the start instants (ms) of n jobs:
+ * `rate` = starts after the first second's `limit` over the time they took (the limit itself when
+ * it is held exactly), `maxPerSecond` = the most starts in any window of 1,000 ms, `excess` = that
+ * minus the limit (0 when held).
+ */
+export function rateFigures(starts, limit) {
+  const s = [...starts].sort((a, b) => a - b);
+  let maxPerSecond = 0;
+  for (let i = 0, j = 0; i < s.length; i++) {
+    while (s[j] < s[i] - 1000 + 1e-9) j++;
+    maxPerSecond = Math.max(maxPerSecond, i - j + 1);
+  }
+  const span = (s[s.length - 1] - s[0]) / 1000;
+  const rate = span > 0 ? (s.length - Math.min(limit, s.length)) / span : Infinity;
+  return { rate, maxPerSecond, excess: Math.max(0, maxPerSecond - limit) };
+}

@@ -63,6 +63,31 @@ export async function create({ url, concurrency }) {
   };
 
   return {
+    // Rate limit: the worker's limiter (at most `limit` jobs processed per 1,000 ms).
+    async rated({ n, limit }) {
+      const queue = new Queue('rated', { connection });
+      await queue.waitUntilReady();
+      const starts = [];
+      for (const part of chunks(Array.from({ length: n }, (_, i) => i), 1000)) {
+        await queue.addBulk(part.map((i) => ({ name: 'noop', data: { i } })));
+      }
+      const all = new Counter();
+      const worker = new Worker('rated', async () => {
+        starts.push(now());
+        all.inc();
+      }, { connection, concurrency, autorun: false, limiter: { max: limit, duration: 1000 } });
+      worker.on('error', (e) => console.error('[bullmq worker]', e));
+      await worker.waitUntilReady();
+      const t0 = now();
+      const running = worker.run();
+      await all.reach(n);
+      await waitFor(async () => (await completed('rated')) >= n, { what: 'BullMQ rated jobs to complete' });
+      const ms = now() - t0;
+      await worker.close();
+      await running;
+      await queue.close();
+      return { ms, starts };
+    },
     async jobs(n) {
       const target = (await completed('jobs')) + n;
       const reached = done.count + n;

@@ -3,7 +3,7 @@
 // dependent job out of band, from its background flow resolver (flowIntervalSeconds, minimum 1 s).
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
-import { Counter, Signals, chunks, now, waitFor } from '../lib/util.mjs';
+import { Counter, KeyTracker, Signals, chunks, now, sleep, waitFor } from '../lib/util.mjs';
 
 export async function create({ url, concurrency }) {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
@@ -17,6 +17,7 @@ export async function create({ url, concurrency }) {
   await boss.start(); // installs the schema: boot, kept out of the timed windows
   await boss.createQueue('jobs', { notify: true });
   await boss.createQueue('flow', { notify: true });
+  await boss.createQueue('keyed', { notify: true });
 
   const workOptions = {
     localConcurrency: concurrency >= 10 ? 2 : 1,
@@ -53,7 +54,33 @@ export async function create({ url, concurrency }) {
     return now() - t0;
   };
 
+  const keys = new KeyTracker();
+
   return {
+    // Concurrency per key: jobs in groups, work() with groupConcurrency (enforced across nodes,
+    // as Tasker's limit is); each job holds its key for holdMs.
+    async keyed({ n, keys: keyCount, limit, holdMs }) {
+      const target = (await completed('keyed')) + n;
+      const reached = done.count + n;
+      keys.reset();
+      for (const part of chunks(Array.from({ length: n }, (_, i) => i), 1000)) {
+        await boss.insert('keyed', part.map((i) => ({ data: { k: `k${i % keyCount}` }, group: { id: `k${i % keyCount}` } })));
+      }
+      const t0 = now();
+      await boss.work('keyed', { ...workOptions, groupConcurrency: limit }, async (jobs) => {
+        await Promise.all(jobs.map(async (job) => {
+          keys.enter(job.data.k);
+          await sleep(holdMs);
+          keys.leave(job.data.k);
+        }));
+        done.inc(jobs.length);
+      });
+      await done.reach(reached);
+      await waitFor(async () => (await completed('keyed')) >= target, { what: 'pg-boss keyed jobs to complete' });
+      const ms = now() - t0;
+      await boss.offWork('keyed', { wait: true });
+      return { ms, maxPerKey: keys.max };
+    },
     async jobs(n) {
       const target = (await completed('jobs')) + n;
       const reached = done.count + n;

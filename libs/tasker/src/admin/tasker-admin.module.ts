@@ -9,6 +9,7 @@ import { HandlersController } from './controllers/handlers.controller';
 import { HealthController } from './controllers/health.controller';
 import { MetricsController } from './controllers/metrics.controller';
 import { SchedulesController } from './controllers/schedules.controller';
+import { StatsController } from './controllers/stats.controller';
 import { TasksController } from './controllers/tasks.controller';
 import { TaskerHealthIndicator } from './health/tasker.health';
 import { TaskerMetrics } from './metrics/tasker-metrics.service';
@@ -25,7 +26,7 @@ export class TaskerAdminModule {
     return {
       module: TaskerAdminModule,
       imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [TasksController, HandlersController, SchedulesController, HealthController, MetricsController, DashboardController],
+      controllers: [TasksController, HandlersController, SchedulesController, HealthController, MetricsController, DashboardController, StatsController],
       providers: [
         { provide: TASKER_ADMIN_OPTIONS, useValue: options },
         { provide: TASKER_ADMIN_AUTH, useFactory: (o: TaskerAdminOptions) => resolveAdminAuth(o), inject: [TASKER_ADMIN_OPTIONS] },

@@ -190,6 +190,7 @@ ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_named_task_id_fkey FOREIGN KEY (na
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_pkey PRIMARY KEY (id);
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_priority_check CHECK (((priority >= '-100'::integer) AND (priority <= 100)));
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'complete'::text, 'error'::text, 'cancelled'::text, 'resolved_manually'::text])));
+CREATE INDEX tasks_finished_idx ON tasker.tasks USING btree (completed_at) WHERE (state = ANY (ARRAY['complete'::text, 'cancelled'::text, 'resolved_manually'::text]));
 CREATE UNIQUE INDEX tasks_idempotency_idx ON tasker.tasks USING btree (namespace, name, idempotency_key) WHERE (idempotency_key IS NOT NULL);
 CREATE INDEX tasks_parent_idx ON tasker.tasks USING btree (parent_task_id) WHERE (parent_task_id IS NOT NULL);
 CREATE UNIQUE INDEX tasks_pkey ON tasker.tasks USING btree (id);
@@ -284,6 +285,7 @@ CREATE TABLE tasker.workflow_steps (
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_pkey PRIMARY KEY (id);
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'complete'::text, 'error'::text, 'cancelled'::text, 'resolved_manually'::text, 'skipped'::text, 'waiting'::text])));
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_task_id_name_key UNIQUE (task_id, name);
+CREATE INDEX workflow_steps_failed_idx ON tasker.workflow_steps USING btree (task_id) WHERE ((state = 'error'::text) AND exhausted);
 CREATE INDEX workflow_steps_held_idx ON tasker.workflow_steps USING btree (map_step_id, map_index) WHERE ((map_step_id IS NOT NULL) AND (parents_done < parents_total));
 CREATE INDEX workflow_steps_held_key_idx ON tasker.workflow_steps USING btree (held_key, priority DESC, id) WHERE (held_key IS NOT NULL);
 CREATE INDEX workflow_steps_lease_idx ON tasker.workflow_steps USING btree (lease_expires_at) WHERE (state = 'in_progress'::text);
@@ -784,6 +786,24 @@ BEGIN
    ORDER BY l.id;
 END $function$;
 
+CREATE OR REPLACE FUNCTION tasker._task_in_filter(t tasker.tasks, f jsonb)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+  SELECT (f->'ids' IS NULL OR t.id = ANY (ARRAY(SELECT jsonb_array_elements_text(f->'ids')::bigint)))
+     AND (f->>'state' IS NULL OR t.state = f->>'state')
+     AND (f->>'namespace' IS NULL OR t.namespace = f->>'namespace')
+     AND (f->>'name' IS NULL OR t.name = f->>'name')
+     AND (f->>'version' IS NULL OR t.version = f->>'version')
+     AND (f->>'stepName' IS NULL AND f->>'code' IS NULL OR EXISTS (
+       SELECT 1 FROM tasker.workflow_steps w
+         LEFT JOIN tasker.workflow_steps m ON m.id = w.map_step_id
+        WHERE w.task_id = t.id AND w.state = 'error' AND w.exhausted
+          AND (f->>'stepName' IS NULL OR coalesce(m.name, w.name) = f->>'stepName')
+          AND (f->>'code' IS NULL OR w.last_error->>'code' = f->>'code')))
+$function$;
+
 CREATE OR REPLACE FUNCTION tasker._task_moved(t tasker.tasks, p_to text, p_actor text, p_reason text)
  RETURNS SETOF tasker.transition_event
  LANGUAGE plpgsql
@@ -932,6 +952,26 @@ BEGIN
   UPDATE tasker.tasks SET state = 'cancelled', updated_at = now(), completed_at = now() WHERE id = t.id;
   RETURN QUERY SELECT * FROM tasker._task_moved(t, 'cancelled', p_actor, p_reason);
   PERFORM tasker._wake('cancel:' || t.id);
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker.cancel_tasks(p_ids bigint[], p_filter jsonb, p_actor text, p_reason text, p_wait boolean)
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  v_id bigint;
+  t tasker.tasks;
+BEGIN
+  FOREACH v_id IN ARRAY p_ids LOOP
+    IF p_wait THEN
+      SELECT * INTO t FROM tasker.tasks WHERE id = v_id FOR UPDATE;
+    ELSE
+      SELECT * INTO t FROM tasker.tasks WHERE id = v_id FOR UPDATE SKIP LOCKED;
+    END IF;
+    CONTINUE WHEN NOT FOUND OR t.state IN ('complete', 'cancelled', 'resolved_manually')
+                  OR NOT tasker._task_in_filter(t, p_filter);
+    RETURN QUERY SELECT * FROM tasker.cancel_task(v_id, p_actor, p_reason);
+  END LOOP;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker.claim_steps(p_owner text, p_types integer[], p_limit integer, p_lease_ms integer, p_fair integer, p_aging_ms integer)
@@ -1435,6 +1475,25 @@ BEGIN
   END LOOP;
 END $function$;
 
+CREATE OR REPLACE FUNCTION tasker.purge_tasks(p_before timestamp with time zone, p_states text[], p_limit integer)
+ RETURNS TABLE(state text, purged integer)
+ LANGUAGE sql
+AS $function$
+  WITH picked AS (
+    SELECT t.id FROM tasker.tasks t
+     WHERE t.state IN ('complete', 'cancelled', 'resolved_manually') AND t.state = ANY (p_states)
+       AND t.completed_at < p_before
+       AND NOT (t.state = 'cancelled' AND EXISTS (
+         SELECT 1 FROM tasker.workflow_steps w WHERE w.task_id = t.id AND w.state = 'in_progress'))
+     ORDER BY t.completed_at
+     LIMIT p_limit
+       FOR UPDATE SKIP LOCKED
+  ), gone AS (
+    DELETE FROM tasker.tasks t USING picked WHERE t.id = picked.id RETURNING t.state
+  )
+  SELECT gone.state, count(*)::int FROM gone GROUP BY gone.state
+$function$;
+
 CREATE OR REPLACE FUNCTION tasker.register_task_type(p_def jsonb)
  RETURNS integer
  LANGUAGE plpgsql
@@ -1617,6 +1676,25 @@ BEGIN
                                                AND (o.state IN ('pending', 'in_progress', 'waiting') OR o.state = 'error' AND NOT o.exhausted)))));
   END LOOP;
   PERFORM tasker._wake('');
+END $function$;
+
+CREATE OR REPLACE FUNCTION tasker.retry_tasks(p_ids bigint[], p_filter jsonb, p_actor text, p_reason text, p_wait boolean)
+ RETURNS SETOF tasker.transition_event
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  v_id bigint;
+  t tasker.tasks;
+BEGIN
+  FOREACH v_id IN ARRAY p_ids LOOP
+    IF p_wait THEN
+      SELECT * INTO t FROM tasker.tasks WHERE id = v_id FOR UPDATE;
+    ELSE
+      SELECT * INTO t FROM tasker.tasks WHERE id = v_id FOR UPDATE SKIP LOCKED;
+    END IF;
+    CONTINUE WHEN NOT FOUND OR t.state <> 'error' OR NOT tasker._task_in_filter(t, p_filter);
+    RETURN QUERY SELECT * FROM tasker.retry_task(v_id, p_actor, p_reason);
+  END LOOP;
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker.signal_task(p_task_id bigint, p_name text, p_payload jsonb, p_actor text, p_reason text)

@@ -29,7 +29,7 @@ export {
 export type { FieldError } from './errors/service.errors';
 export { PermanentError, RetryableError, StepTimeoutError, StepResultError } from './errors/step.errors';
 export { HandlerDefinitionError, TaskerConfigError, DatabaseUnavailableError } from './errors/boot.errors';
-export type { TaskerModuleOptions, WorkerOptions } from './interfaces/tasker-options.interface';
+export type { TaskerModuleOptions, WorkerOptions, RetentionOptions } from './interfaces/tasker-options.interface';
 export type { TaskHandlerOptions, StepOptions, ScheduleOptions, ConcurrencyOptions, RateLimitOptions } from './interfaces/handler-options.interface';
 export type { StepContext, WaitInstruction } from './interfaces/step-context.interface';
 export type {
@@ -51,6 +51,11 @@ export type {
   TaskerHealth,
   ScheduleView,
   ScheduleRef,
+  FailureQuery,
+  FailureGroup,
+  BulkTaskFilter,
+  BulkResult,
+  PurgeOptions,
 } from './interfaces/views.interface';
 export type { BackoffOptions } from './interfaces/backoff-options.interface';
 export { STATES } from './state/states';

@@ -1,7 +1,16 @@
 /** Validates module options and fills in defaults. Pure. */
 import { TaskerConfigError } from './errors/boot.errors';
-import type { TaskerConfig, TaskerModuleOptions } from './interfaces/tasker-options.interface';
-import { DEFAULT_BACKOFF, DEFAULT_RETRY_LIMIT, DEFAULT_SCHEMA, DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_WORKER } from './tasker.constants';
+import type { RetentionOptions, TaskerConfig, TaskerModuleOptions } from './interfaces/tasker-options.interface';
+import {
+  DEFAULT_BACKOFF,
+  DEFAULT_RETENTION_BATCH,
+  DEFAULT_RETENTION_INTERVAL_MS,
+  DEFAULT_RETRY_LIMIT,
+  DEFAULT_SCHEMA,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  DEFAULT_WORKER,
+  MAX_RETENTION_BATCH,
+} from './tasker.constants';
 import {
   OPTION_DATA_SOURCE_NAME_INVALID,
   OPTION_DATABASE_MISSING,
@@ -11,6 +20,9 @@ import {
   OPTION_NOT_BOOLEAN,
   OPTION_NOT_POSITIVE_INTEGER,
   OPTION_POOL_SIZE_INVALID,
+  OPTION_RETENTION_AGE_MISSING,
+  OPTION_RETENTION_BATCH_INVALID,
+  OPTION_RETENTION_NOT_OBJECT,
   OPTION_RETRY_LIMIT_INVALID,
   OPTION_SCHEMA_INVALID,
   OPTION_SHUTDOWN_TIMEOUT_INVALID,
@@ -72,6 +84,8 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
   }
   problems.push(...backoffProblems(d.backoff ?? {}, 'defaults.backoff'));
 
+  const retention = retentionConfig(o.retention, problems);
+
   if (problems.length > 0) {
     throw new TaskerConfigError(OPTIONS_INVALID(problems));
   }
@@ -88,10 +102,30 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
       backoff: { ...DEFAULT_BACKOFF, ...stripUndefined(d.backoff ?? {}) },
     },
     logging: o.logging ?? true,
+    retention,
   };
 }
 
-const TOP_LEVEL_KEYS = ['databaseUrl', 'dataSourceName', 'schema', 'migrationsRun', 'poolSize', 'statementTimeoutMs', 'worker', 'defaults', 'logging'];
+const RETENTION_KEYS = ['finishedAfterMs', 'intervalMs', 'batchSize'];
+
+function retentionConfig(r: RetentionOptions | undefined, problems: string[]): TaskerConfig['retention'] {
+  if (r === undefined) return null;
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) {
+    problems.push(OPTION_RETENTION_NOT_OBJECT());
+    return null;
+  }
+  unknownKeys(r, RETENTION_KEYS, 'retention.', problems);
+  if (r.finishedAfterMs === undefined) problems.push(OPTION_RETENTION_AGE_MISSING());
+  // Not positiveInt: 30 days is more milliseconds than an int holds.
+  else if (!(Number.isSafeInteger(r.finishedAfterMs) && r.finishedAfterMs > 0)) problems.push(OPTION_NOT_POSITIVE_INTEGER('retention.finishedAfterMs'));
+  if (r.intervalMs !== undefined && !positiveInt(r.intervalMs)) problems.push(OPTION_NOT_POSITIVE_INTEGER('retention.intervalMs'));
+  if (r.batchSize !== undefined && !(positiveInt(r.batchSize) && r.batchSize <= MAX_RETENTION_BATCH)) {
+    problems.push(OPTION_RETENTION_BATCH_INVALID(MAX_RETENTION_BATCH));
+  }
+  return { finishedAfterMs: r.finishedAfterMs, intervalMs: r.intervalMs ?? DEFAULT_RETENTION_INTERVAL_MS, batchSize: r.batchSize ?? DEFAULT_RETENTION_BATCH };
+}
+
+const TOP_LEVEL_KEYS = ['databaseUrl', 'dataSourceName', 'schema', 'migrationsRun', 'poolSize', 'statementTimeoutMs', 'worker', 'defaults', 'logging', 'retention'];
 const WORKER_KEYS = ['enabled', 'concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'priorityAgingMs', 'shutdownTimeoutMs'];
 
 /** A misspelt option (`concurency`) must not be silently ignored. */

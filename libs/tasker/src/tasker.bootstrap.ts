@@ -15,6 +15,7 @@ import { TaskerExplorer } from './discovery/tasker.explorer';
 import { DatabaseUnavailableError, TaskerConfigError } from './errors/boot.errors';
 import type { TaskerConfig } from './interfaces/tasker-options.interface';
 import { LeaseSweeper } from './orchestration/lease.sweeper';
+import { RetentionSweeper } from './orchestration/retention.sweeper';
 import { ScheduleRunner } from './orchestration/schedule.runner';
 import { TaskerWorker } from './orchestration/tasker.worker';
 import { WakeListener } from './orchestration/wake.listener';
@@ -58,6 +59,7 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
     private readonly sweeper: LeaseSweeper,
     private readonly schedules: ScheduleRepository,
     private readonly scheduleRunner: ScheduleRunner,
+    private readonly retention: RetentionSweeper,
     @Optional() private readonly emitter?: EventEmitter2,
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {}
@@ -97,6 +99,8 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // Retention is housekeeping, not work: an API-only process with the option sweeps too.
+    this.retention.start();
     if (!this.config.worker.enabled) return;
     await this.worker.start();
     this.sweeper.start();
@@ -105,6 +109,7 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.retention.stop();
     await this.scheduleRunner.stop();
     this.sweeper.stop();
     await this.listener.stop();

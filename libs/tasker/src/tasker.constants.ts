@@ -26,6 +26,13 @@ export const DEFAULT_WORKER = {
 /** See TaskerModuleOptions.statementTimeoutMs. */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000;
 export const DEFAULT_LIST_LIMIT = 50;
+export const DEFAULT_RETENTION_INTERVAL_MS = 60_000;
+export const DEFAULT_RETENTION_BATCH = 500;
+export const MAX_RETENTION_BATCH = 10_000;
+/** Tasks a bulk retry or cancellation changes per transaction. */
+export const BULK_ACTION_BATCH = 200;
+/** Ids a bulk action's filter may list. */
+export const MAX_BULK_IDS = 10_000;
 export const MAX_LIST_LIMIT = 500;
 
 /** Names of tasks, namespaces, versions and steps: what the database, URLs and metrics labels can carry safely. */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { StepClaimer } from './orchestration/step.claimer';
+import { PurgeListener, TaskPurger } from './orchestration/task.purger';
 import { HandlerRegistry, RegisteredHandler } from './registry/handler.registry';
 
 /**
@@ -14,7 +15,13 @@ export class TaskerInternals {
   constructor(
     private readonly claimer: StepClaimer,
     private readonly registry: HandlerRegistry,
+    private readonly purger: TaskPurger,
   ) {}
+
+  /** Calls `listener` after each batch of tasks this process deleted (retention sweep or purgeTasks). */
+  onPurge(listener: PurgeListener): void {
+    this.purger.onPurge(listener);
+  }
 
   /**
    * Calls `listener` after each claim query of this process's worker: its latency, how many steps it

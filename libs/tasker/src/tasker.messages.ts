@@ -24,6 +24,9 @@ export const OPTION_SCHEMA_INVALID = (schema: unknown) =>
 export const OPTION_NOT_BOOLEAN = (option: string) => `${option} must be a boolean`;
 export const OPTION_NOT_POSITIVE_INTEGER = (option: string) => `${option} must be a positive integer`;
 export const OPTION_POOL_SIZE_INVALID = () => 'poolSize must be an integer from 1 to 1000';
+export const OPTION_RETENTION_NOT_OBJECT = () => 'retention must be an object { finishedAfterMs, intervalMs?, batchSize? }';
+export const OPTION_RETENTION_AGE_MISSING = () => 'retention.finishedAfterMs is required: how long (ms) a finished task is kept';
+export const OPTION_RETENTION_BATCH_INVALID = (max: number) => `retention.batchSize must be an integer from 1 to ${max}`;
 export const OPTION_STATEMENT_TIMEOUT_INVALID = () => 'statementTimeoutMs must be an integer of at least 100 (ms)';
 export const OPTION_SHUTDOWN_TIMEOUT_INVALID = () => 'worker.shutdownTimeoutMs must be an integer >= 0';
 export const OPTION_LEASE_TOO_SHORT = () => 'worker.leaseMs must be at least 100';
@@ -145,6 +148,11 @@ export const CREATE_TASKS_NOT_ARRAY = () => 'createTasks expects an array of tas
 export const CREATE_TASKS_TOO_MANY = (max: number) => `createTasks accepts at most ${max} requests at once`;
 export const WAIT_OPTIONS_NOT_OBJECT = () => 'waitForTask options must be an object { timeoutMs? }';
 export const WAIT_TIMEOUT_INVALID = () => 'timeoutMs must be a number >= 0';
+export const INVALID_FAILURE_QUERY = (summary: string) => `Invalid failures query: ${summary}`;
+export const INVALID_BULK_FILTER = (summary: string) => `Invalid bulk action filter: ${summary}`;
+export const INVALID_PURGE = (summary: string) => `Invalid purge: ${summary}`;
+export const PURGE_FAILED_LOG = (reason: string) => `Retention sweep failed (will retry): ${reason}`;
+export const PURGED_LOG = (count: number, cutoff: string) => `Retention: deleted ${count} task(s) finished before ${cutoff}.`;
 
 export const FIELD_NOT_OBJECT = () => 'must be an object';
 export const FIELD_NOT_ARRAY = () => 'must be an array';
@@ -172,6 +180,14 @@ export const FIELD_LIMIT_INVALID = (max: number) => `must be an integer from 1 t
 export const FIELD_CURSOR_INVALID = () => 'is not a cursor returned by listTasks';
 export const FIELD_ACTOR_NOT_OBJECT = () => 'must be an object { actor?, reason? }';
 export const FIELD_FILTER_NOT_OBJECT = () => 'must be an object { namespace?, name? }';
+export const FIELD_BULK_FILTER_NOT_OBJECT = () => 'must be an object { ids?, state?, namespace?, name?, version?, stepName?, code? }';
+export const FIELD_BULK_FILTER_EMPTY = () =>
+  'must name at least one of ids, state, namespace, name, version, stepName, code (an empty filter would act on every task)';
+export const FIELD_TASK_IDS = (max: number) => `must be an array of 1 to ${max} task ids`;
+export const FIELD_PURGE_NOT_OBJECT = () => 'must be an object { finishedBefore, states? }';
+export const FIELD_DATE_INVALID = () => 'must be a valid Date';
+export const FIELD_PURGE_STATES = () =>
+  'must be a non-empty array of complete, cancelled, resolved_manually (tasks in error wait for an operator: cancel them first)';
 export const FIELD_STEP_NAME = () => 'must be a step name';
 export const FIELD_SIGNAL_NAME = () => `must be a signal name: ${NAME_RULE}`;
 export const FIELD_CRON = (max: number) => `must be a cron expression (a non-empty string of at most ${max} characters)`;

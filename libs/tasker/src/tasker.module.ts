@@ -9,7 +9,10 @@ import { TaskerLoggingListener } from './events/tasker-logging.listener';
 import type { RetryDelays, TaskerModuleOptions } from './interfaces/tasker-options.interface';
 import { LeaseSweeper } from './orchestration/lease.sweeper';
 import { OutcomeRecorder } from './orchestration/outcome.recorder';
+import { BulkActions } from './orchestration/bulk.actions';
+import { RetentionSweeper } from './orchestration/retention.sweeper';
 import { ScheduleRunner } from './orchestration/schedule.runner';
+import { TaskPurger } from './orchestration/task.purger';
 import { StepClaimer } from './orchestration/step.claimer';
 import { StepExecutor } from './orchestration/step.executor';
 import { TaskerWorker } from './orchestration/tasker.worker';
@@ -18,6 +21,7 @@ import { WakeListener } from './orchestration/wake.listener';
 import { WorkSignals } from './orchestration/work.signals';
 import { DefinitionRepository } from './persistence/definition.repository';
 import { MonitoringRepository } from './persistence/monitoring.repository';
+import { OperationsRepository } from './persistence/operations.repository';
 import { ScheduleRepository } from './persistence/schedule.repository';
 import { StepRepository } from './persistence/step.repository';
 import { TaskRepository } from './persistence/task.repository';
@@ -59,6 +63,7 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     repository(DefinitionRepository),
     repository(MonitoringRepository),
     repository(ScheduleRepository),
+    repository(OperationsRepository),
     TaskerMetadataAccessor,
     TaskerExplorer,
     HandlerRegistry,
@@ -78,6 +83,9 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     WakeListener,
     LeaseSweeper,
     ScheduleRunner,
+    BulkActions,
+    TaskPurger,
+    RetentionSweeper,
     TaskerBootstrap,
     TaskerService,
     TaskerInternals,

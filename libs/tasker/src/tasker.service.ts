@@ -8,6 +8,11 @@ import { FieldError, ScheduleNotFoundError, TaskNotFoundError, TaskValidationErr
 import type {
   ActorInput,
   AuditEntry,
+  BulkResult,
+  BulkTaskFilter,
+  FailureGroup,
+  FailureQuery,
+  PurgeOptions,
   ScheduleRef,
   ScheduleView,
   TaskDetail,
@@ -24,6 +29,10 @@ import type { TaskerConfig } from './interfaces/tasker-options.interface';
 import { DefinitionRepository } from './persistence/definition.repository';
 import { pendingTaskerMigrations } from './persistence/migration.runner';
 import { MonitoringRepository } from './persistence/monitoring.repository';
+import { OperationsRepository } from './persistence/operations.repository';
+import { BulkAction, BulkActions } from './orchestration/bulk.actions';
+import { TaskPurger } from './orchestration/task.purger';
+import { bulkFilterJson, bulkFilterProblems, failureQueryProblems, purgeProblems } from './validation/operations.validation';
 import { ScheduleRepository, toScheduleView } from './persistence/schedule.repository';
 import { compareVersions } from './registry/definition-builder';
 import { MAX_CRON_LENGTH, normalizeCron } from './schedules/cron-schedule';
@@ -54,6 +63,9 @@ import {
   FIELD_TOO_MANY_ITEMS,
   FIELD_UNKNOWN_FILTER,
   INVALID_ACTOR,
+  INVALID_BULK_FILTER,
+  INVALID_FAILURE_QUERY,
+  INVALID_PURGE,
   INVALID_RESOLVE_STEP_INPUT,
   INVALID_SCHEDULE,
   INVALID_SCHEDULE_FILTER,
@@ -104,6 +116,9 @@ export class TaskerService {
     private readonly definitions: DefinitionRepository,
     private readonly monitoring: MonitoringRepository,
     private readonly schedules: ScheduleRepository,
+    private readonly operations: OperationsRepository,
+    private readonly bulk: BulkActions,
+    private readonly purger: TaskPurger,
     @Inject(TASKER_DATABASE) private readonly db: TaskerDatabase,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
@@ -284,6 +299,63 @@ export class TaskerService {
     if (problems.length) throw new TaskValidationError(INVALID_SIGNAL(summarize(problems)), problems);
     if (!isTaskId(taskId)) throw new TaskNotFoundError(printableId(taskId));
     return this.afterAction(taskId, () => this.tasks.signal(taskId, name, JSON.stringify(value), by?.actor ?? null, by?.reason ?? null));
+  }
+
+  /**
+   * The failures inbox: tasks in `error` grouped by task type and version, step (a map step's
+   * instances under the map step's name) and error code (or message, without a code), the largest
+   * groups first, each with up to 20 task ids (newest first) and when its first and latest failure happened.
+   */
+  async listFailures(query?: FailureQuery): Promise<FailureGroup[]> {
+    const problems = failureQueryProblems(query);
+    if (problems.length) throw new TaskValidationError(INVALID_FAILURE_QUERY(summarize(problems)), problems);
+    const rows = await this.operations.failures(query?.namespace ?? null, query?.name ?? null);
+    return rows.map((r) => ({
+      namespace: r.namespace,
+      name: r.name,
+      version: r.version,
+      stepName: r.step_name,
+      ...(r.code !== null ? { code: r.code } : {}),
+      message: r.message,
+      count: r.count,
+      taskIds: r.task_ids,
+      firstAt: r.first_at,
+      lastAt: r.last_at,
+    }));
+  }
+
+  /**
+   * Retries every task in `error` that matches the filter (at least one field), as retryTask does:
+   * each with its own audit entries (`by`) and events. Done in batches of a few hundred tasks per
+   * transaction; tasks not in error are left alone and not counted.
+   */
+  retryTasks(filter: BulkTaskFilter, by?: ActorInput): Promise<BulkResult> {
+    return this.bulkAction('retry', filter, by);
+  }
+
+  /**
+   * Cancels every unfinished task that matches the filter (at least one field), as cancelTask does:
+   * each with its own audit entries (`by`) and events, in batches; finished tasks are left alone and not counted.
+   */
+  cancelTasks(filter: BulkTaskFilter, by?: ActorInput): Promise<BulkResult> {
+    return this.bulkAction('cancel', filter, by);
+  }
+
+  private bulkAction(action: BulkAction, filter: BulkTaskFilter, by: ActorInput | undefined): Promise<BulkResult> {
+    const problems = [...bulkFilterProblems(filter), ...actorProblems(by)];
+    if (problems.length) throw new TaskValidationError(INVALID_BULK_FILTER(summarize(problems)), problems);
+    return this.bulk.run(action, bulkFilterJson(filter), by?.actor ?? null, by?.reason ?? null);
+  }
+
+  /**
+   * Deletes the tasks that finished (`complete`, `cancelled`, `resolved_manually`, or only `states`)
+   * before `finishedBefore`, with their steps and audit trail, in batches; tasks in `error` are never
+   * deleted (cancel them first). What the `retention` option does on a schedule.
+   */
+  async purgeTasks(options: PurgeOptions): Promise<BulkResult> {
+    const problems = purgeProblems(options);
+    if (problems.length) throw new TaskValidationError(INVALID_PURGE(summarize(problems)), problems);
+    return { count: await this.purger.purge(options.finishedBefore, options.states) };
   }
 
   /** Every task type registered by any process on this database, with its step graph. */

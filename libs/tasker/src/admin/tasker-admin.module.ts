@@ -4,7 +4,9 @@ import type { TaskerAdminOptions } from './admin-options.interface';
 import { TASKER_ADMIN_AUTH, TASKER_ADMIN_OPTIONS } from './admin.constants';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { resolveAdminAuth } from './auth/admin-auth';
+import { BulkActionsController } from './controllers/bulk-actions.controller';
 import { DashboardController } from './controllers/dashboard.controller';
+import { FailuresController } from './controllers/failures.controller';
 import { HandlersController } from './controllers/handlers.controller';
 import { HealthController } from './controllers/health.controller';
 import { MetricsController } from './controllers/metrics.controller';
@@ -26,7 +28,7 @@ export class TaskerAdminModule {
     return {
       module: TaskerAdminModule,
       imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [TasksController, HandlersController, SchedulesController, HealthController, MetricsController, DashboardController, StatsController],
+      controllers: [BulkActionsController, TasksController, FailuresController, HandlersController, SchedulesController, HealthController, MetricsController, DashboardController, StatsController],
       providers: [
         { provide: TASKER_ADMIN_OPTIONS, useValue: options },
         { provide: TASKER_ADMIN_AUTH, useFactory: (o: TaskerAdminOptions) => resolveAdminAuth(o), inject: [TASKER_ADMIN_OPTIONS] },

@@ -27,6 +27,23 @@ export interface TaskerModuleOptions {
   };
   /** Structured log lines for every lifecycle event through Nest's Logger. Default `true`. */
   logging?: boolean;
+  /** Delete finished tasks after a while. Default: tasks are kept for ever. */
+  retention?: RetentionOptions;
+}
+
+/**
+ * Retention: a sweep deletes the tasks that finished (`complete`, `cancelled`, `resolved_manually`)
+ * more than `finishedAfterMs` ago, with their steps and audit trail, in small batches. Tasks in
+ * `error` are kept. It runs in every process that sets this option, also one with
+ * `worker.enabled: false`; two processes sweeping at once delete each task once.
+ */
+export interface RetentionOptions {
+  /** How long a finished task is kept, in ms (from when it finished). Required. */
+  finishedAfterMs: number;
+  /** How often the sweep looks for tasks to delete. Default 60000 ms. */
+  intervalMs?: number;
+  /** Tasks deleted per transaction. Default 500. */
+  batchSize?: number;
 }
 
 export interface WorkerOptions {
@@ -60,6 +77,8 @@ export interface TaskerConfig {
   worker: Required<WorkerOptions>;
   defaults: { retryLimit: number; backoff: BackoffOptions };
   logging: boolean;
+  /** null: no retention sweep. */
+  retention: Required<RetentionOptions> | null;
 }
 
 /**

@@ -218,3 +218,58 @@ export interface TaskerHealth {
   error?: string;
   pendingMigrations: string[];
 }
+
+/** A filter of `listFailures`. */
+export interface FailureQuery {
+  namespace?: string;
+  name?: string;
+}
+
+/**
+ * Tasks in `error` that failed the same way: same task type and version, same step (an instance of
+ * a map step counts as its map step), same error code, and same message too when the code says
+ * nothing of the cause (none, or only the class's default `PERMANENT` / `RETRYABLE`).
+ */
+export interface FailureGroup {
+  namespace: string;
+  name: string;
+  version: string;
+  stepName: string;
+  /** The error code (`new PermanentError(message, { code })`), when the errors have one. */
+  code?: string;
+  /** The message of the latest failure of the group. */
+  message: string;
+  /** How many tasks are in this group. */
+  count: number;
+  /** Up to 20 of its tasks, newest first. */
+  taskIds: string[];
+  /** When the first and the latest of those steps failed for good. */
+  firstAt: Date;
+  lastAt: Date;
+}
+
+/**
+ * Which tasks a bulk action acts on: those matching every field given (at least one). `stepName`
+ * and `code` match a task with a step that failed for good at that step / with that error code.
+ */
+export interface BulkTaskFilter {
+  ids?: string[];
+  state?: TaskState;
+  namespace?: string;
+  name?: string;
+  version?: string;
+  stepName?: string;
+  code?: string;
+}
+
+/** What a bulk action or a purge did: how many tasks it changed or deleted. */
+export interface BulkResult {
+  count: number;
+}
+
+/** What `purgeTasks` deletes: tasks in `states` (default all finished ones) that finished before `finishedBefore`. */
+export interface PurgeOptions {
+  finishedBefore: Date;
+  /** Any of `complete`, `cancelled`, `resolved_manually` (the default: all three). */
+  states?: TaskState[];
+}

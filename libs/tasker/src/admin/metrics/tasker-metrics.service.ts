@@ -59,6 +59,12 @@ export class TaskerMetrics implements OnModuleInit, OnModuleDestroy {
     help: 'Claim queries of this process that found no ready step (a round-trip of their own, not those riding with outcomes).',
     registers: [this.registry],
   });
+  private readonly purged = new Counter({
+    name: 'tasker_tasks_purged_total',
+    help: 'Finished tasks deleted by this process (retention sweep and purgeTasks), by state.',
+    labelNames: ['state'],
+    registers: [this.registry],
+  });
   private readonly listener = (event: string | string[], p: TaskerEventPayload) => this.observe(event, p);
 
   constructor(
@@ -75,6 +81,7 @@ export class TaskerMetrics implements OnModuleInit, OnModuleDestroy {
       this.claimed.inc(n);
       if (n === 0 && alone) this.emptyClaims.inc();
     });
+    this.internals.onPurge((state, n) => this.purged.inc({ state }, n));
   }
 
   onModuleDestroy(): void {

@@ -47,6 +47,16 @@ const DDL: { timestamp: number; name: string; file: string; down: string }[] = [
       ALTER TABLE :TASKER_SCHEMA.named_tasks DROP COLUMN concurrency, DROP COLUMN limited;
       ALTER TABLE :TASKER_SCHEMA.named_steps DROP COLUMN concurrency, DROP COLUMN rate_limit;`,
   },
+  {
+    timestamp: 1765300000000,
+    name: 'TaskerOperations',
+    file: '1765300000000-operations.sql',
+    down: `DROP INDEX :TASKER_SCHEMA.workflow_steps_failed_idx, :TASKER_SCHEMA.tasks_finished_idx;
+      DROP FUNCTION IF EXISTS :TASKER_SCHEMA.retry_tasks(bigint[], jsonb, text, text, boolean);
+      DROP FUNCTION IF EXISTS :TASKER_SCHEMA.cancel_tasks(bigint[], jsonb, text, text, boolean);
+      DROP FUNCTION IF EXISTS :TASKER_SCHEMA.purge_tasks(timestamptz, text[], int);
+      DROP FUNCTION IF EXISTS :TASKER_SCHEMA._task_in_filter(:TASKER_SCHEMA.tasks, jsonb);`,
+  },
 ];
 
 /** The functions migration of this version: it sorts after every DDL migration. */

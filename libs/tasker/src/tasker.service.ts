@@ -341,7 +341,7 @@ export class TaskerService {
     return this.bulkAction('cancel', filter, by);
   }
 
-  private bulkAction(action: BulkAction, filter: BulkTaskFilter, by: ActorInput | undefined): Promise<BulkResult> {
+  private async bulkAction(action: BulkAction, filter: BulkTaskFilter, by: ActorInput | undefined): Promise<BulkResult> {
     const problems = [...bulkFilterProblems(filter), ...actorProblems(by)];
     if (problems.length) throw new TaskValidationError(INVALID_BULK_FILTER(summarize(problems)), problems);
     return this.bulk.run(action, bulkFilterJson(filter), by?.actor ?? null, by?.reason ?? null);

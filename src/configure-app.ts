@@ -17,6 +17,9 @@ export function configureAdminApp(app: NestExpressApplication): void {
   // routes happen before any controller, and must have the same error shape.
   app.useGlobalFilters(new TaskerExceptionFilter());
   setupTaskerSwagger(app);
+  // This service is the admin API: its bare host opens the dashboard (the library cannot claim "/" in an app it joins).
+  const http = app.getHttpAdapter();
+  http.get('/', (_req: unknown, res: unknown) => http.redirect(res, 302, '/tasker/dashboard'));
   answerClientErrorsAsJson(app.getHttpServer() as Server);
 }
 

@@ -117,8 +117,8 @@ describe('operator dashboard (headless Chromium)', () => {
     return page;
   }
 
-  /** A fresh browser context signed in with `key`, optionally opened at `#task/<id>`. */
-  async function signIn(key: string, hash = ''): Promise<Page> {
+  /** A fresh browser context signed in with `key`, opened at `hash` (the task list unless told). */
+  async function signIn(key: string, hash = '#tasks'): Promise<Page> {
     const page = await newPage();
     await page.goto(`${base}/tasker/dashboard${hash}`);
     await page.fill('#api-key', key);
@@ -163,7 +163,8 @@ describe('operator dashboard (headless Chromium)', () => {
     await page.locator('#whoami').waitFor({ state: 'visible' });
     expect(await page.textContent('#whoami')).toBe('Signed in as alice operator');
     expect(await page.evaluate("sessionStorage.getItem('tasker.apiKey')")).toBe(ALICE);
-    await waitForCount(page, '[data-testid="task-row"]', 2);
+    // The landing view is the failures inbox.
+    await page.locator('#failures-view').waitFor({ state: 'visible' });
 
     // A key that stops working mid-session (rotated): back to the form, with the reason.
     await page.evaluate("sessionStorage.setItem('tasker.apiKey', 'rotated-key-0123456789')");
@@ -301,7 +302,7 @@ describe('operator dashboard (headless Chromium)', () => {
     expect((await tasker.getTask(failedId)).state).toBe('error');
   });
 
-  it('as an operator, Retry after the fix completes the task, the audit trail names alice, and a second Retry shows the 409', async () => {
+  it('as an operator, Retry after the fix completes the task, the audit trail names alice, and the complete task offers no Retry', async () => {
     payments.fix('A-100');
     const page = await signIn(ALICE, `#task/${failedId}`);
     await taskState(page, 'error');
@@ -325,14 +326,9 @@ describe('operator dashboard (headless Chromium)', () => {
     for (const row of await byAlice.all()) expect(await row.textContent()).toContain('provider fixed');
     expect((await tasker.getTask(failedId)).state).toBe('complete');
 
-    // Retrying a complete task: the API refuses, the page shows its message and stays in the dialog.
-    await page.click('#retry-task');
-    await page.click('#action-confirm');
-    await page.locator('#action-error').waitFor({ state: 'visible' });
-    expect(await page.textContent('#action-error')).toBe(`409 Conflict: Task ${failedId} is complete; only a task in error can be retried.`);
-    expect(await page.locator('#action-dialog').isVisible()).toBe(true);
-    await page.click('#action-close');
-    await page.locator('#action-dialog').waitFor({ state: 'hidden' });
+    // Only a task in error can be retried, only an unfinished one cancelled: a complete task offers neither.
+    expect(await page.locator('#retry-task').isVisible()).toBe(false);
+    expect(await page.locator('#cancel-task').isVisible()).toBe(false);
   });
 
   it('Resolve: invalid JSON is reported before sending; given results complete the task and reach the dependents', async () => {

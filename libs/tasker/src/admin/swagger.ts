@@ -8,7 +8,8 @@ export function setupTaskerSwagger(app: INestApplication, path = 'tasker/docs'):
     .setTitle('Tasker admin API')
     .setDescription('Operate durable DAG workflows: find, diagnose, retry, cancel and resolve tasks; send signals to waiting steps; pause and resume schedules.')
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key from TASKER_API_KEYS' })
+    // Not JWTs: Nest's bearer default would say bearerFormat "JWT". A key is the secret of a name:role:secret entry.
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'API key', description: 'The secret part of a TASKER_API_KEYS entry (name:role:secret), as a Bearer token' })
     .build();
   const document = SwaggerModule.createDocument(app, config, { include: [TaskerAdminModule] });
   SwaggerModule.setup(path, app, document, { jsonDocumentUrl: `${path}-json` });

@@ -1,7 +1,8 @@
 /**
- * Dashboard script, part 1: helpers, API calls, sign-in, the task list, routing and auto-refresh.
- * Plain browser JavaScript in a string (no backticks or template placeholders inside); it shares
- * one function scope with part 2 (dashboard.task.script.ts). Data is only ever inserted as text.
+ * Dashboard script, part 1: helpers, API calls, sign-in, routing and auto-refresh. Plain browser
+ * JavaScript in a string (no backticks or template placeholders inside); every part (one per view,
+ * joined in dashboard.page.ts) shares one function scope. Data is only ever inserted as text, and
+ * handlers are attached from script (never as attributes), so a strict script CSP holds.
  */
 export const DASHBOARD_CORE_SCRIPT = String.raw`
 var KEY = 'tasker.apiKey';
@@ -10,6 +11,8 @@ var PAGE_SIZE = 25;
 var REFRESH_MS = 3000;
 var STATES = ['pending', 'in_progress', 'complete', 'error', 'cancelled', 'resolved_manually'];
 var STEP_STATES = STATES.concat(['skipped', 'waiting']);
+var VIEWS = ['list-view', 'task-view', 'schedules-view', 'failures-view', 'workers-view', 'types-view'];
+var DIALOGS = ['action-dialog', 'schedule-dialog', 'bulk-dialog'];
 var S = { me: null, items: [], cursor: null, listSeq: 0, taskId: null, task: null, taskSeq: 0, open: new Set(), action: null, busy: 0 };
 
 function $(id) { return document.getElementById(id); }
@@ -41,6 +44,19 @@ function fmtTime(v) {
   if (isNaN(d.getTime())) return String(v);
   return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
 }
+/** "+01:00": the browser's offset from UTC at that instant. */
+function fmtZone(d) {
+  var off = -d.getTimezoneOffset();
+  return (off < 0 ? '-' : '+') + pad(Math.floor(Math.abs(off) / 60)) + ':' + pad(Math.abs(off) % 60);
+}
+/** With milliseconds and the zone offset: what the audit trail needs to order and compare events. */
+function fmtPrecise(v) {
+  if (!v) return '';
+  var d = new Date(v);
+  if (isNaN(d.getTime())) return String(v);
+  var ms = String(d.getMilliseconds());
+  return fmtTime(v) + '.' + '000'.slice(ms.length) + ms + ' ' + fmtZone(d);
+}
 function timeCell(v) {
   var td = h('td', { class: 'nowrap', text: fmtTime(v) || '\u2014' });
   if (v) td.title = new Date(v).toISOString();
@@ -51,6 +67,13 @@ function fmtDuration(ms) {
   if (ms < 1000) return ms + ' ms';
   if (ms < 60000) return (ms / 1000).toFixed(1) + ' s';
   return Math.floor(ms / 60000) + 'm ' + Math.round((ms % 60000) / 1000) + 's';
+}
+/** Each cell carries its column's name, shown before it when a narrow screen stacks a table's cells. */
+function labelCells(table) {
+  var names = Array.prototype.map.call(table.querySelectorAll('thead th'), function (th) { return th.textContent; });
+  Array.prototype.forEach.call(table.querySelectorAll('tbody tr'), function (tr) {
+    Array.prototype.forEach.call(tr.children, function (td, i) { if (names[i] && td.colSpan === 1) td.setAttribute('data-label', names[i]); });
+  });
 }
 function badge(state) { return h('span', { class: 'badge s-' + state, 'data-state': state, text: state }); }
 function taskType(t) { return t.namespace + '/' + t.name + '@' + t.version; }
@@ -94,7 +117,7 @@ async function api(method, path, body) {
 /* ---------- sign-in ---------- */
 
 function showLogin(text) {
-  ['list-view', 'task-view', 'schedules-view', 'nav', 'whoami', 'signout', 'refresh', 'auto-refresh-label'].forEach(function (id) { $(id).hidden = true; });
+  VIEWS.concat(['nav', 'whoami', 'signout', 'refresh', 'auto-refresh-label']).forEach(function (id) { $(id).hidden = true; });
   $('login').hidden = false;
   message($('login-message'), text, 'error');
   $('api-key').value = '';
@@ -105,8 +128,7 @@ function signOut(text) {
   sessionStorage.removeItem(KEY);
   S.me = null;
   S.taskId = null;
-  if ($('action-dialog').open) $('action-dialog').close();
-  if ($('schedule-dialog').open) $('schedule-dialog').close();
+  closeDialogs();
   showLogin(text);
 }
 
@@ -122,95 +144,56 @@ async function signIn(key) {
   route();
 }
 
-/* ---------- task list ---------- */
-
-function listQuery() {
-  var q = new URLSearchParams();
-  var state = $('filter-state').value;
-  var ns = $('filter-namespace').value.trim();
-  var name = $('filter-name').value.trim();
-  if (state) q.set('state', state);
-  if (ns) q.set('namespace', ns);
-  if (name) q.set('name', name);
-  return q;
-}
-
-/** mode: 'reset' (first page), 'more' (next page), 'refresh' (reload what is shown). */
-async function loadList(mode) {
-  var q = listQuery();
-  if (mode === 'more' && S.cursor) q.set('cursor', S.cursor);
-  q.set('limit', String(mode === 'refresh' ? Math.min(500, Math.max(PAGE_SIZE, S.items.length)) : PAGE_SIZE));
-  var seq = ++S.listSeq;
-  var page;
-  try { page = await api('GET', '/tasks?' + q.toString()); } catch (e) {
-    if (seq === S.listSeq && e.status !== 401) message($('list-message'), describe(e), 'error');
-    return;
-  }
-  if (seq !== S.listSeq) return;
-  message($('list-message'), '');
-  S.items = mode === 'more' ? S.items.concat(page.items) : page.items;
-  S.cursor = page.nextCursor;
-  renderList();
-}
-
-function renderList() {
-  var rows = S.items.map(function (t) {
-    var link = '#task/' + encodeURIComponent(t.id);
-    return h('tr', { class: 'clickable', 'data-testid': 'task-row', 'data-task-id': t.id, 'data-state': t.state, onclick: function () { location.hash = link; } }, [
-      h('td', { class: 'mono' }, [h('a', { href: link, text: t.id })]),
-      h('td', { class: 'mono', text: taskType(t) }),
-      h('td', {}, [badge(t.state)]),
-      timeCell(t.createdAt),
-      timeCell(t.completedAt),
-      h('td', { text: t.initiator || '' }),
-    ]);
-  });
-  if (!rows.length) rows = [h('tr', {}, [h('td', { class: 'empty', colspan: 6, text: 'No tasks match these filters.' })])];
-  $('tasks-body').replaceChildren.apply($('tasks-body'), rows);
-  $('list-count').textContent = S.items.length + (S.items.length === 1 ? ' task' : ' tasks') + (S.cursor ? ' shown, more available' : '');
-  $('load-more').hidden = !S.cursor;
-}
-
 /* ---------- routing and refresh ---------- */
+
+/** A dialog belongs to the view it was opened from: any navigation closes it. */
+function closeDialogs() { DIALOGS.forEach(function (id) { if ($(id).open) $(id).close(); }); }
+
+/** The hash: '#failures' (the landing view), '#tasks?state=error&namespace=…', '#task/<id>', '#schedules', '#workers', '#types'. */
+function currentView() {
+  var hash = location.hash;
+  if (/^#task\//.test(hash)) return 'task';
+  var m = /^#(tasks|schedules|workers|types|failures)(\?|$)/.exec(hash);
+  return m ? m[1] : 'failures';
+}
 
 function route() {
   if (!S.me) return;
-  var schedules = location.hash === '#schedules';
-  $('schedules-view').hidden = !schedules;
-  $('nav-schedules').classList.toggle('current', schedules);
-  $('nav-tasks').classList.toggle('current', !schedules && !/^#task\//.test(location.hash));
-  if (schedules) {
-    S.taskId = null;
-    $('task-view').hidden = true;
-    $('list-view').hidden = true;
-    loadSchedules();
-    return;
-  }
-  var m = /^#task\/(.+)$/.exec(location.hash);
-  if (m) {
-    openTask(decodeURIComponent(m[1]));
+  closeDialogs();
+  var view = currentView();
+  ['failures', 'tasks', 'schedules', 'workers', 'types'].forEach(function (v) { $('nav-' + v).classList.toggle('current', v === view); });
+  var shown = { failures: 'failures-view', tasks: 'list-view', task: 'task-view', schedules: 'schedules-view', workers: 'workers-view', types: 'types-view' }[view];
+  VIEWS.forEach(function (id) { if (id !== 'task-view') $(id).hidden = id !== shown; });
+  if (view === 'task') {
+    openTask(decodeURIComponent(/^#task\/(.+)$/.exec(location.hash)[1]));
     return;
   }
   S.taskId = null;
   $('task-view').hidden = true;
-  $('list-view').hidden = false;
-  loadList('reset');
+  if (view === 'tasks') { filtersFromHash(); loadList('reset'); }
+  else if (view === 'schedules') loadSchedules();
+  else if (view === 'workers') loadWorkers();
+  else if (view === 'types') loadTypes();
+  else loadFailures();
 }
 
 function refresh() {
   if (!S.me) return;
-  if (S.taskId) loadTask();
-  else if (location.hash === '#schedules') loadSchedules();
-  else loadList('refresh');
+  var view = currentView();
+  if (view === 'task') loadTask();
+  else if (view === 'tasks') loadList('refresh');
+  else if (view === 'schedules') loadSchedules();
+  else if (view === 'workers') loadWorkers();
+  else if (view === 'types') loadTypes();
+  else loadFailures();
 }
 
 function tick() {
-  if (!S.me || S.busy || document.visibilityState !== 'visible' || !$('auto-refresh').checked || $('action-dialog').open || $('schedule-dialog').open) return;
+  if (!S.me || S.busy || document.visibilityState !== 'visible' || !$('auto-refresh').checked || DIALOGS.some(function (id) { return $(id).open; })) return;
   refresh();
 }
 
 function boot() {
-  STATES.forEach(function (s) { $('filter-state').append(h('option', { value: s, text: s })); });
   $('login-form').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var key = $('api-key').value.trim();
@@ -218,16 +201,8 @@ function boot() {
   });
   $('signout').addEventListener('click', function (ev) { ev.preventDefault(); signOut('Signed out.'); });
   $('refresh').addEventListener('click', refresh);
-  $('filters').addEventListener('submit', function (ev) { ev.preventDefault(); loadList('reset'); });
-  $('filter-state').addEventListener('change', function () { loadList('reset'); });
-  $('filter-failed').addEventListener('click', function () { $('filter-state').value = 'error'; loadList('reset'); });
-  $('filter-clear').addEventListener('click', function () {
-    $('filter-state').value = '';
-    $('filter-namespace').value = '';
-    $('filter-name').value = '';
-    loadList('reset');
-  });
-  $('load-more').addEventListener('click', function () { loadList('more'); });
+  initListView();
+  initFailuresView();
   initTaskView();
   initSchedulesView();
   window.addEventListener('hashchange', route);

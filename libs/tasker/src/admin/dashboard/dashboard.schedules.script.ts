@@ -54,6 +54,7 @@ function renderSchedules() {
   });
   if (!rows.length) rows = [h('tr', {}, [h('td', { class: 'empty', colspan: 8, text: 'No task handler declares a schedule.' })])];
   $('schedules-body').replaceChildren.apply($('schedules-body'), rows);
+  labelCells($('schedules-table'));
   $('schedules-readonly').hidden = S.me.role === 'operator';
 }
 

@@ -89,7 +89,39 @@ tr.instance-note td { color: var(--muted); padding-left: 26px; font-size: 12px; 
 .error-box .code { margin-left: 8px; padding: 0 6px; border-radius: 4px; background: var(--error-bg); color: var(--error-fg); }
 details summary { cursor: pointer; color: var(--accent); }
 details pre { margin-top: 6px; }
-.grid td.results pre { white-space: pre; min-width: 180px; max-width: 420px; }
+.grid td.results pre { white-space: pre; max-width: 320px; }
+.table-wrap { max-width: 100%; overflow-x: auto; }
+#steps-table td, #audit-table td { overflow-wrap: anywhere; }
+.counts-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin-bottom: 12px; }
+.count-chip { display: inline-flex; gap: 4px; align-items: baseline; padding: 2px 10px; border-radius: 999px; border: 1px solid; font-size: 13px; }
+.count-chip .n { font-weight: 700; }
+.count-chip.zero { opacity: .55; }
+.grid td.count { font-weight: 700; font-size: 15px; }
+.grid td .code, .failing .code { margin-left: 8px; padding: 0 6px; border-radius: 4px; background: var(--error-bg); color: var(--error-fg); }
+.grid td.failing .sub { color: var(--error-fg); }
+.error-row.history td { background: #f9fafb; }
+.error-box.history { border-left-color: var(--line); color: var(--muted); }
+.error-box.history .err-name { color: var(--muted); }
+tr.operator td { background: #f5f8ff; }
+.op-mark { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 4px; background: var(--in_progress-bg); color: var(--in_progress-fg); font-size: 11px; font-weight: 600; }
+.step-chip { display: inline-block; margin: 0 4px 4px 0; padding: 0 6px; border: 1px solid var(--line); border-radius: 4px; }
+#bulk-result a { margin-right: 4px; }
+@media (max-width: 1100px) { .grid th, .grid td { padding: 5px 5px; } #steps-table .results pre { max-width: 200px; } }
+@media (max-width: 640px) {
+  .topbar { flex-wrap: wrap; padding: 8px 12px; gap: 8px; }
+  .nav { flex-wrap: wrap; gap: 10px; }
+  main { padding: 12px 10px 30px; }
+  .card { padding: 10px; }
+  /* Tables become one block per row, each cell under its column's name. */
+  .grid thead { display: none; }
+  .grid, .grid tbody, .grid tr, .grid td { display: block; width: 100%; }
+  .grid tr { border-bottom: 2px solid var(--line); padding: 4px 0; }
+  .grid td { border-bottom: none; padding: 2px 6px; }
+  .grid td[data-label]::before { content: attr(data-label); display: block; font-size: 11px; color: var(--muted); }
+  .grid td.results pre { max-width: 100%; }
+  .nowrap { white-space: normal; }
+  dl.fields { grid-template-columns: 1fr; }
+}
 tr.flash td { animation: flash 1.5s ease-out; }
 @keyframes flash { from { background: #fef08a; } to { background: transparent; } }
 dialog { border: 1px solid var(--line); border-radius: 10px; padding: 18px 20px; width: min(560px, 92vw); }

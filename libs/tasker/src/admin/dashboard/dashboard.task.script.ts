@@ -1,6 +1,8 @@
 /**
- * Dashboard script, part 2: one task (fields, context, steps, errors, results), its DAG as SVG,
- * the audit trail and the operator actions. Shares its function scope with dashboard.core.script.ts.
+ * Dashboard script, part 4: one task (fields, context, steps, errors, results); its graph, audit
+ * trail and actions are parts 5 and 6. Shares its function scope with dashboard.core.script.ts.
+ * Retry and Cancel are offered only in the states that allow them; after a retry, a step's old error
+ * reads as history, not as the failure of a step that now runs or has completed.
  * Dynamic workflows: a held step shows its readiness reason (a child task as a link), a map step is
  * one row with its instance counts that opens to list its instances (and expands them in the graph),
  * and a step waiting for a signal has a Send signal action.
@@ -8,8 +10,6 @@
  * rate limit shows that reason like the other holds.
  */
 export const DASHBOARD_TASK_SCRIPT = String.raw`
-var SVGNS = 'http://www.w3.org/2000/svg';
-var G = { W: 184, H: 50, GX: 56, GY: 18, PAD: 12 };
 /** An opened map step shows at most this many instance rows (the state filter narrows them first). */
 var MAX_INSTANCE_ROWS = 500;
 var ACTIONS = {
@@ -55,8 +55,8 @@ function openTask(id) {
     ['task-fields', 'task-context', 'task-graph', 'task-mermaid', 'steps-body', 'audit-body'].forEach(function (x) { $(x).replaceChildren(); });
     message($('task-message'), '');
     message($('action-message'), '');
-    $('retry-task').disabled = true;
-    $('cancel-task').disabled = true;
+    $('retry-task').hidden = true;
+    $('cancel-task').hidden = true;
   }
   loadTask();
 }
@@ -123,7 +123,10 @@ function renderTask(t) {
   $('task-context').textContent = JSON.stringify(t.context || {}, null, 2);
   guard($('retry-task'), ACTIONS.retry.hint);
   guard($('cancel-task'), ACTIONS.cancel.hint);
-  $('retry-task').classList.toggle('primary', t.state === 'error');
+  // What the engine allows: retry a task in error; cancel one not finished yet.
+  $('retry-task').hidden = t.state !== 'error';
+  $('cancel-task').hidden = ['pending', 'in_progress', 'error'].indexOf(t.state) < 0;
+  $('retry-task').classList.add('primary');
   $('readonly-note').hidden = S.me.role === 'operator';
   var filter = $('step-filter').value;
   var instances = new Map();
@@ -142,6 +145,7 @@ function renderTask(t) {
     rows = [h('tr', {}, [h('td', { class: 'empty', colspan: 11, text: none })])];
   }
   $('steps-body').replaceChildren.apply($('steps-body'), rows);
+  labelCells($('steps-table'));
 }
 
 /** The instances of an opened map step (those in the filtered state), in item order, at most MAX_INSTANCE_ROWS. */
@@ -231,179 +235,15 @@ function stepRows(s, instance) {
   ]);
   if (!s.lastError) return [row];
   var e = s.lastError;
-  var box = h('div', { class: 'error-box', 'data-testid': 'step-error', 'data-step': s.name }, [
-    h('span', { class: 'muted', text: s.state === 'error' ? 'Error: ' : 'Last error: ' }),
-    h('span', { class: 'err-name', text: e.name || 'Error' }), ' ',
+  // A step no longer in error (retried, running again, completed, resolved) keeps its last error as history.
+  var past = s.state !== 'error';
+  var box = h('div', { class: 'error-box' + (past ? ' history' : ''), 'data-testid': 'step-error', 'data-step': s.name, 'data-history': past ? 'true' : 'false' }, [
+    past ? h('span', { class: 'muted', text: 'Earlier error, before ' + (s.state === 'complete' ? 'it completed' : 'it became ' + s.state.replace(/_/g, ' ')) + ': ' }) : null,
+    h('span', { class: 'err-name', 'data-testid': 'step-error-name', text: e.name || 'Error' }), ': ',
     h('span', { class: 'err-message', 'data-testid': 'step-error-message', text: e.message }),
     e.code ? h('span', { class: 'code mono', title: 'error code', text: e.code }) : null,
     e.stack ? details('stack:' + s.name, 'Stack trace', e.stack) : null,
   ]);
-  return [row, h('tr', { class: 'error-row' + (instance ? ' instance-row' : ''), 'data-step': s.name }, [h('td', { colspan: 11 }, [box])])];
-}
-
-/* ---------- graph: layers by longest path from the roots, left to right ---------- */
-
-function svg(tag, attrs, kids) {
-  var e = document.createElementNS(SVGNS, tag);
-  Object.keys(attrs || {}).forEach(function (k) { if (k === 'text') e.textContent = attrs[k]; else e.setAttribute(k, String(attrs[k])); });
-  (kids || []).forEach(function (c) { e.append(c); });
-  return e;
-}
-
-function layout(nodes, edges) {
-  var parents = new Map(nodes.map(function (n) { return [n.id, []]; }));
-  edges.forEach(function (e) { if (parents.has(e.from) && parents.has(e.to)) parents.get(e.to).push(e.from); });
-  var level = new Map();
-  function depth(id, path) {
-    if (level.has(id)) return level.get(id);
-    if (path.has(id)) return 0; // a cycle cannot be registered; this only guards against looping
-    path.add(id);
-    var d = 0;
-    parents.get(id).forEach(function (p) { d = Math.max(d, depth(p, path) + 1); });
-    path.delete(id);
-    level.set(id, d);
-    return d;
-  }
-  nodes.forEach(function (n) { depth(n.id, new Set()); });
-  var cols = [];
-  nodes.forEach(function (n) { var l = level.get(n.id); (cols[l] = cols[l] || []).push(n); });
-  cols = cols.filter(Boolean);
-  var rows = Math.max.apply(null, cols.map(function (c) { return c.length; }));
-  var pos = new Map();
-  cols.forEach(function (col, c) {
-    // Order each column by the mean height of its parents (fewer crossings), then centre it.
-    var mean = new Map(col.map(function (n) {
-      var ps = parents.get(n.id).filter(function (p) { return pos.has(p); });
-      return [n.id, ps.length ? ps.reduce(function (a, p) { return a + pos.get(p).y; }, 0) / ps.length : 0];
-    }));
-    if (c > 0) col.sort(function (a, b) { return mean.get(a.id) - mean.get(b.id); });
-    var top = G.PAD + ((rows - col.length) * (G.H + G.GY)) / 2;
-    col.forEach(function (n, i) { pos.set(n.id, { x: G.PAD + c * (G.W + G.GX), y: top + i * (G.H + G.GY) }); });
-  });
-  return { pos: pos, width: 2 * G.PAD + cols.length * G.W + (cols.length - 1) * G.GX, height: 2 * G.PAD + rows * G.H + (rows - 1) * G.GY };
-}
-
-function renderGraph(g) {
-  var box = $('task-graph');
-  var nodes = g.nodes || [];
-  var edges = g.edges || [];
-  $('task-mermaid').replaceChildren(g.mermaid ? details('mermaid', 'Mermaid source', g.mermaid) : '');
-  if (!nodes.length) { box.replaceChildren(h('p', { class: 'muted', text: 'This task has no steps.' })); return; }
-  // A third line under the state when a node has more to say: a map step's counts, what holds a step.
-  function more(n) { return n.instances ? countsText(n.instances) : n.reason || ''; }
-  G.H = nodes.some(function (n) { return more(n); }) ? 66 : 50;
-  var L = layout(nodes, edges);
-  var root = svg('svg', { width: L.width, height: L.height, viewBox: '0 0 ' + L.width + ' ' + L.height, role: 'img', 'aria-label': 'Step graph', 'data-testid': 'graph-svg' }, [
-    svg('defs', {}, [svg('marker', { id: 'tasker-arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' }, [
-      svg('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#9ca3af' }),
-    ])]),
-  ]);
-  edges.forEach(function (e) {
-    var a = L.pos.get(e.from);
-    var b = L.pos.get(e.to);
-    if (!a || !b) return;
-    var x1 = a.x + G.W, y1 = a.y + G.H / 2, x2 = b.x, y2 = b.y + G.H / 2, mx = (x1 + x2) / 2;
-    root.append(svg('path', { class: e.kind === 'instance' ? 'edge instance' : 'edge', 'data-from': e.from, 'data-to': e.to, 'marker-end': 'url(#tasker-arrow)',
-      d: 'M' + x1 + ',' + y1 + ' C' + mx + ',' + y1 + ' ' + mx + ',' + y2 + ' ' + x2 + ',' + y2 }));
-  });
-  nodes.forEach(function (n) {
-    var p = L.pos.get(n.id);
-    var state = n.state || 'pending';
-    var full = n.instances ? n.id + ' \u00d7' + n.instances.total : n.id;
-    var name = full.length > 24 ? full.slice(0, 23) + '\u2026' : full;
-    var tries = n.attempts === undefined ? '' : ' \u00b7 ' + n.attempts + '/' + n.retryLimit;
-    var extra = more(n);
-    var node = svg('g', { class: 'node s-' + state + (n.mapOf !== undefined ? ' instance' : ''), 'data-testid': 'graph-node', 'data-step': n.id, 'data-state': state, transform: 'translate(' + p.x + ',' + p.y + ')' }, [
-      svg('title', { text: (n.label || n.id) + ': ' + state + (n.attempts === undefined ? '' : ' (attempts ' + n.attempts + ' of ' + n.retryLimit + ')') + (n.reason ? '; ' + n.reason : '') }),
-      svg('rect', { width: G.W, height: G.H, rx: 8 }),
-      svg('text', { x: 10, y: 20, text: name }),
-      svg('text', { x: 10, y: 38, class: 'sub', text: state + tries }),
-    ]);
-    if (extra) node.append(svg('text', { x: 10, y: 55, class: 'sub', 'data-testid': 'graph-node-detail', text: extra.length > 30 ? extra.slice(0, 29) + '\u2026' : extra }));
-    node.addEventListener('click', function () { focusStep(n.id); });
-    root.append(node);
-  });
-  box.replaceChildren(root);
-}
-
-function focusStep(name) {
-  var row = Array.prototype.find.call($('steps-body').querySelectorAll('tr[data-testid="step-row"], tr[data-testid="instance-row"]'), function (r) { return r.getAttribute('data-step') === name; });
-  if (!row) return;
-  row.scrollIntoView({ block: 'center', behavior: 'smooth' });
-  row.classList.remove('flash');
-  void row.offsetWidth;
-  row.classList.add('flash');
-}
-
-/* ---------- audit trail ---------- */
-
-function renderAudit(entries) {
-  var rows = (entries || []).map(function (a) {
-    return h('tr', { 'data-testid': 'audit-row', 'data-step': a.stepName || '', 'data-to': a.to }, [
-      timeCell(a.at),
-      h('td', { class: 'mono' }, [a.stepName ? a.stepName : h('em', { text: 'task' })]),
-      h('td', { class: 'nowrap' }, [a.from ? badge(a.from) : h('span', { class: 'muted', text: '(new)' }), ' \u2192 ', badge(a.to)]),
-      h('td', { text: a.attempt === undefined || a.attempt === null ? '' : a.attempt }),
-      h('td', { 'data-testid': 'audit-actor', text: a.actor || '' }),
-      h('td', { text: a.reason || '' }),
-      h('td', { text: a.error ? a.error.name + ': ' + a.error.message : '' }),
-    ]);
-  });
-  if (!rows.length) rows = [h('tr', {}, [h('td', { class: 'empty', colspan: 7, text: 'No transitions recorded.' })])];
-  $('audit-body').replaceChildren.apply($('audit-body'), rows);
-}
-
-/* ---------- operator actions ---------- */
-
-function openAction(kind, step, signal) {
-  if (!S.task) return;
-  S.action = { kind: kind, step: step, signal: signal, taskId: S.task.id };
-  $('action-title').textContent = kind === 'resolve' ? 'Resolve step "' + step + '" of task ' + S.task.id
-    : kind === 'signal' ? 'Send signal "' + signal + '" to task ' + S.task.id
-    : (kind === 'retry' ? 'Retry' : 'Cancel') + ' task ' + S.task.id;
-  $('action-help').textContent = ACTIONS[kind].hint + (kind === 'signal' ? ' Step "' + step + '" waits for it.' : '');
-  $('action-results-field').hidden = kind !== 'resolve';
-  $('action-results').value = '';
-  $('action-payload-field').hidden = kind !== 'signal';
-  $('action-payload').value = '';
-  $('action-reason').value = '';
-  message($('action-error'), '');
-  $('action-confirm').disabled = false;
-  $('action-confirm').textContent = kind === 'retry' ? 'Retry task' : kind === 'cancel' ? 'Cancel task' : kind === 'signal' ? 'Send signal' : 'Resolve step';
-  $('action-dialog').showModal();
-  (kind === 'resolve' ? $('action-results') : kind === 'signal' ? $('action-payload') : $('action-reason')).focus();
-}
-
-async function confirmAction(ev) {
-  ev.preventDefault();
-  var a = S.action;
-  if (!a) return;
-  var body = {};
-  var reason = $('action-reason').value.trim();
-  if (reason) body.reason = reason;
-  if (a.kind === 'resolve' || a.kind === 'signal') {
-    var input = a.kind === 'resolve' ? $('action-results') : $('action-payload');
-    var what = a.kind === 'resolve' ? 'Results are' : 'The payload is';
-    var raw = input.value.trim();
-    if (raw) {
-      try { body[a.kind === 'resolve' ? 'results' : 'payload'] = JSON.parse(raw); } catch (e) {
-        message($('action-error'), what + ' not valid JSON (nothing was sent): ' + e.message, 'error');
-        input.focus();
-        return;
-      }
-    }
-  }
-  var path = '/tasks/' + encodeURIComponent(a.taskId) + (a.kind === 'resolve' ? '/steps/' + encodeURIComponent(a.step) + '/resolve'
-    : a.kind === 'signal' ? '/signals/' + encodeURIComponent(a.signal) : '/' + a.kind);
-  $('action-confirm').disabled = true;
-  try { await api('POST', path, body); } catch (e) {
-    if (e.status !== 401) message($('action-error'), describe(e), 'error');
-    return;
-  } finally { $('action-confirm').disabled = false; }
-  S.action = null;
-  $('action-dialog').close();
-  var done = a.kind === 'signal' ? 'Signal "' + a.signal + '" sent (' + a.step + ').' : ACTIONS[a.kind].done + (a.step ? ' (' + a.step + ')' : '');
-  message($('action-message'), done + (reason ? ' Reason: ' + reason : ''), 'ok');
-  loadTask();
+  return [row, h('tr', { class: (past ? 'error-row history' : 'error-row') + (instance ? ' instance-row' : ''), 'data-step': s.name }, [h('td', { colspan: 11 }, [box])])];
 }
 `;

@@ -1,0 +1,331 @@
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ScheduleModule } from '@nestjs/schedule';
+import { Test } from '@nestjs/testing';
+import { TaskerModule, TaskerService } from 'nestjs-tasker';
+import { TaskerAdminModule } from 'nestjs-tasker/admin';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { configureAdminApp } from '../../src/configure-app';
+import { DECLINED, GreetingWorkflow, InvoiceWorkflow, PaymentSwitch } from '../fixtures/dashboard.workflow';
+import { dropSchema, uniqueSchema } from '../support/database';
+import { testOptions } from '../support/tasker-app';
+
+/**
+ * The dashboard as a first-time operator uses it (headless Chromium, real server, worker and
+ * Postgres): the failures inbox and a whole class of failures recovered from it, the task list's
+ * counts, failing steps and shareable filters, actions offered by state, error history and the
+ * audit trail's precision, the workers and task types pages, and the layout from 390 to 1920 px.
+ * With TASKER_SCREENSHOTS=1 it writes the screenshots of docs/operations.md (docs/images/).
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const ALICE = 'alice-secret-0123456789';
+const DASH = 'dash-secret-0123456789';
+const SHOTS = process.env.TASKER_SCREENSHOTS === '1';
+
+describe('operator dashboard: failures inbox and operations (headless Chromium)', () => {
+  const schema = uniqueSchema('dashops');
+  let app: NestExpressApplication | undefined;
+  let browser: Browser | undefined;
+  let tasker: TaskerService;
+  let payments: PaymentSwitch;
+  let base: string;
+  let contexts: BrowserContext[] = [];
+  let pageErrors: string[] = [];
+  /** Every POST the pages sent, as "path body". */
+  let posts: string[] = [];
+  /** The three orders that fail alike, and their tasks. */
+  const failing = ['O-07', 'O-15', 'O-23'];
+  let failedIds: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium); CI installs it.`);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        EventEmitterModule.forRoot(),
+        ScheduleModule.forRoot(),
+        TaskerModule.forRoot(testOptions(schema)),
+        TaskerAdminModule.forRoot({
+          apiKeys: [
+            { name: 'alice', role: 'operator', secret: ALICE },
+            { name: 'dash', role: 'viewer', secret: DASH },
+          ],
+        }),
+      ],
+      providers: [PaymentSwitch, InvoiceWorkflow, GreetingWorkflow],
+    }).compile();
+    app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: ['error', 'warn'] });
+    configureAdminApp(app);
+    await app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    tasker = app.get(TaskerService);
+    payments = app.get(PaymentSwitch);
+
+    // 30 invoices; the provider declines 3 of them alike (CARD_DECLINED at charge_card).
+    const orders = Array.from({ length: 30 }, (_, i) => `O-${String(i + 1).padStart(2, '0')}`);
+    for (const o of orders) if (!failing.includes(o)) payments.fix(o);
+    const tasks = await tasker.createTasks(orders.map((orderId) => ({ name: 'invoice', namespace: 'billing', context: { orderId }, initiator: 'shop' })));
+    const done = await Promise.all(tasks.map((t) => tasker.waitForTask(t.id, { timeoutMs: 60_000 })));
+    failedIds = done.filter((t) => t.state === 'error').map((t) => t.id);
+    expect(failedIds).toHaveLength(3);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+
+  afterEach(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    contexts = [];
+    const errors = pageErrors;
+    pageErrors = [];
+    posts = [];
+    expect(errors).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await dropSchema(schema);
+  });
+
+  async function newPage(width = 1400, height = 1000): Promise<Page> {
+    const context = await browser!.newContext({ viewport: { width, height }, timezoneId: 'Europe/Berlin' });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${m.text()}`);
+    });
+    page.on('request', (r) => {
+      if (r.method() === 'POST') posts.push(`${new URL(r.url()).pathname} ${r.postData() ?? ''}`);
+    });
+    return page;
+  }
+
+  async function signIn(key: string, hash = '', width?: number): Promise<Page> {
+    const page = await newPage(width);
+    await page.goto(`${base}/tasker/dashboard${hash}`);
+    await page.fill('#api-key', key);
+    await page.click('#login-submit');
+    await page.locator('#whoami').waitFor({ state: 'visible' });
+    return page;
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    if (SHOTS) await page.screenshot({ path: `docs/images/${name}.png`, fullPage: true });
+  }
+
+  const group = (page: Page) => page.locator('[data-testid="failure-group"][data-step="charge_card"][data-code="CARD_DECLINED"]');
+
+  // Actions, counted as an operator makes them (typing a field is one, a click is one): 1 type the key,
+  // 2 sign in (the inbox shows the group of 3, its step and error), 3 Retry all, 4 type a reason,
+  // 5 confirm; the page follows the 3 tasks until all are complete; 6 open one: its audit trail has
+  // the retry. Fixing the cause (here: the provider) is outside the page. Six actions for 3 tasks or 3,000.
+  it('the story in 6 actions: landing on the failures inbox, retry all 3 with a reason, all complete, the retry in the audit trail', async () => {
+    const page = await newPage();
+    await page.goto(`${base}/tasker/dashboard`);
+    await page.fill('#api-key', ALICE); // 1
+    await page.click('#login-submit'); // 2
+    await group(page).waitFor();
+    expect(await page.evaluate('location.hash')).toBe('');
+    expect(await page.locator('[data-testid="failure-group"]').count()).toBe(1);
+    expect(await group(page).getAttribute('data-name')).toBe('invoice');
+    expect(await group(page).locator('[data-testid="failure-count"]').textContent()).toBe('3');
+    expect(await group(page).locator('[data-testid="failure-error"]').textContent()).toBe(`${DECLINED}CARD_DECLINED`);
+    expect(await group(page).textContent()).toContain('billing/invoice@1.0.0');
+    expect(await group(page).locator('[data-testid="failure-sample"]').count()).toBe(3);
+    await shot(page, 'dashboard-failures');
+
+    for (const o of failing) payments.fix(o); // the cause, fixed outside the page
+    await group(page).locator('[data-testid="retry-all"]').click(); // 3
+    await page.locator('#bulk-dialog').waitFor({ state: 'visible' });
+    expect(await page.textContent('#bulk-title')).toBe('Retry 3 tasks of billing/invoice@1.0.0 failed at step "charge_card"');
+    await page.fill('#bulk-reason', 'provider fixed the declines'); // 4
+    await page.click('#bulk-confirm'); // 5
+    await page.locator('#bulk-dialog').waitFor({ state: 'hidden' });
+    expect(posts).toHaveLength(1);
+    const [path, body] = [posts[0].slice(0, posts[0].indexOf(' ')), JSON.parse(posts[0].slice(posts[0].indexOf(' ') + 1))];
+    expect(path).toBe('/tasker/tasks/retry');
+    expect(body).toEqual({
+      filter: { state: 'error', namespace: 'billing', name: 'invoice', version: '1.0.0', stepName: 'charge_card', code: 'CARD_DECLINED' },
+      reason: 'provider fixed the declines',
+    });
+    expect(await page.textContent('[data-testid="bulk-result"] div')).toBe('Retried 3 tasks of billing/invoice (step charge_card). Reason: provider fixed the declines');
+    // The page follows the retried tasks by itself (auto-refresh) until all are complete.
+    await page.locator('[data-testid="bulk-progress"]', { hasText: 'Now: 3 complete' }).waitFor();
+    await page.locator('[data-testid="no-failures"]').waitFor();
+    await shot(page, 'dashboard-bulk-retry');
+    for (const id of failedIds) expect((await tasker.getTask(id)).state).toBe('complete');
+
+    await page.click(`[data-testid="bulk-task"][data-state="complete"] >> nth=0`); // 6
+    await page.locator('#task-state[data-state="complete"]').waitFor();
+    const retried = page.locator('[data-testid="audit-row"][data-step=""][data-to="pending"][data-operator="true"]').filter({ hasText: 'alice' });
+    await retried.waitFor();
+    expect(await retried.locator('[data-testid="audit-actor"]').textContent()).toBe('alice');
+    expect(await retried.textContent()).toContain('provider fixed the declines');
+    await shot(page, 'dashboard-task-after-retry');
+  });
+
+  it('after the retry: the old error is history (not a red box under a green step), named once; the audit shows ms and the zone, marks operators, numbers attempts on', async () => {
+    const id = failedIds[0];
+    const page = await signIn(ALICE, `#task/${id}`);
+    await page.locator('#task-state[data-state="complete"]').waitFor();
+    const error = page.locator('[data-testid="step-error"][data-step="charge_card"]');
+    expect(await error.getAttribute('data-history')).toBe('true');
+    expect(await error.getAttribute('class')).toBe('error-box history');
+    expect(await error.textContent()).toMatch(/^Earlier error, before it completed: PermanentError: /);
+    expect(await error.textContent()).not.toMatch(/Error: Error|Error: PermanentError/);
+    // Complete: neither Retry nor Cancel is offered.
+    expect(await page.locator('#retry-task').isVisible()).toBe(false);
+    expect(await page.locator('#cancel-task').isVisible()).toBe(false);
+
+    expect(await page.textContent('[data-testid="audit-zone"]')).toMatch(/^Times in Europe\/Berlin, UTC\+0[12]:00, to the millisecond$/);
+    for (const at of await page.locator('[data-testid="audit-at"]').allTextContents()) expect(at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+0[12]:00$/);
+    // The worker's entries are not marked; the creation by "shop" and alice's retry are.
+    const marks = await page.locator('[data-testid="audit-row"]').evaluateAll((rows) =>
+      rows.map((r) => [r.getAttribute('data-step'), r.getAttribute('data-to'), r.getAttribute('data-operator')].join(' ')));
+    expect(marks.filter((m) => m.endsWith(' true'))).toEqual([' pending true', ' pending true', 'charge_card pending true']);
+    // charge_card: attempt 1 failed for good, the retry's first attempt is its second, not a second "1".
+    const attempts = await page.locator('[data-testid="audit-row"][data-step="charge_card"]').evaluateAll((rows) =>
+      rows.map((r) => `${r.getAttribute('data-to')}:${r.querySelector('[data-testid="audit-attempt"]')!.textContent}`));
+    expect(attempts).toEqual(['in_progress:1', 'error:1', 'pending:', 'in_progress:2', 'complete:2']);
+  });
+
+  it('the task list: counts by state on top, the failing step and error of a failed task, filters in the URL that another tab opens as they were', async () => {
+    const id = (await tasker.createTask({ name: 'invoice', namespace: 'billing', context: { orderId: 'X-1' } })).id;
+    expect((await tasker.waitForTask(id, { timeoutMs: 30_000 })).state).toBe('error');
+    const page = await signIn(DASH, '#tasks');
+    const count = (st: string) => page.locator(`[data-testid="state-count"][data-state="${st}"] .n`);
+    await count('complete').and(page.locator('.n', { hasText: /^30$/ })).waitFor();
+    expect(await count('error').textContent()).toBe('1');
+    const row = page.locator(`[data-testid="task-row"][data-task-id="${id}"]`);
+    await row.locator('[data-testid="failing-step"]').waitFor();
+    expect(await row.locator('[data-testid="failing-step"]').textContent()).toBe('charge_card');
+    expect(await row.locator('[data-testid="failing-error"]').textContent()).toBe(`PermanentError: ${DECLINED} [CARD_DECLINED]`);
+    // A complete task has no failing cell content.
+    expect(await page.locator('[data-testid="task-row"][data-state="complete"] [data-testid="failing-step"]').count()).toBe(0);
+
+    // A count filters the list; the filters are in the URL.
+    await page.click('[data-testid="state-count"][data-state="error"]');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('[data-testid="task-row"]').length === 1);
+    await page.fill('#filter-namespace', 'billing');
+    await page.click('#filter-apply');
+    await page.waitForFunction(() => (globalThis as any).location.hash === '#tasks?state=error&namespace=billing');
+    await shot(page, 'dashboard-task-list');
+    const shared = await signIn(DASH, '#tasks?state=error&namespace=billing');
+    await shared.locator(`[data-testid="task-row"][data-task-id="${id}"]`).waitFor();
+    expect(await shared.inputValue('#filter-state')).toBe('error');
+    expect(await shared.inputValue('#filter-namespace')).toBe('billing');
+    expect(await shared.locator('[data-testid="task-row"]').count()).toBe(1);
+    // Back returns to the list before the filter.
+    await page.goBack();
+    await page.waitForFunction(() => (globalThis as any).location.hash === '#tasks?state=error');
+    expect(await page.inputValue('#filter-namespace')).toBe('');
+    await tasker.cancelTask(id, { actor: 'tests' });
+  });
+
+  it('Retry and Cancel are offered only when the state allows them; a dialog closes when the page navigates (Back)', async () => {
+    const id = (await tasker.createTask({ name: 'invoice', namespace: 'billing', context: { orderId: 'X-2' } })).id;
+    expect((await tasker.waitForTask(id, { timeoutMs: 30_000 })).state).toBe('error');
+    const page = await signIn(ALICE, '#tasks');
+    await page.locator(`[data-testid="task-row"][data-task-id="${id}"] a`).click();
+    await page.locator('#task-state[data-state="error"]').waitFor();
+    expect(await page.locator('#retry-task').isVisible()).toBe(true);
+    expect(await page.locator('#cancel-task').isVisible()).toBe(true);
+    await page.click('#retry-task');
+    await page.locator('#action-dialog').waitFor({ state: 'visible' });
+    await page.goBack();
+    await page.locator('#list-view').waitFor({ state: 'visible' });
+    expect(await page.locator('#action-dialog').isVisible()).toBe(false);
+    expect(posts).toEqual([]);
+
+    await tasker.cancelTask(id, { actor: 'tests', reason: 'not wanted' });
+    await page.goForward();
+    await page.locator('#task-state[data-state="cancelled"]').waitFor();
+    expect(await page.locator('#retry-task').isVisible()).toBe(false);
+    expect(await page.locator('#cancel-task').isVisible()).toBe(false);
+  });
+
+  it('the workers page shows who is alive and what each runs; the task types page, which types a live worker serves', async () => {
+    const page = await signIn(DASH, '#workers');
+    const worker = page.locator('[data-testid="worker-row"]');
+    await worker.waitFor();
+    expect(await worker.count()).toBe(1);
+    expect(await worker.getAttribute('data-worker')).toMatch(/^worker:/);
+    expect(await worker.locator('[data-testid="worker-types"]').textContent()).toBe('billing/invoice@1.0.0, mail/greeting@1.0.0');
+    expect(await worker.locator('[data-testid="worker-running"]').textContent()).toMatch(/^\d+ of \d+ places$/);
+    await shot(page, 'dashboard-workers');
+
+    await page.click('[data-testid="nav-types"]');
+    const invoice = page.locator('[data-testid="type-row"][data-type="billing/invoice@1.0.0"]');
+    await invoice.waitFor();
+    expect(await invoice.getAttribute('data-workers')).toBe('1');
+    expect(await invoice.locator('.step-chip').allTextContents()).toEqual(['fetch_order', 'charge_card', 'reserve_stock', 'send_receipt']);
+    expect(await invoice.locator('[data-testid="type-workers"]').textContent()).toBe('1 worker');
+  });
+
+  it('sign-in asks for the secret of a name:role:secret entry; the bare host redirects to the dashboard; the OpenAPI document does not call the keys JWTs', async () => {
+    const page = await newPage();
+    const res = await page.goto(`${base}/`);
+    expect(new URL(res!.url()).pathname).toBe('/tasker/dashboard');
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    expect(await page.textContent('#key-hint')).toContain('name:role:secret');
+    expect(await page.textContent('#key-hint')).toContain('enter only the secret');
+
+    const doc = await (await fetch(`${base}/tasker/docs-json`)).json();
+    expect(JSON.stringify(doc)).not.toMatch(/JWT/);
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'API key' });
+  });
+
+  /** Horizontal overflow of the page, and of each visible table beyond its box, in px (0: none). */
+  const overflow = (page: Page) =>
+    page.evaluate(() => {
+      const d = (globalThis as any).document;
+      const tables = Array.from(d.querySelectorAll('table.grid')).filter((t: any) => t.offsetParent !== null) as any[];
+      return {
+        page: d.documentElement.scrollWidth - d.documentElement.clientWidth,
+        tables: Object.fromEntries(tables.map((t) => [t.id, Math.max(0, t.scrollWidth - t.parentElement.clientWidth)])),
+      };
+    });
+
+  /** How far each graph node lies outside the graph panel's box, in px (0: inside). */
+  const nodesOutside = (page: Page) =>
+    page.evaluate(() => {
+      const d = (globalThis as any).document;
+      const panel = d.getElementById('task-graph').getBoundingClientRect();
+      return Array.from(d.querySelectorAll('[data-testid="graph-node"]')).map((n: any) => {
+        const b = n.getBoundingClientRect();
+        return Math.max(0, panel.left - b.left, b.right - panel.right, panel.top - b.top, b.bottom - panel.bottom);
+      });
+    });
+
+  it.each([1024, 1280, 1920])('at %i px the graph fits its panel and the steps table fits its card', async (width) => {
+    const page = await signIn(DASH, `#task/${failedIds[1]}`, width);
+    await page.locator('#task-state[data-state="complete"]').waitFor();
+    await page.locator('[data-testid="graph-node"]').first().waitFor();
+    expect(await nodesOutside(page)).toEqual([0, 0, 0, 0]);
+    expect(await overflow(page)).toEqual({ page: 0, tables: { 'steps-table': 0, 'audit-table': 0 } });
+    if (width === 1024) await shot(page, 'dashboard-task-1024');
+  });
+
+  it('at 390 px (a phone) every view fits the screen: no horizontal overflow of the page or of a table', async () => {
+    const page = await signIn(ALICE, '', 390);
+    await page.locator('#failures-view').waitFor({ state: 'visible' });
+    expect(await overflow(page)).toEqual({ page: 0, tables: { 'failures-table': 0 } });
+    for (const [hash, table] of [['#tasks', 'tasks-table'], ['#workers', 'workers-table'], ['#types', 'types-table']]) {
+      await page.evaluate(`location.hash = '${hash}'`);
+      await page.locator(`#${table} tbody tr[data-testid]`).first().waitFor();
+      expect(await overflow(page)).toEqual({ page: 0, tables: { [table]: 0 } });
+    }
+    await page.evaluate(`location.hash = '#task/${failedIds[2]}'`);
+    await page.locator('#task-state[data-state="complete"]').waitFor();
+    await page.locator('[data-testid="audit-row"]').first().waitFor();
+    expect(await nodesOutside(page)).toEqual([0, 0, 0, 0]);
+    expect(await overflow(page)).toEqual({ page: 0, tables: { 'steps-table': 0, 'audit-table': 0 } });
+    await shot(page, 'dashboard-phone');
+  });
+});

@@ -26,7 +26,7 @@ describe('normalizeOptions', () => {
   it('has no test switches: retryDelays belongs to the testing kit', () => {
     expect(configError({ databaseUrl: url, retryDelays: 'skip' }).message).toBe(
       'TaskerModule options are invalid: retryDelays is not an option (known: databaseUrl, dataSourceName, schema, migrationsRun, poolSize, ' +
-        'statementTimeoutMs, worker, defaults, logging).',
+        'statementTimeoutMs, worker, defaults, logging, retention).',
     );
   });
 
@@ -49,6 +49,7 @@ describe('normalizeOptions', () => {
       },
       defaults: { retryLimit: 3, backoff: { baseMs: 1_000, maxMs: 300_000, jitter: 0.2 } },
       logging: true,
+      retention: null,
     });
   });
 
@@ -139,6 +140,27 @@ describe('normalizeOptions', () => {
     }
     expect(normalizeOptions({ databaseUrl: url, statementTimeoutMs: 100 }).statementTimeoutMs).toBe(100);
     expect(configError({ databaseUrl: url, defaults: { retryLimit: 1001 } }).message).toContain('defaults.retryLimit must be an integer from 1 to 1000');
+  });
+
+  it('retention: off by default; finishedAfterMs required, defaults for the rest, each bad value named', () => {
+    expect(normalizeOptions({ databaseUrl: url }).retention).toBeNull();
+    expect(normalizeOptions({ databaseUrl: url, retention: { finishedAfterMs: 30 * 86_400_000 } }).retention).toEqual({
+      finishedAfterMs: 30 * 86_400_000,
+      intervalMs: 60_000,
+      batchSize: 500,
+    });
+    expect(configError({ databaseUrl: url, retention: {} }).message).toContain('retention.finishedAfterMs is required');
+    for (const finishedAfterMs of [-1, 0, 1.5, '1000', NaN, Infinity, null]) {
+      expect(configError({ databaseUrl: url, retention: { finishedAfterMs } }).message).toContain('retention.finishedAfterMs must be a positive integer');
+    }
+    for (const intervalMs of [-5, 0, '60000', 2.5]) {
+      expect(configError({ databaseUrl: url, retention: { finishedAfterMs: 1, intervalMs } }).message).toContain('retention.intervalMs must be a positive integer');
+    }
+    for (const batchSize of [0, -1, 10_001, 'x']) {
+      expect(configError({ databaseUrl: url, retention: { finishedAfterMs: 1, batchSize } }).message).toContain('retention.batchSize must be an integer from 1 to 10000');
+    }
+    expect(configError({ databaseUrl: url, retention: 86_400_000 }).message).toContain('retention must be an object { finishedAfterMs, intervalMs?, batchSize? }');
+    expect(configError({ databaseUrl: url, retention: { finishedAfter: 1 } }).message).toContain('retention.finishedAfter is not an option');
   });
 
   it('does not mutate the options it was given', () => {

@@ -1478,6 +1478,7 @@ END $function$;
 CREATE OR REPLACE FUNCTION tasker.purge_tasks(p_before timestamp with time zone, p_states text[], p_limit integer)
  RETURNS TABLE(state text, purged integer)
  LANGUAGE sql
+ SET jit TO 'off'
 AS $function$
   WITH picked AS (
     SELECT t.id FROM tasker.tasks t

@@ -3,7 +3,7 @@
  * server of DATABASE_URL, or an embedded one started by scripts/with-postgres.mjs). Prints a table
  * (median of the runs, min–max, the target) and writes it as JSON. Asserts nothing about time.
  *
- * Options: --suite all|peers|sql|throughput|latency|memory|scale|dynamic|flow (default all), --runs N (3),
+ * Options: --suite all|peers|sql|throughput|latency|memory|scale|dynamic|flow|ops (default all), --runs N (3),
  * --scale F (sizes × F when F < 1, ÷ F when F > 1: 0.1 and 10 both mean a tenth, for a quick try), --only w1,w2 (workload names),
  * --json path (default bench/results/tasker.json).
  */
@@ -21,6 +21,7 @@ import { cronWorkload, keyedWorkload, ratedWorkload } from './workloads/peers-fl
 import { claimLimitedWorkload, dagLimitedWorkload, jobsPriorityWorkload } from './workloads/flow';
 import { chainWorkload, createWorkload, fanOutWorkload } from './workloads/latency';
 import { memoryWorkload } from './workloads/memory';
+import { purgeWorkload } from './workloads/purge';
 import { historyWorkload, readinessWorkload } from './workloads/sql';
 import { dagWorkload, jobsWorkload, scaleOutWorkload } from './workloads/throughput';
 import {
@@ -61,12 +62,13 @@ const WORKLOADS: Workload[] = [
   keyedWorkload,
   ratedWorkload,
   cronWorkload(),
+  purgeWorkload,
 ];
 
 /** A mistake in how the bench was called: its message is all the user needs (no stack trace). */
 class UsageError extends Error {}
 
-const USAGE = `usage: npm run bench -- [--suite all|peers|sql|throughput|latency|memory|scale|dynamic|flow] [--only w1,w2] [--runs N] [--scale F] [--json FILE]
+const USAGE = `usage: npm run bench -- [--suite all|peers|sql|throughput|latency|memory|scale|dynamic|flow|ops] [--only w1,w2] [--runs N] [--scale F] [--json FILE]
 workloads (for --only): ${WORKLOADS.map((w) => w.name).join(', ')}`;
 
 function options() {

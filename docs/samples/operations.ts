@@ -76,3 +76,34 @@ export class WorkflowTriage {
   }
 }
 // #endregion
+
+// #region retention
+@Module({
+  imports: [
+    EventEmitterModule.forRoot(),
+    ScheduleModule.forRoot(),
+    TaskerModule.forRoot({
+      databaseUrl: process.env.DATABASE_URL,
+      // Finished tasks are deleted 30 days after they finished (tasks in error are kept).
+      retention: { finishedAfterMs: 30 * 24 * 60 * 60 * 1000 },
+    }),
+  ],
+})
+export class RetainingAppModule {}
+// #endregion
+
+// #region incident
+@Injectable()
+export class IncidentActions {
+  constructor(private readonly tasker: TaskerService) {}
+
+  /** Once the cause of the largest failure group is fixed: retry every task of that group. */
+  async retryLargestGroup(reason: string): Promise<number> {
+    const [group] = await this.tasker.listFailures();
+    if (!group) return 0;
+    const { namespace, name, version, stepName, code } = group;
+    const { count } = await this.tasker.retryTasks({ namespace, name, version, stepName, code }, { actor: 'incident-bot', reason });
+    return count;
+  }
+}
+// #endregion

@@ -38,6 +38,8 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
   /** The three orders that fail alike, and their tasks. */
   const failing = ['O-07', 'O-15', 'O-23'];
   let failedIds: string[] = [];
+  /** Tasks that completed at once (what the layout tests open). */
+  let okIds: string[] = [];
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium); CI installs it.`);
@@ -68,6 +70,7 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
     const tasks = await tasker.createTasks(orders.map((orderId) => ({ name: 'invoice', namespace: 'billing', context: { orderId }, initiator: 'shop' })));
     const done = await Promise.all(tasks.map((t) => tasker.waitForTask(t.id, { timeoutMs: 60_000 })));
     failedIds = done.filter((t) => t.state === 'error').map((t) => t.id);
+    okIds = done.filter((t) => t.state === 'complete').map((t) => t.id);
     expect(failedIds).toHaveLength(3);
 
     browser = await chromium.launch({
@@ -115,8 +118,8 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
     return page;
   }
 
-  async function shot(page: Page, name: string): Promise<void> {
-    if (SHOTS) await page.screenshot({ path: `docs/images/${name}.png`, fullPage: true });
+  async function shot(page: Page, name: string, fullPage = true): Promise<void> {
+    if (SHOTS) await page.screenshot({ path: `docs/images/${name}.png`, fullPage });
   }
 
   const group = (page: Page) => page.locator('[data-testid="failure-group"][data-step="charge_card"][data-code="CARD_DECLINED"]');
@@ -185,10 +188,10 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
 
     expect(await page.textContent('[data-testid="audit-zone"]')).toMatch(/^Times in Europe\/Berlin, UTC\+0[12]:00, to the millisecond$/);
     for (const at of await page.locator('[data-testid="audit-at"]').allTextContents()) expect(at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+0[12]:00$/);
-    // The worker's entries are not marked; the creation by "shop" and alice's retry are.
+    // alice's retry is marked (on the task and its failed step); the creation by "shop" and the worker's entries are not.
     const marks = await page.locator('[data-testid="audit-row"]').evaluateAll((rows) =>
       rows.map((r) => [r.getAttribute('data-step'), r.getAttribute('data-to'), r.getAttribute('data-operator')].join(' ')));
-    expect(marks.filter((m) => m.endsWith(' true'))).toEqual([' pending true', ' pending true', 'charge_card pending true']);
+    expect(marks.filter((m) => m.endsWith(' true'))).toEqual([' pending true', 'charge_card pending true']);
     // charge_card: attempt 1 failed for good, the retry's first attempt is its second, not a second "1".
     const attempts = await page.locator('[data-testid="audit-row"][data-step="charge_card"]').evaluateAll((rows) =>
       rows.map((r) => `${r.getAttribute('data-to')}:${r.querySelector('[data-testid="audit-attempt"]')!.textContent}`));
@@ -276,8 +279,8 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
     expect(await page.textContent('#key-hint')).toContain('name:role:secret');
     expect(await page.textContent('#key-hint')).toContain('enter only the secret');
 
-    const doc = await (await fetch(`${base}/tasker/docs-json`)).json();
-    expect(JSON.stringify(doc)).not.toMatch(/JWT/);
+    const doc = (await (await fetch(`${base}/tasker/docs-json`)).json()) as { components: { securitySchemes: Record<string, unknown> } };
+    expect(JSON.stringify(doc).includes('JWT')).toBe(false);
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'API key' });
   });
 
@@ -303,13 +306,21 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
       });
     });
 
-  it.each([1024, 1280, 1920])('at %i px the graph fits its panel and the steps table fits its card', async (width) => {
-    const page = await signIn(DASH, `#task/${failedIds[1]}`, width);
-    await page.locator('#task-state[data-state="complete"]').waitFor();
+  /** Opens every collapsed block of the steps table (results, stack traces): the widest it gets. */
+  const openAll = (page: Page) =>
+    page.evaluate(() => (globalThis as any).document.querySelectorAll('#steps-table details').forEach((d: any) => (d.open = true)));
+
+  it.each([1024, 1280, 1920])('at %i px the graph fits its panel and the steps table fits its card, its results and stack trace open', async (width) => {
+    const id = (await tasker.createTask({ name: 'invoice', namespace: 'billing', context: { orderId: `L-${width}` } })).id;
+    expect((await tasker.waitForTask(id, { timeoutMs: 30_000 })).state).toBe('error');
+    const page = await signIn(DASH, `#task/${id}`, width);
+    await page.locator('#task-state[data-state="error"]').waitFor();
     await page.locator('[data-testid="graph-node"]').first().waitFor();
+    await page.locator('[data-testid="step-error"]').waitFor();
+    await openAll(page);
     expect(await nodesOutside(page)).toEqual([0, 0, 0, 0]);
     expect(await overflow(page)).toEqual({ page: 0, tables: { 'steps-table': 0, 'audit-table': 0 } });
-    if (width === 1024) await shot(page, 'dashboard-task-1024');
+    await tasker.cancelTask(id, { actor: 'tests' });
   });
 
   it('at 390 px (a phone) every view fits the screen: no horizontal overflow of the page or of a table', async () => {
@@ -321,11 +332,13 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
       await page.locator(`#${table} tbody tr[data-testid]`).first().waitFor();
       expect(await overflow(page)).toEqual({ page: 0, tables: { [table]: 0 } });
     }
-    await page.evaluate(`location.hash = '#task/${failedIds[2]}'`);
+    await page.evaluate(`location.hash = '#task/${okIds[1]}'`);
     await page.locator('#task-state[data-state="complete"]').waitFor();
     await page.locator('[data-testid="audit-row"]').first().waitFor();
+    await openAll(page);
     expect(await nodesOutside(page)).toEqual([0, 0, 0, 0]);
     expect(await overflow(page)).toEqual({ page: 0, tables: { 'steps-table': 0, 'audit-table': 0 } });
-    await shot(page, 'dashboard-phone');
+    await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
+    await shot(page, 'dashboard-phone', false);
   });
 });

@@ -6,8 +6,11 @@
 export const DASHBOARD_ACTIONS_SCRIPT = String.raw`
 /* ---------- audit trail ---------- */
 
-/** Written by an API key (or the app), not by a worker running an attempt (actor "worker:<host>:<pid>:<id>"). */
-function isOperator(a) { return !!a.actor && !/^worker:/.test(a.actor); }
+/**
+ * An operator's action (retry, cancel, resolve, signal): a change by an API key or the app's own
+ * call, not by a worker running an attempt (actor "worker:<host>:<pid>:<id>"), nor the creation.
+ */
+function isOperator(a) { return !!a.actor && !!a.from && !/^worker:/.test(a.actor); }
 
 /**
  * A retry gives a step a fresh attempt budget, so the recorded attempt restarts at 1; the trail
@@ -42,7 +45,7 @@ function renderAudit(entries) {
     at.title = new Date(a.at).toISOString();
     return h('tr', { 'data-testid': 'audit-row', 'data-step': a.stepName || '', 'data-to': a.to, 'data-operator': op ? 'true' : 'false', class: op ? 'operator' : '' }, [
       at,
-      h('td', { class: 'mono' }, [a.stepName ? a.stepName : h('em', { text: 'task' })]),
+      h('td', { class: 'mono name' }, [a.stepName ? a.stepName : h('em', { text: 'task' })]),
       h('td', { class: 'nowrap' }, [a.from ? badge(a.from) : h('span', { class: 'muted', text: '(new)' }), ' \u2192 ', badge(a.to)]),
       h('td', { 'data-testid': 'audit-attempt', title: num && num.n !== num.raw ? 'attempt ' + num.raw + ' of the budget given by the last retry' : null, text: num ? num.n : '' }),
       h('td', {}, [h('span', { 'data-testid': 'audit-actor', text: a.actor || '' }), op ? h('span', { class: 'op-mark', 'data-testid': 'operator-mark', text: 'operator' }) : null]),

@@ -91,7 +91,9 @@ details summary { cursor: pointer; color: var(--accent); }
 details pre { margin-top: 6px; }
 .grid td.results pre { white-space: pre; max-width: 320px; }
 .table-wrap { max-width: 100%; overflow-x: auto; }
+/* Long values (stack traces, results, worker ids) break anywhere so the tables fit; step names stay whole. */
 #steps-table td, #audit-table td { overflow-wrap: anywhere; }
+.grid td.name { overflow-wrap: normal; white-space: nowrap; }
 .counts-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin-bottom: 12px; }
 .count-chip { display: inline-flex; gap: 4px; align-items: baseline; padding: 2px 10px; border-radius: 999px; border: 1px solid; font-size: 13px; }
 .count-chip .n { font-weight: 700; }
@@ -106,7 +108,12 @@ tr.operator td { background: #f5f8ff; }
 .op-mark { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 4px; background: var(--in_progress-bg); color: var(--in_progress-fg); font-size: 11px; font-weight: 600; }
 .step-chip { display: inline-block; margin: 0 4px 4px 0; padding: 0 6px; border: 1px solid var(--line); border-radius: 4px; }
 #bulk-result a { margin-right: 4px; }
-@media (max-width: 1100px) { .grid th, .grid td { padding: 5px 5px; } #steps-table .results pre { max-width: 200px; } }
+/* Up to 1100 px the steps table's times wrap (date over time) and its results stay narrow, so eleven columns fit. */
+@media (max-width: 1100px) {
+  .grid th, .grid td { padding: 5px 5px; }
+  #steps-table td.nowrap { white-space: normal; }
+  #steps-table .results pre { max-width: 180px; }
+}
 @media (max-width: 640px) {
   .topbar { flex-wrap: wrap; padding: 8px 12px; gap: 8px; }
   .nav { flex-wrap: wrap; gap: 10px; }

@@ -203,7 +203,7 @@ function stepRows(s, instance) {
     guard(resolve, ACTIONS.resolve.hint);
     actions.push(resolve);
   }
-  var nameCell = h('td', { class: 'mono' }, [h('strong', { text: s.name })]);
+  var nameCell = h('td', { class: 'mono name' }, [h('strong', { text: s.name })]);
   if (s.instances) {
     var key = 'instances:' + s.name;
     var open = S.open.has(key);

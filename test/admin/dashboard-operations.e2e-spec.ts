@@ -174,6 +174,7 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
   });
 
   it('after the retry: the old error is history (not a red box under a green step), named once; the audit shows ms and the zone, marks operators, numbers attempts on', async () => {
+    // Continues the story: a task it retried.
     const id = failedIds[0];
     const page = await signIn(ALICE, `#task/${id}`);
     await page.locator('#task-state[data-state="complete"]').waitFor();
@@ -201,10 +202,13 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
   it('the task list: counts by state on top, the failing step and error of a failed task, filters in the URL that another tab opens as they were', async () => {
     const id = (await tasker.createTask({ name: 'invoice', namespace: 'billing', context: { orderId: 'X-1' } })).id;
     expect((await tasker.waitForTask(id, { timeoutMs: 30_000 })).state).toBe('error');
+    // After the story: 30 complete, 1 in error (this one); run alone, 27 and 4.
+    const { tasks: counts } = await tasker.stats();
     const page = await signIn(DASH, '#tasks');
     const count = (st: string) => page.locator(`[data-testid="state-count"][data-state="${st}"] .n`);
-    await count('complete').and(page.locator('.n', { hasText: /^30$/ })).waitFor();
-    expect(await count('error').textContent()).toBe('1');
+    await count('complete').and(page.locator('.n', { hasText: new RegExp(`^${counts.complete}$`) })).waitFor();
+    expect(await count('error').textContent()).toBe(String(counts.error));
+    expect(counts.complete + counts.error).toBe(31);
     const row = page.locator(`[data-testid="task-row"][data-task-id="${id}"]`);
     await row.locator('[data-testid="failing-step"]').waitFor();
     expect(await row.locator('[data-testid="failing-step"]').textContent()).toBe('charge_card');
@@ -214,7 +218,8 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
 
     // A count filters the list; the filters are in the URL.
     await page.click('[data-testid="state-count"][data-state="error"]');
-    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('[data-testid="task-row"]').length === 1);
+    await page.waitForFunction((n) => (globalThis as any).document.querySelectorAll('[data-testid="task-row"][data-state="error"]').length === n &&
+      (globalThis as any).document.querySelectorAll('[data-testid="task-row"]').length === n, counts.error);
     await page.fill('#filter-namespace', 'billing');
     await page.click('#filter-apply');
     await page.waitForFunction(() => (globalThis as any).location.hash === '#tasks?state=error&namespace=billing');
@@ -223,11 +228,22 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
     await shared.locator(`[data-testid="task-row"][data-task-id="${id}"]`).waitFor();
     expect(await shared.inputValue('#filter-state')).toBe('error');
     expect(await shared.inputValue('#filter-namespace')).toBe('billing');
-    expect(await shared.locator('[data-testid="task-row"]').count()).toBe(1);
+    expect(await shared.locator('[data-testid="task-row"]').count()).toBe(counts.error);
     // Back returns to the list before the filter.
     await page.goBack();
     await page.waitForFunction(() => (globalThis as any).location.hash === '#tasks?state=error');
     expect(await page.inputValue('#filter-namespace')).toBe('');
+
+    // A viewer sees the inbox but cannot act on a group.
+    await page.click('[data-testid="nav-failures"]');
+    await group(page).waitFor();
+    expect(await group(page).locator('[data-testid="failure-count"]').textContent()).toBe(String(counts.error));
+    expect(await page.isDisabled('[data-testid="retry-all"]')).toBe(true);
+    expect(await page.getAttribute('[data-testid="cancel-all"]', 'title')).toMatch(/viewer role/);
+    expect(await page.locator('#failures-readonly').isVisible()).toBe(true);
+    await page.click('[data-testid="retry-all"]', { force: true });
+    expect(await page.locator('#bulk-dialog').isVisible()).toBe(false);
+    expect(posts).toEqual([]);
     await tasker.cancelTask(id, { actor: 'tests' });
   });
 

@@ -143,6 +143,6 @@ const STATES = ['pending', 'in_progress', 'complete', 'error', 'cancelled', 'res
 /** Badge and graph-node colours, one rule set per state (the same palette as the Mermaid graph). */
 export const STATE_STYLE = STATES.map(
   (s) =>
-    `.badge.s-${s} { background: var(--${s}-bg); border-color: var(--${s}); color: var(--${s}-fg); }\n` +
+    `.badge.s-${s}, .count-chip.s-${s} { background: var(--${s}-bg); border-color: var(--${s}); color: var(--${s}-fg); }\n` +
     `.graph .node.s-${s} rect { fill: var(--${s}-bg); stroke: var(--${s}); }\n`,
 ).join('');

@@ -13,7 +13,7 @@ import { DASHBOARD_TASK_SCRIPT } from './dashboard.task.script';
  * the strict CSP of DashboardController holds). It asks for an API key, keeps it in sessionStorage
  * and calls the admin API with it; every text it shows is inserted with textContent.
  *
- * Elements the e2e test (test/admin/dashboard.e2e-spec.ts) drives have ids or data-testid attributes.
+ * Elements the browser tests (test/admin/dashboard*.e2e-spec.ts) drive have ids or data-testid attributes.
  */
 const BODY = String.raw`
 <header class="topbar">

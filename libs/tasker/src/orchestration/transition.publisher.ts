@@ -3,7 +3,9 @@ import { TaskerEventBus } from '../events/tasker-event-bus';
 import type { TransitionRow } from '../persistence/rows';
 import { TaskerTracing } from '../tracing/tasker-tracing';
 
-const byTransitionId = (a: TransitionRow, b: TransitionRow) => (BigInt(a.transition_id) < BigInt(b.transition_id) ? -1 : 1);
+// Ids are decimal text (bigint): a shorter one is smaller, equal lengths compare as text.
+const byTransitionId = (a: TransitionRow, b: TransitionRow) =>
+  a.transition_id.length - b.transition_id.length || (a.transition_id < b.transition_id ? -1 : a.transition_id > b.transition_id ? 1 : 0);
 
 /**
  * Publishes the lifecycle events of committed transitions, in commit order, once each.

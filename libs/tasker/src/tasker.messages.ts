@@ -239,3 +239,11 @@ export const FAULT_UNKNOWN_STEP = (taskType: string, stepName: string, steps: re
   `${taskType} has no step "${stepName}" (steps: ${steps.join(', ')}).`;
 export const FAULT_INJECTED = (failure: number, of: number, stepName: string) =>
   `Injected failure ${failure}${of === Infinity ? '' : ` of ${of}`} of step "${stepName}"`;
+
+// ---------------------------------------------------------------------------------------------
+// Worker health (log lines)
+
+export const EVENT_LOOP_STALLED = (ms: number, leaseMs: number, steps: readonly string[]) =>
+  `The event loop was blocked for ${ms} ms (worker.leaseMs is ${leaseMs}) while ${steps.length ? `these attempts ran: ${steps.join('; ')}` : 'no step ran'}. ` +
+  'Nothing else in this process ran meanwhile, lease renewals included: a longer stall lapses the leases of every step of this worker. ' +
+  'Move CPU-bound work to worker_threads (or another process), split the step, or raise worker.leaseMs.';

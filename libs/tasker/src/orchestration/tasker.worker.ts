@@ -8,6 +8,8 @@ import { StepRepository } from '../persistence/step.repository';
 import { TaskerTracing } from '../tracing/tasker-tracing';
 import { HandlerRegistry } from '../registry/handler.registry';
 import { TASKER_CONFIG } from '../tasker.constants';
+import { EVENT_LOOP_STALLED } from '../tasker.messages';
+import { EventLoopMonitor, stallThresholdMs } from './event-loop.monitor';
 import { serializeError } from './outcome';
 import { OutcomeRecorder } from './outcome.recorder';
 import { AttemptAbort, AttemptOutcome, StepExecutor } from './step.executor';
@@ -43,6 +45,9 @@ export class TaskerWorker implements ClaimSink {
   private beat?: Promise<void>;
   /** Tasks cancelled recently, by id, with when this process heard of it. */
   private readonly cancelledTasks = new Map<string, number>();
+  /** Attempts that ended lately, with when (performance.now()): a stall noticed just after them may be theirs. */
+  private recentlyEnded: { claim: ClaimRow; at: number }[] = [];
+  private readonly loopMonitor: EventLoopMonitor;
 
   constructor(
     private readonly steps: StepRepository,
@@ -57,6 +62,8 @@ export class TaskerWorker implements ClaimSink {
   ) {
     claimer.attach(this);
     signals.on({ cancelled: (taskId) => this.abortTask(taskId) });
+    const threshold = stallThresholdMs(config.worker.leaseMs);
+    this.loopMonitor = new EventLoopMonitor(Math.min(100, threshold), threshold, (ms, since) => this.stalled(ms, since));
   }
 
   get accepting(): boolean {
@@ -86,6 +93,7 @@ export class TaskerWorker implements ClaimSink {
     this.pollTimer = setInterval(() => this.claimer.wake(), w.pollIntervalMs);
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(w.leaseMs / 3)));
     this.claimer.wake();
+    this.loopMonitor.start();
     await this.heartbeat();
   }
 
@@ -97,6 +105,7 @@ export class TaskerWorker implements ClaimSink {
     if (!this.started || this.stopping) return;
     this.stopping = true;
     clearInterval(this.pollTimer);
+    this.loopMonitor.stop();
     const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, this.config.worker.shutdownTimeoutMs)))]);
@@ -156,10 +165,25 @@ export class TaskerWorker implements ClaimSink {
         this.logger.error(`Could not record the outcome of step ${claim.step_name} (task ${claim.task_id}): ${(e as Error).message}`);
       } finally {
         this.running.delete(claim.lease_token);
+        const since = this.loopMonitor.lastTick;
+        this.recentlyEnded = this.recentlyEnded.filter((e) => e.at >= since);
+        this.recentlyEnded.push({ claim, at: performance.now() });
         this.claimer.attemptEnded(claim.lease_token);
       }
     })();
     this.running.set(claim.lease_token, entry);
+  }
+
+  /**
+   * The event loop was blocked for `ms` ms: nothing of this process ran meanwhile, lease renewals
+   * included. Names the attempts that were running then (still running, or ended since `since`):
+   * one of them blocked it, most likely with CPU-bound work.
+   */
+  private stalled(ms: number, since: number): void {
+    this.recentlyEnded = this.recentlyEnded.filter((e) => e.at >= since);
+    const claims = [...this.running.values()].map((r) => r.claim).concat(this.recentlyEnded.map((e) => e.claim));
+    const steps = [...new Set(claims.map((c) => `${c.namespace}/${c.task_name}@${c.version} step ${c.step_name} (task ${c.task_id}, attempt ${c.attempt})`))];
+    this.logger.warn(EVENT_LOOP_STALLED(ms, this.config.worker.leaseMs, steps));
   }
 
   /** Tells the database this worker is alive (the workers table), so operators and metrics see it. */

@@ -386,6 +386,20 @@ BEGIN
   RETURN QUERY SELECT * FROM tasker._settle_task(t.id, NULL, NULL);
 END $function$;
 
+CREATE OR REPLACE FUNCTION tasker._definition_shape(p_def jsonb)
+ RETURNS jsonb
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'name', x->'name',
+           'dependsOn', (SELECT coalesce(jsonb_agg(d ORDER BY d), '[]') FROM jsonb_array_elements_text(x->'dependsOn') d),
+           'retryLimit', x->'retryLimit', 'retryable', x->'retryable', 'timeoutMs', x->'timeoutMs', 'backoff', x->'backoff',
+           'condition', coalesce(x->'condition', 'false'), 'map', coalesce(x->'map', 'false'), 'maxParallel', x->'maxParallel')
+         ORDER BY o), '[]')
+    FROM jsonb_array_elements(p_def->'steps') WITH ORDINALITY AS e(x, o)
+$function$;
+
 CREATE OR REPLACE FUNCTION tasker._deliver_signal(t tasker.tasks, p_step_id bigint, s tasker.signals)
  RETURNS SETOF tasker.transition_event
  LANGUAGE plpgsql
@@ -1448,6 +1462,10 @@ BEGIN
   SELECT id, definition INTO v_id, v_old FROM tasker.named_tasks
    WHERE namespace_id = v_ns AND name = p_def->>'name' AND version = p_def->>'version';
   IF v_id IS NOT NULL AND v_old = p_def THEN RETURN v_id; END IF;
+  IF v_id IS NOT NULL AND tasker._definition_shape(v_old) IS DISTINCT FROM tasker._definition_shape(p_def) THEN
+    RAISE EXCEPTION 'Task type %/%@% is already recorded with other steps.', p_def->>'namespace', p_def->>'name', p_def->>'version'
+      USING ERRCODE = 'TK412', DETAIL = v_old::text;
+  END IF;
   IF v_id IS NULL THEN
     INSERT INTO tasker.named_tasks (namespace_id, name, version, description, definition, concurrency)
     VALUES (v_ns, p_def->>'name', p_def->>'version', p_def->>'description', p_def, p_def->'concurrency') RETURNING id INTO v_id;

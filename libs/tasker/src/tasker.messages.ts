@@ -54,6 +54,11 @@ export const DATA_SOURCE_NOT_POSTGRES = (name: string, type: string) => `dataSou
 export const MIGRATIONS_APPLIED = (schema: string, applied: readonly string[]) => `Applied migrations to schema "${schema}": ${applied.join(', ')}`;
 export const HANDLERS_REGISTERED = (handlerKeys: readonly string[]) => `Registered task handlers: ${handlerKeys.join(', ')}`;
 
+export const DEFINITION_CONFLICT = (handlerKey: string, schema: string, differences: readonly string[]) =>
+  `Task type ${handlerKey} is already recorded in schema "${schema}" with other steps: ${differences.join('; ')}. ` +
+  'A version\'s steps are fixed once recorded (another process may be running them): a changed workflow needs a new version ' +
+  '(@TaskHandler({ version })); see docs/versioning.md.';
+
 // ---------------------------------------------------------------------------------------------
 // Handler definitions (HandlerDefinitionError)
 

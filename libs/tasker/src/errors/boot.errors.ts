@@ -20,3 +20,13 @@ export class DatabaseUnavailableError extends TaskerError {
     super('DATABASE_UNAVAILABLE', message);
   }
 }
+
+/**
+ * A task type version is already recorded in the schema with other steps (another codebase, or
+ * changed code under the same version). The app refuses to start: a changed workflow needs a new version.
+ */
+export class DefinitionConflictError extends TaskerError {
+  constructor(message: string) {
+    super('DEFINITION_CONFLICT', message);
+  }
+}

@@ -394,7 +394,7 @@ AS $function$
   SELECT coalesce(jsonb_agg(jsonb_build_object(
            'name', x->'name',
            'dependsOn', (SELECT coalesce(jsonb_agg(d ORDER BY d), '[]') FROM jsonb_array_elements_text(x->'dependsOn') d),
-           'retryLimit', x->'retryLimit', 'retryable', x->'retryable', 'timeoutMs', x->'timeoutMs', 'backoff', x->'backoff',
+           'retryLimit', x->'retryLimit', 'retryable', x->'retryable', 'timeoutMs', x->'timeoutMs',
            'condition', coalesce(x->'condition', 'false'), 'map', coalesce(x->'map', 'false'), 'maxParallel', x->'maxParallel')
          ORDER BY o), '[]')
     FROM jsonb_array_elements(p_def->'steps') WITH ORDINALITY AS e(x, o)

@@ -8,7 +8,6 @@ const FIXED: { key: string; of: (s: StoredStep) => unknown }[] = [
   { key: 'retryLimit', of: (s) => s.retryLimit },
   { key: 'retryable', of: (s) => s.retryable },
   { key: 'timeoutMs', of: (s) => s.timeoutMs ?? null },
-  { key: 'backoff', of: (s) => sortKeys(s.backoff) },
   { key: 'runIf', of: (s) => (s as { condition?: boolean }).condition === true },
   { key: 'map', of: (s) => (s as { map?: boolean }).map === true },
   { key: 'maxParallel', of: (s) => (s as { maxParallel?: number | null }).maxParallel ?? null },
@@ -16,8 +15,8 @@ const FIXED: { key: string; of: (s: StoredStep) => unknown }[] = [
 
 /**
  * How the steps of a definition (`here`) differ from the one recorded for the same version
- * (`recorded`), one phrase per difference; empty when they define the same steps. Descriptions and
- * concurrency and rate limits are not compared: they may change within a version. Pure.
+ * (`recorded`), one phrase per difference; empty when they define the same steps. Descriptions,
+ * concurrency and rate limits and backoff are not compared: they may change within a version. Pure.
  */
 export function definitionDifferences(recorded: StoredDefinition, here: StoredDefinition): string[] {
   const out: string[] = [];
@@ -44,7 +43,3 @@ export function definitionDifferences(recorded: StoredDefinition, here: StoredDe
 
 const list = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
 
-function sortKeys(v: unknown): unknown {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-  return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)));
-}

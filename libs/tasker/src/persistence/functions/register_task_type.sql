@@ -1,10 +1,10 @@
 -- Records a task type's definition (as the process that has its handler sees it) and returns its
 -- id. Serialized per type, so processes booting together agree. A version's steps are fixed once
--- recorded: a definition whose steps differ (names, order, dependencies, retry and timeout
--- settings, condition, map) is refused (TK412, DETAIL: the recorded definition), since a replica
--- still running the old code would overwrite it back and run other steps. What may change in
--- place: descriptions, and the concurrency and rate limits, which apply to the type's keys' slot
--- and window rows at once; tasks already created keep the steps and edges they were created with.
+-- recorded: a definition whose steps differ (see _definition_shape) is refused (TK412, DETAIL:
+-- the recorded definition), since a replica still running the old code would overwrite it back
+-- and run other steps. What may change in place: descriptions, backoffs, and the concurrency and
+-- rate limits, which apply to the type's keys' slot and window rows at once; tasks already
+-- created keep the steps and edges they were created with.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.register_task_type(p_def jsonb) RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
   v_ns int;

@@ -47,6 +47,11 @@ export const MIGRATIONS_PENDING = (schema: string, pending: readonly string[]) =
 export const SCHEMA_NOT_PREPARED = (schema: string, reason: string) => `Tasker could not prepare schema "${schema}": ${reason}`;
 export const DATABASE_UNREACHABLE = (redactedUrl: string, reason: string) =>
   `Tasker could not connect to PostgreSQL at ${redactedUrl}: ${reason}. ` + 'Check databaseUrl (DATABASE_URL) and that the server is running and reachable.';
+export const DATABASE_CONNECTION_LOST = (reason: string) =>
+  `Tasker lost its connection to PostgreSQL (${reason}): the statement may or may not have taken effect. ` +
+  'Try again once the database answers (createTask with an idempotencyKey is safe to repeat).';
+export const DATABASE_UNAVAILABLE_WHILE_WAITING = (taskId: string, timeoutMs: number, reason: string) =>
+  `waitForTask(${taskId}) gave up after ${timeoutMs} ms: PostgreSQL was not answering (${reason}), so the task's state is unknown.`;
 export const DATA_SOURCE_NOT_FOUND = (name: string) =>
   `dataSourceName "${name}": no TypeORM DataSource with that name is registered. ` +
   `Import TypeOrmModule.forRoot({ ${name === 'default' ? '' : `name: '${name}', `}type: 'postgres', ... }) before TaskerModule, or use databaseUrl.`;
@@ -252,3 +257,12 @@ export const EVENT_LOOP_STALLED = (ms: number, leaseMs: number, steps: readonly 
   `The event loop was blocked for ${ms} ms (worker.leaseMs is ${leaseMs}) while ${steps.length ? `these attempts ran: ${steps.join('; ')}` : 'no step ran'}. ` +
   'Nothing else in this process ran meanwhile, lease renewals included: a longer stall lapses the leases of every step of this worker. ' +
   'Move CPU-bound work to worker_threads (or another process), split the step, or raise worker.leaseMs.';
+
+/** A background job (lease sweep, lease renewal, heartbeat) that keeps failing: said once when it starts failing... */
+export const OUTAGE_STARTED = (what: string, reason: string) => `${what} failed (will retry; one line when it works again): ${reason}`;
+/** ...and once, with how often, when it works again. */
+export const OUTAGE_ENDED = (what: string, failures: number, ms: number) =>
+  `${what} works again, after ${failures} failed attempt(s) over ${(ms / 1000).toFixed(1)} s.`;
+export const IN_DOUBT_RECOVERED = (transactions: number, transitions: number) =>
+  `${transactions} change(s) of this worker committed although their answer was lost (the connection died); ` +
+  `their ${transitions} transition(s) were read back and their events published now.`;

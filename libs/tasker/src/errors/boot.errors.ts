@@ -14,9 +14,15 @@ export class TaskerConfigError extends TaskerError {
   }
 }
 
-/** PostgreSQL could not be reached or prepared at boot. */
+/**
+ * PostgreSQL could not be reached or prepared at boot, or a statement lost its connection (a
+ * restart, a network cut) and could not be retried safely. `cause`: the driver's error.
+ */
 export class DatabaseUnavailableError extends TaskerError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super('DATABASE_UNAVAILABLE', message);
   }
 }

@@ -35,7 +35,7 @@ export class DefinitionRepository {
   }
 
   find(namespace?: string, name?: string): Promise<TaskTypeRow[]> {
-    return this.db.query<TaskTypeRow>(
+    return this.db.read<TaskTypeRow>(
       `SELECT nt.id, ns.name AS namespace, nt.name, nt.version, nt.description, nt.definition, nt.created_at, nt.updated_at
          FROM ${this.db.s}.named_tasks nt JOIN ${this.db.s}.namespaces ns ON ns.id = nt.namespace_id
         WHERE ($1::text IS NULL OR ns.name = $1) AND ($2::text IS NULL OR nt.name = $2)

@@ -46,12 +46,12 @@ export class TaskRepository {
   }
 
   getTasks(ids: string[], manager?: EntityManager): Promise<TaskRow[]> {
-    return this.db.query<TaskRow>(`SELECT * FROM ${this.db.s}.tasks WHERE id = ANY ($1::bigint[])`, [ids], manager);
+    return this.db.read<TaskRow>(`SELECT * FROM ${this.db.s}.tasks WHERE id = ANY ($1::bigint[])`, [ids], manager);
   }
 
   getSteps(taskId: string): Promise<StepRow[]> {
     // In topological order, with each step's dependencies and why it is (not) ready.
-    return this.db.query<StepRow>(
+    return this.db.read<StepRow>(
       `SELECT w.*, r.ready, r.reason AS readiness_reason,
               coalesce((SELECT array_agg(p.name ORDER BY p.position)
                           FROM ${this.db.s}.workflow_step_edges e JOIN ${this.db.s}.workflow_steps p ON p.id = e.from_step_id
@@ -72,7 +72,7 @@ export class TaskRepository {
 
   list(f: ListFilter): Promise<TaskRow[]> {
     // Newest first; each filter is served by an index (state, type, tags GIN: only tasks with tags are in it).
-    return this.db.query<TaskRow>(
+    return this.db.read<TaskRow>(
       `SELECT * FROM ${this.db.s}.tasks
         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR namespace = $2) AND ($3::text IS NULL OR name = $3)
           AND ($4::text IS NULL OR (tags @> ARRAY[$4::text] AND tags <> '{}')) AND ($5::bigint IS NULL OR id < $5)
@@ -90,7 +90,7 @@ export class TaskRepository {
 
   auditTrail(taskId: string): Promise<AuditRow[]> {
     // Both transition tables share one sequence: ordering by id is the order things happened.
-    return this.db.query<AuditRow>(
+    return this.db.read<AuditRow>(
       `SELECT id, task_id, NULL::text AS step_name, from_state, to_state, NULL::int AS attempt, actor, reason,
               NULL::jsonb AS error, created_at
          FROM ${this.db.s}.task_transitions WHERE task_id = $1

@@ -8,6 +8,7 @@ import {
   TaskValidationError,
   TaskWaitTimeoutError,
 } from '../../errors/service.errors';
+import { DatabaseUnavailableError } from '../../errors/boot.errors';
 import { TaskerError } from '../../errors/tasker.error';
 import { ADMIN_NOT_READY, BODY_NOT_JSON, BODY_TOO_LARGE, BODY_UNREADABLE, INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR_LOG } from '../../tasker.messages';
 import { ErrorBody, errorBody } from './error-body';
@@ -27,7 +28,7 @@ function isBodyParserError(e: unknown): e is BodyParserError {
 
 /**
  * Every failure of the admin API becomes `{ statusCode, error, message, details? }`: typed Tasker
- * errors map to 400/404/409, body problems to 400/413, anything unexpected to a 500 that reveals
+ * errors map to 400/404/408/409/503, body problems to 400/413, anything unexpected to a 500 that reveals
  * nothing (it is logged here instead, without the request body).
  */
 @Catch()
@@ -47,6 +48,7 @@ export class TaskerExceptionFilter implements ExceptionFilter {
     }
     if (e instanceof InvalidTransitionError) return errorBody(409, e.message);
     if (e instanceof TaskWaitTimeoutError) return errorBody(408, e.message);
+    if (e instanceof DatabaseUnavailableError) return errorBody(503, e.message);
     if (e instanceof TaskerError) return errorBody(400, e.message);
     // Nest 12 wraps body-parser errors in an HttpException whose message is the raw parser text
     // (which quotes the body); answer them as the body-parser errors they are.

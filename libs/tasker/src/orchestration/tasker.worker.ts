@@ -11,7 +11,10 @@ import { TASKER_CONFIG } from '../tasker.constants';
 import { EVENT_LOOP_STALLED } from '../tasker.messages';
 import { EventLoopMonitor, stallThresholdMs } from './event-loop.monitor';
 import { serializeError } from './outcome';
+import { OutageLog } from './outage.log';
+import { InDoubtRecovery } from './in-doubt.recovery';
 import { OutcomeRecorder } from './outcome.recorder';
+import { TransitionPublisher } from './transition.publisher';
 import { AttemptAbort, AttemptOutcome, StepExecutor } from './step.executor';
 import { ClaimSink, StepClaimer } from './step.claimer';
 import { WorkSignals } from './work.signals';
@@ -48,6 +51,8 @@ export class TaskerWorker implements ClaimSink {
   /** Attempts that ended lately, with when (performance.now()): a stall noticed just after them may be theirs. */
   private recentlyEnded: { claim: ClaimRow; at: number }[] = [];
   private readonly loopMonitor: EventLoopMonitor;
+  private readonly renewOutage = new OutageLog(this.logger, 'Lease renewal');
+  private readonly heartbeatOutage = new OutageLog(this.logger, 'Worker heartbeat');
 
   constructor(
     private readonly steps: StepRepository,
@@ -57,10 +62,13 @@ export class TaskerWorker implements ClaimSink {
     private readonly claimer: StepClaimer,
     private readonly monitoring: MonitoringRepository,
     private readonly tracing: TaskerTracing,
+    private readonly inDoubt: InDoubtRecovery,
+    private readonly publisher: TransitionPublisher,
     signals: WorkSignals,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {
     claimer.attach(this);
+    inDoubt.attach(this.owner);
     signals.on({ cancelled: (taskId) => this.abortTask(taskId) });
     const threshold = stallThresholdMs(config.worker.leaseMs);
     this.loopMonitor = new EventLoopMonitor(Math.min(100, threshold), threshold, (ms, since) => this.stalled(ms, since));
@@ -89,6 +97,11 @@ export class TaskerWorker implements ClaimSink {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    // Where to look for the transitions of this worker's first statements, should their answers be lost.
+    await this.steps.transitionHighWater().then(
+      (id) => this.publisher.highWater(id),
+      () => undefined,
+    );
     const w = this.config.worker;
     this.pollTimer = setInterval(() => this.claimer.wake(), w.pollIntervalMs);
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(w.leaseMs / 3)));
@@ -114,6 +127,7 @@ export class TaskerWorker implements ClaimSink {
       r.controller.abort(new AttemptAbort('shutdown', `Worker ${this.owner} is shutting down.`));
     }
     await all();
+    await this.inDoubt.stop();
     clearInterval(this.renewTimer);
     await this.beat; // a heartbeat landing after the removal would bring this worker back
     await this.monitoring.removeWorker(this.owner).catch(() => undefined);
@@ -191,7 +205,10 @@ export class TaskerWorker implements ClaimSink {
     const types = this.registry.all().map((h) => `${h.namespace}/${h.name}@${h.version}`);
     this.beat = this.monitoring
       .heartbeat(this.owner, this.config.worker.concurrency, this.running.size, types)
-      .catch((e) => this.logger.warn(`Could not record worker heartbeat: ${(e as Error).message}`));
+      .then(
+        () => this.heartbeatOutage.succeeded(),
+        (e) => this.heartbeatOutage.failed(e),
+      );
     return this.beat;
   }
 
@@ -201,6 +218,7 @@ export class TaskerWorker implements ClaimSink {
     if (tokens.length === 0) return;
     try {
       const kept = await this.steps.renew(tokens, this.config.worker.leaseMs);
+      this.renewOutage.succeeded();
       for (const t of tokens) {
         const r = this.running.get(t);
         if (r && !kept.has(t) && !r.controller.signal.aborted) {
@@ -208,7 +226,7 @@ export class TaskerWorker implements ClaimSink {
         }
       }
     } catch (e) {
-      this.logger.warn(`Could not renew leases: ${(e as Error).message}`);
+      this.renewOutage.failed(e);
     }
   }
 }

@@ -19,6 +19,8 @@ const byTransitionId = (a: TransitionRow, b: TransitionRow) =>
 @Injectable()
 export class TransitionPublisher {
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The highest transition id this process has seen in an answer (see highWater). */
+  private seen = 0n;
 
   constructor(
     private readonly bus: TaskerEventBus,
@@ -48,8 +50,24 @@ export class TransitionPublisher {
     this.publish(rows);
   }
 
+  /**
+   * The highest transition id this process has seen: a statement sent now writes only larger ones,
+   * so this marks where to look for its transitions if its answer is lost. `atLeast`: a floor read
+   * from the database (the sequence) before this process saw any.
+   */
+  highWater(atLeast?: string): string {
+    if (atLeast !== undefined && BigInt(atLeast) > this.seen) this.seen = BigInt(atLeast);
+    return this.seen.toString();
+  }
+
+  /** Publishes the transitions of a statement whose answer was lost, read back once the database answered. */
+  publishRecovered(rows: readonly TransitionRow[]): void {
+    this.publish(rows);
+  }
+
   private publish(rows: readonly TransitionRow[]): void {
     if (rows.length === 0) return;
+    for (const r of rows) if (BigInt(r.transition_id) > this.seen) this.seen = BigInt(r.transition_id);
     // One statement's transitions in the order they were written (one sequence numbers them all).
     const ordered = [...rows].sort(byTransitionId);
     this.tracing.settled(ordered);

@@ -223,7 +223,7 @@ export class StepRepository {
     if (marks.length === 0) return [];
     const s = this.db.s;
     const rows = await this.db.read<{ xid: string; row: Record<string, unknown> }>(
-      `WITH m AS (
+      `WITH RECURSIVE m AS (
          SELECT * FROM jsonb_to_recordset($2::jsonb) AS m(step_id bigint, task_id bigint, attempt int, after_id bigint, claimed boolean)
        ), found AS (
          SELECT (SELECT st.xmin::text FROM ${s}.workflow_step_transitions st
@@ -234,16 +234,28 @@ export class StepRepository {
            FROM m
        ), x AS (
          SELECT xid, min(after_id) AS after_id FROM found WHERE xid IS NOT NULL GROUP BY xid
+       ), up(id) AS (
+         SELECT DISTINCT m.task_id FROM m
+         UNION
+         SELECT y.parent_task_id FROM up JOIN ${s}.tasks y ON y.id = up.id WHERE y.parent_task_id IS NOT NULL
+       ), near AS (
+         -- The tasks such a statement can have written to, so that their trails are read by key (the
+         -- transitions are indexed by task): the marks' own, their ancestors (a child settling its
+         -- parent's wait), their children (started by a wait) and the tasks of the steps this worker
+         -- holds (claimed in the same statement).
+         SELECT id FROM up
+         UNION SELECT c.id FROM ${s}.tasks c WHERE c.parent_task_id IN (SELECT task_id FROM m)
+         UNION SELECT w.task_id FROM ${s}.workflow_steps w WHERE w.state = 'in_progress' AND w.lease_owner = $1
        ), ev AS (
          SELECT st.xmin::text AS xid, ROW('step', st.id, st.task_id, t.name, t.namespace, t.version, st.step_id, st.step_name, st.from_state,
                     st.to_state, st.attempt, st.actor, st.reason, st.error, st.next_retry_at, st.duration_ms, st.created_at, t.created_at,
                     t.trace_context)::${s}.transition_event AS e
-           FROM ${s}.workflow_step_transitions st JOIN ${s}.tasks t ON t.id = st.task_id
+           FROM near n JOIN ${s}.workflow_step_transitions st ON st.task_id = n.id JOIN ${s}.tasks t ON t.id = st.task_id
           WHERE st.id > (SELECT min(after_id) FROM x) AND st.xmin::text IN (SELECT xid FROM x)
          UNION ALL
          SELECT tt.xmin::text, ROW('task', tt.id, tt.task_id, t.name, t.namespace, t.version, NULL, NULL, tt.from_state, tt.to_state, NULL,
                     tt.actor, tt.reason, NULL, NULL, NULL, tt.created_at, t.created_at, t.trace_context)::${s}.transition_event
-           FROM ${s}.task_transitions tt JOIN ${s}.tasks t ON t.id = tt.task_id
+           FROM near n JOIN ${s}.task_transitions tt ON tt.task_id = n.id JOIN ${s}.tasks t ON t.id = tt.task_id
           WHERE tt.id > (SELECT min(after_id) FROM x) AND tt.xmin::text IN (SELECT xid FROM x)
        )
        SELECT xid, ${transitionJson('(ev.e)')} AS row FROM ev ORDER BY (ev.e).transition_id`,

@@ -226,6 +226,10 @@ export const API_KEY_AT = (index: number, name: unknown) => `API key ${index}${t
 export const API_KEY_NAME_INVALID = (where: string) => `${where}: the name must be 1-64 letters, digits, "_", ".", "@" or "-".`;
 export const API_KEY_ROLE_INVALID = (where: string) => `${where}: the role must be viewer or operator.`;
 export const API_KEY_SECRET_TOO_SHORT = (where: string, minLength: number) => `${where}: the secret must be at least ${minLength} characters.`;
+export const API_KEY_SECRET_TOO_LONG = (where: string, maxLength: number) =>
+  `${where}: the secret must be at most ${maxLength} characters (a longer Bearer token is never accepted).`;
+export const API_KEY_SECRET_CHARACTERS = (where: string) =>
+  `${where}: the secret must be printable ASCII without spaces (a Bearer token cannot carry spaces, tabs, control or non-ASCII characters).`;
 export const API_KEY_NAME_TWICE = (where: string) => `${where}: the name is used twice.`;
 export const API_KEY_SECRET_TWICE = (where: string) => `${where}: the secret is the same as another key's.`;
 export const AUTH_HEADER_MISSING = () => 'Missing or malformed Authorization header: send "Authorization: Bearer <api key>".';

@@ -1,3 +1,4 @@
+import { TaskValidationError } from 'nestjs-tasker';
 import { ValidatedOrderWorkflow, VersionedV1, VersionedV2 } from '../fixtures/definitions.workflows';
 import { LinearWorkflow } from '../fixtures/linear.workflow';
 import { AdminApp, ALICE, expectError, field, startAdminApp, waitForTaskState } from '../support/admin-app';
@@ -82,6 +83,24 @@ describe('admin API: creating tasks', () => {
       attempts: 0,
       readiness: { ready: false, reason: 'not_before_run_at', availableAt: '2099-01-01T00:00:00.000Z' },
     });
+  });
+
+  it('runAt: 1970 to year 9999 (UTC) is stored to the millisecond; outside them a 400 over HTTP and a TaskValidationError in the service, never a driver error', async () => {
+    for (const runAt of ['1970-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
+      const res = await a.post('/tasker/tasks', linear({ runAt }));
+      expect([res.status, res.body.runAt]).toEqual([201, runAt]);
+      expect((await a.get(`/tasker/tasks/${res.body.id}`)).body.runAt).toBe(runAt);
+    }
+    const range = 'must be between 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z (UTC)';
+    // A valid ISO date whose UTC time is in year 10000, and one before year 1.
+    for (const runAt of ['9999-12-31T23:59:59-14:00', '1970-01-01T00:00:00+00:01']) {
+      expectError(await a.post('/tasker/tasks', linear({ runAt })), 400, `Invalid task request: runAt ${range}`, [field('runAt', range)]);
+    }
+    for (const runAt of [new Date('+010000-01-01T00:00:00Z'), new Date('-005000-01-01T00:00:00Z'), new Date(8.64e15)]) {
+      const error = await a.tasker.createTask({ ...linear(), runAt }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TaskValidationError);
+      expect((error as TaskValidationError).errors).toEqual([field('runAt', range)]);
+    }
   });
 
   it('takes a priority and a concurrency key; 400 for a priority that is not an integer from -100 to 100', async () => {

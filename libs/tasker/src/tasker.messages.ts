@@ -175,6 +175,7 @@ export const FIELD_TAGS_NOT_ARRAY = () => 'must be an array of strings';
 export const FIELD_TOO_MANY_TAGS = (max: number) => `must have at most ${max} tags`;
 export const FIELD_TAG_INVALID = (maxLength: number) => `each tag must be a non-empty string of at most ${maxLength} characters`;
 export const FIELD_RUN_AT_INVALID = () => 'must be a valid Date (or ISO 8601 string)';
+export const FIELD_RUN_AT_OUT_OF_RANGE = (min: string, max: string) => `must be between ${min} and ${max} (UTC)`;
 export const FIELD_STATE_INVALID = (states: readonly string[]) => `must be one of ${states.join(', ')}`;
 export const FIELD_NAMESPACE_FILTER = () => 'must be a namespace name';
 export const FIELD_TASK_NAME_FILTER = () => 'must be a task name';

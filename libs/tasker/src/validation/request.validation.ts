@@ -16,6 +16,7 @@ import {
   FIELD_NOT_OBJECT,
   FIELD_NOT_STRING,
   FIELD_RUN_AT_INVALID,
+  FIELD_RUN_AT_OUT_OF_RANGE,
   FIELD_STATE_INVALID,
   FIELD_TAG_INVALID,
   FIELD_TAGS_NOT_ARRAY,
@@ -45,6 +46,13 @@ export const LIMITS = {
   contextBytes: 1024 * 1024,
   jsonDepth: 64,
 } as const;
+
+/**
+ * The dates a task may be scheduled at: from the Unix epoch to the end of the last four-digit year
+ * (UTC). Later, a date's ISO text has a six-digit signed year (+010000-...) that Postgres refuses
+ * with a driver error; earlier dates have no use as a start time.
+ */
+export const RUN_AT_RANGE = { min: new Date('1970-01-01T00:00:00.000Z'), max: new Date('9999-12-31T23:59:59.999Z') } as const;
 
 const REQUEST_KEYS = new Set([
   'name',
@@ -139,6 +147,9 @@ export function requestProblems(req: unknown, prefix = ''): FieldError[] {
   if (r.runAt !== undefined && r.runAt !== null) {
     const d = r.runAt instanceof Date ? r.runAt : typeof r.runAt === 'string' ? new Date(r.runAt) : null;
     if (!d || Number.isNaN(d.getTime())) errors.push({ field: f('runAt'), messages: [FIELD_RUN_AT_INVALID()] });
+    else if (d.getTime() < RUN_AT_RANGE.min.getTime() || d.getTime() > RUN_AT_RANGE.max.getTime()) {
+      errors.push({ field: f('runAt'), messages: [FIELD_RUN_AT_OUT_OF_RANGE(RUN_AT_RANGE.min.toISOString(), RUN_AT_RANGE.max.toISOString())] });
+    }
   }
   if (r.priority !== undefined && !(Number.isInteger(r.priority) && (r.priority as number) >= -100 && (r.priority as number) <= 100)) {
     errors.push({ field: f('priority'), messages: [FIELD_PRIORITY_INVALID()] });

@@ -77,6 +77,7 @@ import {
   normalizeQuery,
   summarize,
 } from './validation/request.validation';
+import { escapeLogText } from './events/log-text';
 
 const DEFAULT_WAIT_MS = 60_000;
 
@@ -392,7 +393,7 @@ export class TaskerService {
     const ids = await this.schedules.setPaused(namespace, ref.name, cron, paused, actor, reason);
     if (ids.length === 0) throw new ScheduleNotFoundError(namespace, ref.name, cron);
     const views = sortSchedules((await this.schedules.list(namespace, ref.name)).filter((r) => ids.includes(r.id)).map(toScheduleView));
-    this.logger.log(SCHEDULE_CHANGED_LOG(paused ? 'paused' : 'resumed', cron, views.map((v) => `${v.namespace}/${v.name}@${v.version}`), actor, reason));
+    this.logger.log(escapeLogText(SCHEDULE_CHANGED_LOG(paused ? 'paused' : 'resumed', cron, views.map((v) => `${v.namespace}/${v.name}@${v.version}`), actor, reason)));
     return views;
   }
 

@@ -12,6 +12,7 @@ import { DatabaseUnavailableError } from '../../errors/boot.errors';
 import { TaskerError } from '../../errors/tasker.error';
 import { ADMIN_NOT_READY, BODY_NOT_JSON, BODY_TOO_LARGE, BODY_UNREADABLE, INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR_LOG } from '../../tasker.messages';
 import { ErrorBody, errorBody } from './error-body';
+import { errorForLog } from '../../events/log-text';
 
 /** Errors raised while reading the request body (body-parser sets `type` and `status`). */
 interface BodyParserError {
@@ -74,7 +75,7 @@ export class TaskerExceptionFilter implements ExceptionFilter {
       if (bp.type === 'entity.parse.failed') return errorBody(400, BODY_NOT_JSON());
       return errorBody(status, BODY_UNREADABLE());
     }
-    this.logger.error(UNEXPECTED_ERROR_LOG((e as Error)?.stack ?? String(e)));
+    this.logger.error(UNEXPECTED_ERROR_LOG(errorForLog(e)));
     return errorBody(500, INTERNAL_SERVER_ERROR());
   }
 }

@@ -1,7 +1,7 @@
 import { TaskValidationError } from 'nestjs-tasker';
 import { ValidatedOrderWorkflow, VersionedV1, VersionedV2 } from '../fixtures/definitions.workflows';
 import { LinearWorkflow } from '../fixtures/linear.workflow';
-import { AdminApp, ALICE, expectError, field, startAdminApp, waitForTaskState } from '../support/admin-app';
+import { AdminApp, ALICE, canonical, expectError, field, startAdminApp, waitForTaskState } from '../support/admin-app';
 import { dropSchema, uniqueSchema } from '../support/database';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -60,6 +60,27 @@ describe('admin API: creating tasks', () => {
     // The initiator is business data the caller chooses; the audit actor is always the key's name.
     const trail = await a.get(`/tasker/tasks/${res.body.id}/audit`);
     expect(trail.body[0]).toMatchObject({ stepName: null, from: null, to: 'pending', actor: 'alice' });
+  });
+
+  it('stores a context exactly as sent, keys named like Object.prototype members (__proto__, constructor, toString...) included, at any depth', async () => {
+    // Raw JSON text: a JSON.stringify of an object literal could not even hold an own "__proto__" key.
+    const context = '{"x":6,"__proto__":{"polluted":1},"constructor":{"name":"c"},"toString":"t","valueOf":1,"hasOwnProperty":false,"a":{"b":{"__proto__":[1],"toLocaleString":"l","__defineGetter__":0}}}';
+    const res = await a.http().post('/tasker/tasks').set('Authorization', `Bearer ${ALICE.secret}`).set('Content-Type', 'application/json')
+      .send(`{"name":"linear","namespace":"scenarios","context":${context}}`);
+    expect(res.status).toBe(201);
+    expect(canonical(JSON.parse(res.text).context)).toEqual(canonical(JSON.parse(context)));
+    const got = await a.get(`/tasker/tasks/${res.body.id}`);
+    expect(canonical(JSON.parse(got.text).context)).toEqual(canonical(JSON.parse(context)));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('400 naming the field for a top-level body field or query parameter named like an Object.prototype member', async () => {
+    for (const key of ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty']) {
+      const body = `{"name":"linear","namespace":"scenarios","${key}":{"x":1}}`;
+      const res = await a.http().post('/tasker/tasks').set('Authorization', `Bearer ${ALICE.secret}`).set('Content-Type', 'application/json').send(body);
+      expectError(res, 400, `Invalid request: property ${key} should not exist`, [field(key, `property ${key} should not exist`)]);
+      expectError(await a.get(`/tasker/tasks?${key}=1`), 400, `Invalid request: property ${key} should not exist`, [field(key, `property ${key} should not exist`)]);
+    }
   });
 
   it('returns the existing task for a known idempotencyKey, without creating another', async () => {

@@ -237,6 +237,8 @@ export const AUTH_HEADER_MISSING = () => 'Missing or malformed Authorization hea
 export const API_KEY_UNKNOWN = () => 'Invalid API key.';
 export const API_KEY_VIEWER_ONLY = (keyName: string) => `API key "${keyName}" has the viewer role; this action needs an operator key.`;
 export const ADMIN_INVALID_REQUEST = (summary: string) => `Invalid request: ${summary}`;
+/** The wording of class-validator's whitelist, for the unknown fields it cannot see. */
+export const UNKNOWN_PROPERTY = (name: string) => `property ${name} should not exist`;
 export const ADMIN_NOT_READY = (down: string) => `Not ready: ${down}`;
 export const BODY_TOO_LARGE = (limit: number | undefined) => `Request body is larger than the ${limit ?? ''} bytes allowed.`.replace('the  bytes', 'limit');
 export const BODY_NOT_JSON = () => 'Request body is not valid JSON.';

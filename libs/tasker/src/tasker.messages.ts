@@ -180,6 +180,7 @@ export const FIELD_STATE_INVALID = (states: readonly string[]) => `must be one o
 export const FIELD_NAMESPACE_FILTER = () => 'must be a namespace name';
 export const FIELD_TASK_NAME_FILTER = () => 'must be a task name';
 export const FIELD_LIMIT_INVALID = (max: number) => `must be an integer from 1 to ${max}`;
+export const FIELD_MAX_CONTEXT_BYTES_INVALID = () => 'must be an integer from 2 (the size of {}) to 2147483647';
 export const FIELD_CURSOR_INVALID = () => 'is not a cursor returned by listTasks';
 export const FIELD_ACTOR_NOT_OBJECT = () => 'must be an object { actor?, reason? }';
 export const FIELD_FILTER_NOT_OBJECT = () => 'must be an object { namespace?, name? }';

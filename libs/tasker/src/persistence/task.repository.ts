@@ -27,6 +27,8 @@ export interface ListFilter {
   tag?: string;
   beforeId?: string;
   limit: number;
+  /** Contexts larger than this (as JSON text) come back as null: never read whole out of the table. */
+  maxContextBytes?: number;
 }
 
 /** Tasks, their steps and history, and the operator actions on them. */
@@ -73,7 +75,16 @@ export class TaskRepository {
   list(f: ListFilter): Promise<TaskRow[]> {
     // Newest first; each filter is served by an index (state, type, tags GIN: only tasks with tags are in it).
     return this.db.read<TaskRow>(
-      `SELECT * FROM ${this.db.s}.tasks
+      // The stored size first, known without reading a toasted value: jsonb never takes 8 times the
+      // room of its text, so a context stored in more is over the bound unread; only the others are
+      // read (compressed, at most 8 times the bound) to measure their text.
+      `SELECT id, named_task_id, namespace, name, version, state, tags, initiator, source_system, reason, idempotency_key,
+              run_at, created_at, updated_at, completed_at, parent_task_id, parent_step_name, priority,
+              CASE WHEN $7::int IS NULL THEN context
+                   WHEN pg_column_size(context) > 8::bigint * $7 THEN NULL
+                   WHEN octet_length(context::text) > $7 THEN NULL
+                   ELSE context END AS context
+         FROM ${this.db.s}.tasks
         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR namespace = $2) AND ($3::text IS NULL OR name = $3)
           AND ($4::text IS NULL OR (tags @> ARRAY[$4::text] AND tags <> '{}')) AND ($5::bigint IS NULL OR id < $5)
         ORDER BY id DESC
@@ -85,6 +96,7 @@ export class TaskRepository {
       f.tag ?? null,
       f.beforeId ?? null,
       f.limit,
+      f.maxContextBytes ?? null,
     ]);
   }
 

@@ -9,6 +9,7 @@ import {
   FIELD_EMPTY,
   FIELD_HAS_NUL,
   FIELD_LIMIT_INVALID,
+  FIELD_MAX_CONTEXT_BYTES_INVALID,
   FIELD_LONE_SURROGATE,
   FIELD_NAMESPACE,
   FIELD_NAMESPACE_FILTER,
@@ -194,9 +195,10 @@ export interface NormalizedQuery {
   tag?: string;
   limit: number;
   beforeId?: string;
+  maxContextBytes?: number;
 }
 
-const QUERY_KEYS = new Set(['state', 'namespace', 'name', 'tag', 'limit', 'cursor']);
+const QUERY_KEYS = new Set(['state', 'namespace', 'name', 'tag', 'limit', 'cursor', 'maxContextBytes']);
 
 export function normalizeQuery(q: TaskQuery | undefined): NormalizedQuery {
   const query = (q ?? {}) as Record<string, unknown>;
@@ -213,6 +215,10 @@ export function normalizeQuery(q: TaskQuery | undefined): NormalizedQuery {
   if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIST_LIMIT) {
     errors.push({ field: 'limit', messages: [FIELD_LIMIT_INVALID(MAX_LIST_LIMIT)] });
   }
+  const maxContextBytes = query.maxContextBytes;
+  if (maxContextBytes !== undefined && !(Number.isInteger(maxContextBytes) && (maxContextBytes as number) >= 2 && (maxContextBytes as number) <= 2 ** 31 - 1)) {
+    errors.push({ field: 'maxContextBytes', messages: [FIELD_MAX_CONTEXT_BYTES_INVALID()] });
+  }
   let beforeId: string | undefined;
   if (query.cursor !== undefined && query.cursor !== null) {
     beforeId = decodeCursor(query.cursor);
@@ -226,6 +232,7 @@ export function normalizeQuery(q: TaskQuery | undefined): NormalizedQuery {
     tag: query.tag as string | undefined,
     limit: limit as number,
     beforeId,
+    ...(maxContextBytes !== undefined ? { maxContextBytes: maxContextBytes as number } : {}),
   };
 }
 

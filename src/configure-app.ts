@@ -1,7 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { setupTaskerSwagger, TaskerExceptionFilter } from 'nestjs-tasker/admin';
+import { authenticateBeforeBody, setupTaskerSwagger, TaskerExceptionFilter } from 'nestjs-tasker/admin';
 
 /** Request bodies above this are refused with 413 before any parsing work. */
 export const BODY_LIMIT = '1mb';
@@ -11,6 +11,8 @@ export const BODY_LIMIT = '1mb';
  * created with `{ bodyParser: false }` so the limit below is the only JSON parser.
  */
 export function configureAdminApp(app: NestExpressApplication): void {
+  // Before the parser: a request without a valid key is refused before its body is read.
+  authenticateBeforeBody(app);
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.disable('x-powered-by');
   // Global as well as on the admin controllers: body-parser errors (413, bad JSON) and unknown

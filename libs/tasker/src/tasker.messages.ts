@@ -245,6 +245,7 @@ export const BODY_TOO_LARGE = (limit: number | undefined) => `Request body is la
 export const BODY_NOT_JSON = () => 'Request body is not valid JSON.';
 export const BODY_UNREADABLE = () => 'The request body could not be read.';
 export const INTERNAL_SERVER_ERROR = () => 'Internal server error.';
+export const DATABASE_UNAVAILABLE_ANSWER = () => 'The database is unavailable; try again shortly.';
 export const UNEXPECTED_ERROR_LOG = (error: string) => `Unexpected error: ${error}`;
 
 // ---------------------------------------------------------------------------------------------

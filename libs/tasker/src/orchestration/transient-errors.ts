@@ -16,6 +16,16 @@ export function isTransientDatabaseError(e: unknown): boolean {
   return code === '40001' || code === '40P01'; // serialization failure, deadlock
 }
 
+/**
+ * Whether the database cannot be reached at all (connection refused or lost, server shutting down or
+ * not accepting connections, pool wait timed out), as opposed to a statement it refused.
+ */
+export function isDatabaseUnreachable(e: unknown): boolean {
+  if (e instanceof DatabaseUnavailableError || (e as { name?: unknown })?.name === 'DatabaseUnavailableError') return true;
+  const err = driverError(e);
+  return isConnectionError(err) || err?.code === '53300' || ['EHOSTUNREACH', 'ENETUNREACH'].includes(err?.code ?? '');
+}
+
 /** Whether Postgres refused the data itself (e.g. a \u0000 in JSON): retrying cannot help. */
 export function isDataError(e: unknown): boolean {
   const err = ((e as { driverError?: unknown })?.driverError ?? e) as { code?: string };

@@ -10,7 +10,9 @@ import {
 } from '../../errors/service.errors';
 import { DatabaseUnavailableError } from '../../errors/boot.errors';
 import { TaskerError } from '../../errors/tasker.error';
-import { ADMIN_NOT_READY, BODY_NOT_JSON, BODY_TOO_LARGE, BODY_UNREADABLE, INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR_LOG } from '../../tasker.messages';
+import { isDatabaseUnreachable } from '../../orchestration/transient-errors';
+import { ADMIN_NOT_READY, BODY_NOT_JSON, DATABASE_UNAVAILABLE_ANSWER, BODY_TOO_LARGE, BODY_UNREADABLE, INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR_LOG } from '../../tasker.messages';
+import { setAdminHeaders } from './admin-headers.middleware';
 import { ErrorBody, errorBody } from './error-body';
 import { errorForLog } from '../../events/log-text';
 
@@ -39,6 +41,8 @@ export class TaskerExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse();
     const body = this.toBody(exception);
+    // Also for errors raised before any admin middleware ran (unknown routes, bad bodies).
+    setAdminHeaders(res);
     res.status(body.statusCode).json(body);
   }
 
@@ -49,7 +53,8 @@ export class TaskerExceptionFilter implements ExceptionFilter {
     }
     if (e instanceof InvalidTransitionError) return errorBody(409, e.message);
     if (e instanceof TaskWaitTimeoutError) return errorBody(408, e.message);
-    if (e instanceof DatabaseUnavailableError) return errorBody(503, e.message);
+    // An outage is the server's, not the request's: 503, and the caller may try again.
+    if (e instanceof DatabaseUnavailableError || isDatabaseUnreachable(e)) return errorBody(503, DATABASE_UNAVAILABLE_ANSWER());
     if (e instanceof TaskerError) return errorBody(400, e.message);
     // Nest 12 wraps body-parser errors in an HttpException whose message is the raw parser text
     // (which quotes the body); answer them as the body-parser errors they are.

@@ -155,9 +155,8 @@ CREATE TABLE tasker.task_transitions (
     reason text,
     created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
 );
-ALTER TABLE tasker.task_transitions ADD CONSTRAINT task_transitions_pkey PRIMARY KEY (id);
-CREATE UNIQUE INDEX task_transitions_pkey ON tasker.task_transitions USING btree (id);
-CREATE INDEX task_transitions_task_idx ON tasker.task_transitions USING btree (task_id, id);
+ALTER TABLE tasker.task_transitions ADD CONSTRAINT task_transitions_pkey PRIMARY KEY (task_id, id);
+CREATE UNIQUE INDEX task_transitions_pkey ON tasker.task_transitions USING btree (task_id, id);
 
 CREATE TABLE tasker.tasks (
     id bigint DEFAULT nextval('tasker.tasks_id_seq'::regclass) NOT NULL,
@@ -185,7 +184,7 @@ CREATE TABLE tasker.tasks (
     parent_step_name text,
     priority smallint DEFAULT 0 NOT NULL,
     slot_key text
-);
+) WITH (fillfactor=80);
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_named_task_id_fkey FOREIGN KEY (named_task_id) REFERENCES tasker.named_tasks(id);
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_pkey PRIMARY KEY (id);
 ALTER TABLE tasker.tasks ADD CONSTRAINT tasks_priority_check CHECK (((priority >= '-100'::integer) AND (priority <= 100)));
@@ -195,7 +194,7 @@ CREATE UNIQUE INDEX tasks_idempotency_idx ON tasker.tasks USING btree (namespace
 CREATE INDEX tasks_parent_idx ON tasker.tasks USING btree (parent_task_id) WHERE (parent_task_id IS NOT NULL);
 CREATE UNIQUE INDEX tasks_pkey ON tasker.tasks USING btree (id);
 CREATE INDEX tasks_state_idx ON tasker.tasks USING btree (state, id DESC);
-CREATE INDEX tasks_tags_idx ON tasker.tasks USING gin (tags);
+CREATE INDEX tasks_tags_idx ON tasker.tasks USING gin (tags) WHERE (tags <> '{}'::text[]);
 CREATE INDEX tasks_type_idx ON tasker.tasks USING btree (namespace, name, id DESC);
 CREATE TRIGGER tasks_deleted AFTER DELETE ON tasker.tasks REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION tasker._tasks_deleted();
 CREATE TRIGGER tasks_slot_freed AFTER UPDATE OF state ON tasker.tasks FOR EACH ROW WHEN (((old.state = 'in_progress'::text) AND (new.state <> 'in_progress'::text) AND (old.slot_key IS NOT NULL))) EXECUTE FUNCTION tasker._task_slot_freed();
@@ -238,9 +237,8 @@ CREATE TABLE tasker.workflow_step_transitions (
     duration_ms integer,
     created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
 );
-ALTER TABLE tasker.workflow_step_transitions ADD CONSTRAINT workflow_step_transitions_pkey PRIMARY KEY (id);
-CREATE UNIQUE INDEX workflow_step_transitions_pkey ON tasker.workflow_step_transitions USING btree (id);
-CREATE INDEX workflow_step_transitions_task_idx ON tasker.workflow_step_transitions USING btree (task_id, id);
+ALTER TABLE tasker.workflow_step_transitions ADD CONSTRAINT workflow_step_transitions_pkey PRIMARY KEY (task_id, id);
+CREATE UNIQUE INDEX workflow_step_transitions_pkey ON tasker.workflow_step_transitions USING btree (task_id, id);
 
 CREATE TABLE tasker.workflow_steps (
     id bigint DEFAULT nextval('tasker.workflow_steps_id_seq'::regclass) NOT NULL,
@@ -281,7 +279,7 @@ CREATE TABLE tasker.workflow_steps (
     rate_key text,
     task_slot_key text,
     held_key text
-);
+) WITH (fillfactor=80);
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_pkey PRIMARY KEY (id);
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'in_progress'::text, 'complete'::text, 'error'::text, 'cancelled'::text, 'resolved_manually'::text, 'skipped'::text, 'waiting'::text])));
 ALTER TABLE tasker.workflow_steps ADD CONSTRAINT workflow_steps_task_id_name_key UNIQUE (task_id, name);
@@ -389,6 +387,20 @@ BEGIN
   END IF;
   RETURN QUERY SELECT * FROM tasker._settle_task(t.id, NULL, NULL);
 END $function$;
+
+CREATE OR REPLACE FUNCTION tasker._definition_shape(p_def jsonb)
+ RETURNS jsonb
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  SELECT coalesce(jsonb_agg(jsonb_build_object(
+           'name', x->'name',
+           'dependsOn', (SELECT coalesce(jsonb_agg(d ORDER BY d), '[]') FROM jsonb_array_elements_text(x->'dependsOn') d),
+           'retryLimit', x->'retryLimit', 'retryable', x->'retryable', 'timeoutMs', x->'timeoutMs',
+           'condition', coalesce(x->'condition', 'false'), 'map', coalesce(x->'map', 'false'), 'maxParallel', x->'maxParallel')
+         ORDER BY o), '[]')
+    FROM jsonb_array_elements(p_def->'steps') WITH ORDINALITY AS e(x, o)
+$function$;
 
 CREATE OR REPLACE FUNCTION tasker._deliver_signal(t tasker.tasks, p_step_id bigint, s tasker.signals)
  RETURNS SETOF tasker.transition_event
@@ -1510,6 +1522,10 @@ BEGIN
   SELECT id, definition INTO v_id, v_old FROM tasker.named_tasks
    WHERE namespace_id = v_ns AND name = p_def->>'name' AND version = p_def->>'version';
   IF v_id IS NOT NULL AND v_old = p_def THEN RETURN v_id; END IF;
+  IF v_id IS NOT NULL AND tasker._definition_shape(v_old) IS DISTINCT FROM tasker._definition_shape(p_def) THEN
+    RAISE EXCEPTION 'Task type %/%@% is already recorded with other steps.', p_def->>'namespace', p_def->>'name', p_def->>'version'
+      USING ERRCODE = 'TK412', DETAIL = v_old::text;
+  END IF;
   IF v_id IS NULL THEN
     INSERT INTO tasker.named_tasks (namespace_id, name, version, description, definition, concurrency)
     VALUES (v_ns, p_def->>'name', p_def->>'version', p_def->>'description', p_def, p_def->'concurrency') RETURNING id INTO v_id;

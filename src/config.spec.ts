@@ -7,6 +7,7 @@ describe('readServiceConfig', () => {
     expect(readServiceConfig({ DATABASE_URL: URL }, ['node', 'main.js'])).toEqual({
       databaseUrl: URL,
       port: 3000,
+      host: undefined,
       schema: undefined,
       workerEnabled: false,
       demo: false,
@@ -17,12 +18,23 @@ describe('readServiceConfig', () => {
     expect(readServiceConfig({ DATABASE_URL: URL, PORT: '8080', TASKER_SCHEMA: 'ops', TASKER_WORKER_ENABLED: 'true' }, [])).toEqual({
       databaseUrl: URL,
       port: 8080,
+      host: undefined,
       schema: 'ops',
       workerEnabled: true,
       demo: false,
     });
     expect(readServiceConfig({ DATABASE_URL: URL, PORT: '0' }, []).port).toBe(0);
     expect(readServiceConfig({ DATABASE_URL: URL, PORT: '65535' }, []).port).toBe(65535);
+  });
+
+  it('takes HOST, the address to listen on (unset or empty: every interface); refuses one that is not an address', () => {
+    expect(readServiceConfig({ DATABASE_URL: URL, HOST: '127.0.0.1' }, []).host).toBe('127.0.0.1');
+    expect(readServiceConfig({ DATABASE_URL: URL, HOST: ' ::1 ' }, []).host).toBe('::1');
+    expect(readServiceConfig({ DATABASE_URL: URL, HOST: 'admin.internal' }, []).host).toBe('admin.internal');
+    expect(readServiceConfig({ DATABASE_URL: URL, HOST: '' }, []).host).toBeUndefined();
+    expect(() => readServiceConfig({ DATABASE_URL: URL, HOST: 'http://x/' }, [])).toThrow(
+      'HOST must be an address or host name to listen on (e.g. 127.0.0.1, ::1, 0.0.0.0), got "http://x/".',
+    );
   });
 
   it('requires DATABASE_URL outside demo mode, saying how to run the demo', () => {

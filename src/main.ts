@@ -42,8 +42,9 @@ async function bootstrap(): Promise<void> {
         .finally(() => process.exit(0));
     });
   }
-  await app.listen(config.port);
-  logger.log(`Tasker admin service on http://localhost:${config.port}/tasker/dashboard (API docs: /tasker/docs)`);
+  await (config.host ? app.listen(config.port, config.host) : app.listen(config.port));
+  const shown = !config.host ? 'localhost' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  logger.log(`Tasker admin service on http://${shown}:${config.port}/tasker/dashboard (API docs: /tasker/docs; listening on ${config.host ?? 'every interface'})`);
 
   if (config.demo) {
     const tasker = app.get(TaskerService);

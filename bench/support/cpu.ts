@@ -29,6 +29,8 @@ function isPostgres(pid: number): boolean {
 export interface CpuMeter {
   /** CPU ms used since the meter was made by the given processes and by every backend of the database (but this client's). */
   read(): Promise<number>;
+  /** The same, split: the given processes, and the database's backends. */
+  readSplit(): Promise<{ processes: number; database: number }>;
 }
 
 /** A meter of `pids` and the database's backends, or undefined when the server's backends are not processes of this machine. */
@@ -46,12 +48,17 @@ export async function cpuMeter(pg: Client, pids: number[]): Promise<CpuMeter | u
     return m;
   };
   const start = await snapshot();
+  const readSplit = async () => {
+    const split = { processes: 0, database: 0 };
+    // A backend that appeared meanwhile (the pool grew) counts from its start.
+    for (const [pid, c] of await snapshot()) split[pids.includes(pid) ? 'processes' : 'database'] += c - (start.get(pid) ?? 0);
+    return split;
+  };
   return {
     async read() {
-      let total = 0;
-      // A backend that appeared meanwhile (the pool grew) counts from its start.
-      for (const [pid, c] of await snapshot()) total += c - (start.get(pid) ?? 0);
-      return total;
+      const s = await readSplit();
+      return s.processes + s.database;
     },
+    readSplit,
   };
 }

@@ -30,6 +30,8 @@ export interface DrainFigures {
   flow: FlowCounts[];
   /** CPU ms the worker processes and the database's backends used meanwhile (undefined: not measurable here). */
   cpuMs?: number;
+  /** The same, split between the worker processes and the database's backends. */
+  cpu?: { processes: number; database: number };
 }
 
 /** Creates `n` tasks of `name`, starts `processes` workers on them and times the drain. */
@@ -62,11 +64,12 @@ export async function drain(
     for (const w of workers) w.send({ type: 'go' });
     // No failures in these workloads: done when no task is left pending or running.
     const ended = await waitUntil(ctx.pg, "SELECT NOT EXISTS (SELECT 1 FROM tasker.tasks WHERE state IN ('pending', 'in_progress'))");
-    const cpuMs = await meter?.read();
+    const cpu = await meter?.readSplit();
+    const cpuMs = cpu && cpu.processes + cpu.database;
     const { rows: done } = await ctx.pg.query("SELECT count(*)::int AS n FROM tasker.tasks WHERE state = 'complete'");
     if (done[0].n !== opts.n) throw new Error(`${opts.name}: ${done[0].n} of ${opts.n} tasks complete when none was left to run`);
     const reports = await report(workers);
-    return { seconds: (ended - began) / 1000, steps: rows[0].n, ran: reports.map((r) => r.ran), counts: reports.map((r) => r.claims), flow: reports.map((r) => r.flow), cpuMs };
+    return { seconds: (ended - began) / 1000, steps: rows[0].n, ran: reports.map((r) => r.ran), counts: reports.map((r) => r.claims), flow: reports.map((r) => r.flow), cpuMs, cpu };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
   }
@@ -91,7 +94,8 @@ export const jobsWorkload = (n: number, target?: number): Workload => ({
     for (let i = 0; i < ctx.runs; i++) {
       const f = await drain(ctx, { name: 'job', types: 'job', n: size, processes: 1, concurrency: 50 });
       runs.push(size / f.seconds);
-      ctx.log(`jobs-${n} run ${i + 1}: ${Math.round(size / f.seconds)} jobs/s`);
+      const perJob = f.cpu && ` (CPU per job: worker ${((f.cpu.processes * 1000) / size).toFixed(0)} µs, database ${((f.cpu.database * 1000) / size).toFixed(0)} µs)`;
+      ctx.log(`jobs-${n} run ${i + 1}: ${Math.round(size / f.seconds)} jobs/s${perJob ?? ''}`);
     }
     return [summarize(`jobs-${n}`, 'jobs/s', 'higher', runs, target, `${size} single-step tasks, 1 worker process, concurrency 50`)];
   },

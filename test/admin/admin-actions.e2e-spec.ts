@@ -1,6 +1,6 @@
 import { Behaviour, untilAborted, VariationsWorkflow } from '../fixtures/variations.workflow';
 import { LinearWorkflow } from '../fixtures/linear.workflow';
-import { AdminApp, expectError, field, startAdminApp, waitForTaskState } from '../support/admin-app';
+import { AdminApp, canonical, expectError, field, startAdminApp, waitForTaskState } from '../support/admin-app';
 import { dropSchema, uniqueSchema } from '../support/database';
 import { Latch, waitFor } from '../support/wait';
 
@@ -72,6 +72,19 @@ describe('admin API: operator actions', () => {
     expect(trail.filter((e) => e.actor === 'alice' && e.stepName)).toEqual([
       expect.objectContaining({ stepName: 'after_work', from: 'pending', to: 'resolved_manually', reason: 'booked by hand' }),
     ]);
+  });
+
+  it('stores results exactly as sent, keys named like Object.prototype members (__proto__, constructor, toString...) included, at any depth', async () => {
+    const { id, release } = await withRunningWork();
+    // Raw JSON text: a JSON.stringify of an object literal could not even hold an own "__proto__" key.
+    const raw = '{"__proto__":{"polluted":1},"constructor":"c","toString":"t","valueOf":[1],"hasOwnProperty":null,"nested":{"__proto__":2,"isPrototypeOf":{"x":1}}}';
+    const ok = await a.post(`/tasker/tasks/${id}/steps/after_work/resolve`).set('Content-Type', 'application/json').send(`{"results":${raw},"reason":"by hand"}`);
+    expect(ok.status).toBe(200);
+    const res = await a.get(`/tasker/tasks/${id}`);
+    expect(canonical(JSON.parse(res.text).steps.find((s: Json) => s.name === 'after_work').results)).toEqual(canonical(JSON.parse(raw)));
+    expect(({} as Json).polluted).toBeUndefined();
+    release.resolve();
+    await waitForTaskState(a, id, 'complete');
   });
 
   it('409 for resolving a step of a finished task; 404 for an unknown step or task', async () => {

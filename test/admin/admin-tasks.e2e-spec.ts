@@ -1,6 +1,7 @@
+import { TaskValidationError } from 'nestjs-tasker';
 import { ValidatedOrderWorkflow, VersionedV1, VersionedV2 } from '../fixtures/definitions.workflows';
 import { LinearWorkflow } from '../fixtures/linear.workflow';
-import { AdminApp, ALICE, expectError, field, startAdminApp, waitForTaskState } from '../support/admin-app';
+import { AdminApp, ALICE, canonical, expectError, field, startAdminApp, waitForTaskState } from '../support/admin-app';
 import { dropSchema, uniqueSchema } from '../support/database';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -61,6 +62,27 @@ describe('admin API: creating tasks', () => {
     expect(trail.body[0]).toMatchObject({ stepName: null, from: null, to: 'pending', actor: 'alice' });
   });
 
+  it('stores a context exactly as sent, keys named like Object.prototype members (__proto__, constructor, toString...) included, at any depth', async () => {
+    // Raw JSON text: a JSON.stringify of an object literal could not even hold an own "__proto__" key.
+    const context = '{"x":6,"__proto__":{"polluted":1},"constructor":{"name":"c"},"toString":"t","valueOf":1,"hasOwnProperty":false,"a":{"b":{"__proto__":[1],"toLocaleString":"l","__defineGetter__":0}}}';
+    const res = await a.http().post('/tasker/tasks').set('Authorization', `Bearer ${ALICE.secret}`).set('Content-Type', 'application/json')
+      .send(`{"name":"linear","namespace":"scenarios","context":${context}}`);
+    expect(res.status).toBe(201);
+    expect(canonical(JSON.parse(res.text).context)).toEqual(canonical(JSON.parse(context)));
+    const got = await a.get(`/tasker/tasks/${res.body.id}`);
+    expect(canonical(JSON.parse(got.text).context)).toEqual(canonical(JSON.parse(context)));
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('400 naming the field for a top-level body field or query parameter named like an Object.prototype member', async () => {
+    for (const key of ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty']) {
+      const body = `{"name":"linear","namespace":"scenarios","${key}":{"x":1}}`;
+      const res = await a.http().post('/tasker/tasks').set('Authorization', `Bearer ${ALICE.secret}`).set('Content-Type', 'application/json').send(body);
+      expectError(res, 400, `Invalid request: property ${key} should not exist`, [field(key, `property ${key} should not exist`)]);
+      expectError(await a.get(`/tasker/tasks?${key}=1`), 400, `Invalid request: property ${key} should not exist`, [field(key, `property ${key} should not exist`)]);
+    }
+  });
+
   it('returns the existing task for a known idempotencyKey, without creating another', async () => {
     const first = await a.post('/tasker/tasks', linear({ idempotencyKey: 'order-42' }));
     const again = await a.post('/tasker/tasks', linear({ idempotencyKey: 'order-42', context: { x: 7 } }));
@@ -82,6 +104,24 @@ describe('admin API: creating tasks', () => {
       attempts: 0,
       readiness: { ready: false, reason: 'not_before_run_at', availableAt: '2099-01-01T00:00:00.000Z' },
     });
+  });
+
+  it('runAt: 1970 to year 9999 (UTC) is stored to the millisecond; outside them a 400 over HTTP and a TaskValidationError in the service, never a driver error', async () => {
+    for (const runAt of ['1970-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
+      const res = await a.post('/tasker/tasks', linear({ runAt }));
+      expect([res.status, res.body.runAt]).toEqual([201, runAt]);
+      expect((await a.get(`/tasker/tasks/${res.body.id}`)).body.runAt).toBe(runAt);
+    }
+    const range = 'must be between 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z (UTC)';
+    // A valid ISO date whose UTC time is in year 10000, and one before year 1.
+    for (const runAt of ['9999-12-31T23:59:59-14:00', '1970-01-01T00:00:00+00:01']) {
+      expectError(await a.post('/tasker/tasks', linear({ runAt })), 400, `Invalid task request: runAt ${range}`, [field('runAt', range)]);
+    }
+    for (const runAt of [new Date('+010000-01-01T00:00:00Z'), new Date('-005000-01-01T00:00:00Z'), new Date(8.64e15)]) {
+      const error = await a.tasker.createTask({ ...linear(), runAt }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TaskValidationError);
+      expect((error as TaskValidationError).errors).toEqual([field('runAt', range)]);
+    }
   });
 
   it('takes a priority and a concurrency key; 400 for a priority that is not an integer from -100 to 100', async () => {

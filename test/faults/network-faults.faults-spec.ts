@@ -88,9 +88,10 @@ describe('fault runs: network', () => {
     expectCleanRun(report);
   });
 
-  it('answers lost after the server committed (claims and outcomes): claims are given back, outcomes are fenced, nothing lost or doubled', async () => {
+  it('answers lost after the server committed (claims and outcomes): claims are given back, outcomes are fenced, nothing lost or doubled; every event published once', async () => {
     const { report } = await faultRun({
       name: 'network-lost-answers',
+      checkEvents: true,
       baseUrl: viaProxy(),
       workers: 3,
       tasks: 150,

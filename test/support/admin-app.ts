@@ -87,3 +87,13 @@ export function waitForTaskState(a: AdminApp, id: string, state: string): Promis
     return r.status === 200 && r.body.state === state ? (r.body as Record<string, any>) : undefined;
   });
 }
+
+/**
+ * A parsed JSON value with every object as its sorted [key, value] pairs: compares what was stored
+ * with what was sent whatever the key order (jsonb sorts keys), own `__proto__` keys included.
+ */
+export function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v !== null && typeof v === 'object') return Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]);
+  return v;
+}

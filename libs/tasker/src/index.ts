@@ -28,7 +28,7 @@ export {
 } from './errors/service.errors';
 export type { FieldError } from './errors/service.errors';
 export { PermanentError, RetryableError, StepTimeoutError, StepResultError } from './errors/step.errors';
-export { HandlerDefinitionError, TaskerConfigError, DatabaseUnavailableError } from './errors/boot.errors';
+export { HandlerDefinitionError, TaskerConfigError, DatabaseUnavailableError, DefinitionConflictError } from './errors/boot.errors';
 export type { TaskerModuleOptions, WorkerOptions, RetentionOptions } from './interfaces/tasker-options.interface';
 export type { TaskHandlerOptions, StepOptions, ScheduleOptions, ConcurrencyOptions, RateLimitOptions } from './interfaces/handler-options.interface';
 export type { StepContext, WaitInstruction } from './interfaces/step-context.interface';

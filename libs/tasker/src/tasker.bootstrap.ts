@@ -12,7 +12,7 @@ import { ModuleRef } from '@nestjs/core';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { TaskerExplorer } from './discovery/tasker.explorer';
-import { DatabaseUnavailableError, TaskerConfigError } from './errors/boot.errors';
+import { DatabaseUnavailableError, DefinitionConflictError, TaskerConfigError } from './errors/boot.errors';
 import type { TaskerConfig } from './interfaces/tasker-options.interface';
 import { LeaseSweeper } from './orchestration/lease.sweeper';
 import { RetentionSweeper } from './orchestration/retention.sweeper';
@@ -90,7 +90,7 @@ export class TaskerBootstrap implements OnModuleInit, OnApplicationBootstrap, Be
       }
     } catch (e) {
       await this.db.close().catch(() => undefined);
-      if (e instanceof TaskerConfigError) throw e;
+      if (e instanceof TaskerConfigError || e instanceof DefinitionConflictError) throw e;
       throw new DatabaseUnavailableError(SCHEMA_NOT_PREPARED(this.config.schema, (e as Error).message));
     }
     if (handlers.length > 0) {

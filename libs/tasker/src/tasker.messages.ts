@@ -50,12 +50,22 @@ export const MIGRATIONS_PENDING = (schema: string, pending: readonly string[]) =
 export const SCHEMA_NOT_PREPARED = (schema: string, reason: string) => `Tasker could not prepare schema "${schema}": ${reason}`;
 export const DATABASE_UNREACHABLE = (redactedUrl: string, reason: string) =>
   `Tasker could not connect to PostgreSQL at ${redactedUrl}: ${reason}. ` + 'Check databaseUrl (DATABASE_URL) and that the server is running and reachable.';
+export const DATABASE_CONNECTION_LOST = (reason: string) =>
+  `Tasker lost its connection to PostgreSQL (${reason}): the statement may or may not have taken effect. ` +
+  'Try again once the database answers (createTask with an idempotencyKey is safe to repeat).';
+export const DATABASE_UNAVAILABLE_WHILE_WAITING = (taskId: string, timeoutMs: number, reason: string) =>
+  `waitForTask(${taskId}) gave up after ${timeoutMs} ms: PostgreSQL was not answering (${reason}), so the task's state is unknown.`;
 export const DATA_SOURCE_NOT_FOUND = (name: string) =>
   `dataSourceName "${name}": no TypeORM DataSource with that name is registered. ` +
   `Import TypeOrmModule.forRoot({ ${name === 'default' ? '' : `name: '${name}', `}type: 'postgres', ... }) before TaskerModule, or use databaseUrl.`;
 export const DATA_SOURCE_NOT_POSTGRES = (name: string, type: string) => `dataSourceName "${name}" is a ${type} DataSource; Tasker needs PostgreSQL.`;
 export const MIGRATIONS_APPLIED = (schema: string, applied: readonly string[]) => `Applied migrations to schema "${schema}": ${applied.join(', ')}`;
 export const HANDLERS_REGISTERED = (handlerKeys: readonly string[]) => `Registered task handlers: ${handlerKeys.join(', ')}`;
+
+export const DEFINITION_CONFLICT = (handlerKey: string, schema: string, differences: readonly string[]) =>
+  `Task type ${handlerKey} is already recorded in schema "${schema}" with other steps: ${differences.join('; ')}. ` +
+  'A version\'s steps are fixed once recorded (another process may be running them): a changed workflow needs a new version ' +
+  '(@TaskHandler({ version })); see docs/versioning.md.';
 
 // ---------------------------------------------------------------------------------------------
 // Handler definitions (HandlerDefinitionError)
@@ -173,10 +183,12 @@ export const FIELD_TAGS_NOT_ARRAY = () => 'must be an array of strings';
 export const FIELD_TOO_MANY_TAGS = (max: number) => `must have at most ${max} tags`;
 export const FIELD_TAG_INVALID = (maxLength: number) => `each tag must be a non-empty string of at most ${maxLength} characters`;
 export const FIELD_RUN_AT_INVALID = () => 'must be a valid Date (or ISO 8601 string)';
+export const FIELD_RUN_AT_OUT_OF_RANGE = (min: string, max: string) => `must be between ${min} and ${max} (UTC)`;
 export const FIELD_STATE_INVALID = (states: readonly string[]) => `must be one of ${states.join(', ')}`;
 export const FIELD_NAMESPACE_FILTER = () => 'must be a namespace name';
 export const FIELD_TASK_NAME_FILTER = () => 'must be a task name';
 export const FIELD_LIMIT_INVALID = (max: number) => `must be an integer from 1 to ${max}`;
+export const FIELD_MAX_CONTEXT_BYTES_INVALID = () => 'must be an integer from 2 (the size of {}) to 2147483647';
 export const FIELD_CURSOR_INVALID = () => 'is not a cursor returned by listTasks';
 export const FIELD_ACTOR_NOT_OBJECT = () => 'must be an object { actor?, reason? }';
 export const FIELD_FILTER_NOT_OBJECT = () => 'must be an object { namespace?, name? }';
@@ -232,17 +244,24 @@ export const API_KEY_AT = (index: number, name: unknown) => `API key ${index}${t
 export const API_KEY_NAME_INVALID = (where: string) => `${where}: the name must be 1-64 letters, digits, "_", ".", "@" or "-".`;
 export const API_KEY_ROLE_INVALID = (where: string) => `${where}: the role must be viewer or operator.`;
 export const API_KEY_SECRET_TOO_SHORT = (where: string, minLength: number) => `${where}: the secret must be at least ${minLength} characters.`;
+export const API_KEY_SECRET_TOO_LONG = (where: string, maxLength: number) =>
+  `${where}: the secret must be at most ${maxLength} characters (a longer Bearer token is never accepted).`;
+export const API_KEY_SECRET_CHARACTERS = (where: string) =>
+  `${where}: the secret must be printable ASCII without spaces (a Bearer token cannot carry spaces, tabs, control or non-ASCII characters).`;
 export const API_KEY_NAME_TWICE = (where: string) => `${where}: the name is used twice.`;
 export const API_KEY_SECRET_TWICE = (where: string) => `${where}: the secret is the same as another key's.`;
 export const AUTH_HEADER_MISSING = () => 'Missing or malformed Authorization header: send "Authorization: Bearer <api key>".';
 export const API_KEY_UNKNOWN = () => 'Invalid API key.';
 export const API_KEY_VIEWER_ONLY = (keyName: string) => `API key "${keyName}" has the viewer role; this action needs an operator key.`;
 export const ADMIN_INVALID_REQUEST = (summary: string) => `Invalid request: ${summary}`;
+/** The wording of class-validator's whitelist, for the unknown fields it cannot see. */
+export const UNKNOWN_PROPERTY = (name: string) => `property ${name} should not exist`;
 export const ADMIN_NOT_READY = (down: string) => `Not ready: ${down}`;
 export const BODY_TOO_LARGE = (limit: number | undefined) => `Request body is larger than the ${limit ?? ''} bytes allowed.`.replace('the  bytes', 'limit');
 export const BODY_NOT_JSON = () => 'Request body is not valid JSON.';
 export const BODY_UNREADABLE = () => 'The request body could not be read.';
 export const INTERNAL_SERVER_ERROR = () => 'Internal server error.';
+export const DATABASE_UNAVAILABLE_ANSWER = () => 'The database is unavailable; try again shortly.';
 export const UNEXPECTED_ERROR_LOG = (error: string) => `Unexpected error: ${error}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -255,3 +274,20 @@ export const FAULT_UNKNOWN_STEP = (taskType: string, stepName: string, steps: re
   `${taskType} has no step "${stepName}" (steps: ${steps.join(', ')}).`;
 export const FAULT_INJECTED = (failure: number, of: number, stepName: string) =>
   `Injected failure ${failure}${of === Infinity ? '' : ` of ${of}`} of step "${stepName}"`;
+
+// ---------------------------------------------------------------------------------------------
+// Worker health (log lines)
+
+export const EVENT_LOOP_STALLED = (ms: number, leaseMs: number, steps: readonly string[]) =>
+  `The event loop was blocked for ${ms} ms (worker.leaseMs is ${leaseMs}) while ${steps.length ? `these attempts ran: ${steps.join('; ')}` : 'no step ran'}. ` +
+  'Nothing else in this process ran meanwhile, lease renewals included: a longer stall lapses the leases of every step of this worker. ' +
+  'Move CPU-bound work to worker_threads (or another process), split the step, or raise worker.leaseMs.';
+
+/** A background job (lease sweep, lease renewal, heartbeat) that keeps failing: said once when it starts failing... */
+export const OUTAGE_STARTED = (what: string, reason: string) => `${what} failed (will retry; one line when it works again): ${reason}`;
+/** ...and once, with how often, when it works again. */
+export const OUTAGE_ENDED = (what: string, failures: number, ms: number) =>
+  `${what} works again, after ${failures} failed attempt(s) over ${(ms / 1000).toFixed(1)} s.`;
+export const IN_DOUBT_RECOVERED = (transactions: number, transitions: number) =>
+  `${transactions} change(s) of this worker committed although their answer was lost (the connection died); ` +
+  `their ${transitions} transition(s) were read back and their events published now.`;

@@ -8,6 +8,7 @@ import { TaskerEventBus } from './events/tasker-event-bus';
 import { TaskerLoggingListener } from './events/tasker-logging.listener';
 import type { RetryDelays, TaskerModuleOptions } from './interfaces/tasker-options.interface';
 import { LeaseSweeper } from './orchestration/lease.sweeper';
+import { InDoubtRecovery } from './orchestration/in-doubt.recovery';
 import { OutcomeRecorder } from './orchestration/outcome.recorder';
 import { BulkActions } from './orchestration/bulk.actions';
 import { RetentionSweeper } from './orchestration/retention.sweeper';
@@ -79,6 +80,7 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     StepClaimer,
     StepExecutor,
     OutcomeRecorder,
+    InDoubtRecovery,
     TaskerWorker,
     WakeListener,
     LeaseSweeper,

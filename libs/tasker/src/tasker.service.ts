@@ -4,6 +4,7 @@ import { AfterCommit } from './events/after-commit';
 import { TaskerAuditService } from './tasker-audit.service';
 import { TaskerEventBus } from './events/tasker-event-bus';
 import { TaskerEvents } from './events/tasker-events';
+import { DatabaseUnavailableError } from './errors/boot.errors';
 import { FieldError, ScheduleNotFoundError, TaskNotFoundError, TaskValidationError, TaskWaitTimeoutError } from './errors/service.errors';
 import type {
   ActorInput,
@@ -48,6 +49,7 @@ import { DEFAULT_NAMESPACE, TASKER_CONFIG, TASKER_DATABASE } from './tasker.cons
 import {
   CREATE_TASKS_NOT_ARRAY,
   CREATE_TASKS_TOO_MANY,
+  DATABASE_UNAVAILABLE_WHILE_WAITING,
   FIELD_FILTER_NOT_OBJECT,
   FIELD_CRON,
   FIELD_NAMESPACE,
@@ -87,6 +89,7 @@ import {
   normalizeQuery,
   summarize,
 } from './validation/request.validation';
+import { escapeLogText } from './events/log-text';
 
 const DEFAULT_WAIT_MS = 60_000;
 
@@ -212,6 +215,8 @@ export class TaskerService {
   /**
    * Resolves when the task is complete, error, cancelled or resolved (a task in error waits for an
    * operator, so it counts as settled). Rejects with TaskWaitTimeoutError after `timeoutMs` (default 60 s).
+   * A database that stops answering meanwhile (a restart) is waited for; if it still does not
+   * answer at the deadline, rejects with DatabaseUnavailableError (the task's state is unknown).
    */
   async waitForTask(id: string, opts: { timeoutMs?: number } = {}): Promise<TaskDetail> {
     // Options that are not an object (null, a number...) are a caller's mistake to report, not a TypeError.
@@ -222,9 +227,21 @@ export class TaskerService {
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
       throw new TaskValidationError(WAIT_TIMEOUT_INVALID(), [{ field: 'timeoutMs', messages: [FIELD_NOT_NON_NEGATIVE()] }]);
     }
-    let detail = await this.getTask(id);
-    if (SETTLED_TASK_STATES.includes(detail.state)) return detail;
     const deadline = Date.now() + timeoutMs;
+    let detail: TaskDetail | undefined;
+    let lost: DatabaseUnavailableError | undefined;
+    // A database that is away (a restart) is waited for, within the timeout: the task goes on meanwhile.
+    const poll = async () => {
+      try {
+        detail = await this.getTask(id);
+        lost = undefined;
+      } catch (e) {
+        if (!(e instanceof DatabaseUnavailableError)) throw e;
+        lost = e;
+      }
+      return detail && !lost && SETTLED_TASK_STATES.includes(detail.state);
+    };
+    if (await poll()) return detail!;
     let wake: () => void = () => undefined;
     // Events of this process wake us at once; the poll covers tasks run by other processes.
     const off = this.bus.onAny((_, p) => {
@@ -233,7 +250,13 @@ export class TaskerService {
     try {
       for (;;) {
         const left = deadline - Date.now();
-        if (left <= 0) throw new TaskWaitTimeoutError(id, timeoutMs, detail.state);
+        if (left <= 0) {
+          if (lost) {
+            const reason = (lost.cause as Error | undefined)?.message ?? lost.message;
+            throw new DatabaseUnavailableError(DATABASE_UNAVAILABLE_WHILE_WAITING(id, timeoutMs, reason), lost.cause);
+          }
+          throw new TaskWaitTimeoutError(id, timeoutMs, detail!.state);
+        }
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, Math.min(left, 200));
           wake = () => {
@@ -241,8 +264,7 @@ export class TaskerService {
             resolve();
           };
         });
-        detail = await this.getTask(id);
-        if (SETTLED_TASK_STATES.includes(detail.state)) return detail;
+        if (await poll()) return detail!;
       }
     } finally {
       off();
@@ -443,7 +465,7 @@ export class TaskerService {
     const ids = await this.schedules.setPaused(namespace, ref.name, cron, paused, actor, reason);
     if (ids.length === 0) throw new ScheduleNotFoundError(namespace, ref.name, cron);
     const views = sortSchedules((await this.schedules.list(namespace, ref.name)).filter((r) => ids.includes(r.id)).map(toScheduleView));
-    this.logger.log(SCHEDULE_CHANGED_LOG(paused ? 'paused' : 'resumed', cron, views.map((v) => `${v.namespace}/${v.name}@${v.version}`), actor, reason));
+    this.logger.log(escapeLogText(SCHEDULE_CHANGED_LOG(paused ? 'paused' : 'resumed', cron, views.map((v) => `${v.namespace}/${v.name}@${v.version}`), actor, reason)));
     return views;
   }
 

@@ -8,7 +8,8 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventEmitterModule } from '@nestjs/event-emitter';
+import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
+import { appendFileSync } from 'node:fs';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TaskerModule } from 'nestjs-tasker';
 import { TaskerWorker } from '../../../libs/tasker/src/orchestration/tasker.worker';
@@ -65,6 +66,14 @@ class FaultWorkerModule {}
 
 async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(FaultWorkerModule, { logger: ['error', 'warn', 'fatal'] });
+  const eventsFile = process.env.EVENTS_FILE;
+  if (eventsFile) {
+    // Written synchronously: an event published is in the file, whatever happens to the process next.
+    app.get(EventEmitter2).onAny((name: string | string[], p: { taskId: string; stepName?: string; attempt?: number; occurredAt: Date }) => {
+      if (typeof name !== 'string' || !name.startsWith('tasker.')) return;
+      appendFileSync(eventsFile, `${JSON.stringify({ event: name, taskId: p.taskId, stepName: p.stepName, attempt: p.attempt, occurredAt: p.occurredAt })}\n`);
+    });
+  }
   let closing = false;
   process.on('SIGTERM', () => {
     if (closing) return;

@@ -76,6 +76,8 @@ export class Fleet {
         SHUTDOWN_TIMEOUT_MS: String(o.shutdownTimeoutMs ?? 1_000),
         SWEEP_MS: String(o.sweepIntervalMs ?? 250),
         ...(o.statementTimeoutMs ? { STATEMENT_TIMEOUT_MS: String(o.statementTimeoutMs) } : {}),
+        // Every lifecycle event the worker publishes, one JSON line each (read by the run's event check).
+        EVENTS_FILE: join(o.logDir, `${o.schema}.${label}-${this.generation + 1}.events.jsonl`),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -11,10 +11,11 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import { TaskerModule, TaskerService, TaskRequest } from 'nestjs-tasker';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { uniqueSchema } from '../../support/database';
+import { compareEvents } from '../../support/event-check';
 import { waitFor } from '../../support/wait';
 import { check, readHistory, Verdict } from './checker';
 import { Fleet, FleetOptions } from './fleet';
@@ -74,6 +75,12 @@ export interface RunOptions {
   beforeCheck?(schema: string): Promise<void>;
   /** More context for task number i than its x (the keys of flow-control limits, for instance). */
   context?(i: number, random: () => number): Record<string, unknown>;
+  /**
+   * Also prove that every committed transition's lifecycle event was published exactly once, by
+   * one of the workers (for runs that kill no worker: a process killed between a commit and its
+   * events takes them along, as documented).
+   */
+  checkEvents?: boolean;
   /** A check of the run's own beyond the checker's: its violations join the verdict's, its figures the report. */
   extraCheck?(baseUrl: string, schema: string): Promise<{ violations: string[]; figures?: Record<string, unknown> }>;
   settleTimeoutMs?: number;
@@ -265,6 +272,8 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
     const verdict = check(history);
     const extra = await o.extraCheck?.(o.baseUrl, schema);
     if (extra) verdict.violations.push(...extra.violations);
+    const events = o.checkEvents ? checkEvents(join(RESULTS_DIR, `${o.name}-logs`), schema, history.transitions) : undefined;
+    if (events) verdict.violations.push(...events.violations);
     if (verdict.violations.length) {
       // The post-mortem: the whole history of every task named in a violation.
       const ids = new Set(verdict.violations.map((v) => /^task (\d+)/.exec(v)?.[1]).filter(Boolean));
@@ -284,7 +293,7 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
       unexpectedExits: fleet.unexpectedExits,
       schema,
       ...verdict,
-      ...(extra?.figures ? { extra: extra.figures } : {}),
+      ...(extra?.figures || events ? { extra: { ...extra?.figures, ...events?.figures } } : {}),
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
     appendFileSync(join(RESULTS_DIR, 'results.jsonl'), `${JSON.stringify({ ...report, at: new Date().toISOString() })}\n`);
@@ -294,6 +303,31 @@ export async function faultRun(o: RunOptions): Promise<{ report: RunReport; flee
     await fleet.stopAll().catch(() => undefined);
     await creator.close().catch(() => undefined);
   }
+}
+
+/**
+ * The events the workers recorded (their EVENTS_FILE, see fleet.ts) against the transitions: every
+ * transition that stands for an event has exactly one (task.created, published by the creator, is
+ * left out).
+ */
+function checkEvents(logDir: string, schema: string, transitions: Awaited<ReturnType<typeof readHistory>>['transitions']) {
+  const events = readdirSync(logDir)
+    .filter((f) => f.startsWith(`${schema}.`) && f.endsWith('.events.jsonl'))
+    .flatMap((f) =>
+      readFileSync(join(logDir, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l)),
+    );
+  const { missing, extra } = compareEvents(
+    transitions.map((t) => ({ taskId: t.task_id, stepName: t.step_name, from: t.from_state, to: t.to_state, attempt: t.attempt, at: new Date(t.at) })),
+    events,
+  );
+  const violations = [
+    ...missing.map((k) => `event never published: ${k}`),
+    ...extra.map((k) => `event published more than once: ${k}`),
+  ];
+  return { violations, figures: { events: events.length, eventsMissing: missing.length, eventsDuplicated: extra.length } };
 }
 
 /** One line of the table: run | faults injected | tasks | completed | lost | duplicated | re-executions | fenced. */

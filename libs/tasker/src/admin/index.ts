@@ -2,6 +2,7 @@
 // Kept apart from the main entry so worker-only apps never load terminus, swagger or prom-client.
 export { TaskerAdminModule } from './tasker-admin.module';
 export { setupTaskerSwagger } from './swagger';
+export { authenticateBeforeBody } from './auth/authenticate-before-body';
 export { TaskerMetrics } from './metrics/tasker-metrics.service';
 export { TaskerExceptionFilter } from './http/tasker-exception.filter';
 export { parseApiKeys } from './auth/api-keys';

@@ -1,7 +1,7 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import type { TaskerAdminOptions } from './admin-options.interface';
-import { TASKER_ADMIN_AUTH, TASKER_ADMIN_OPTIONS } from './admin.constants';
+import { ADMIN_PREFIX, TASKER_ADMIN_AUTH, TASKER_ADMIN_OPTIONS } from './admin.constants';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { resolveAdminAuth } from './auth/admin-auth';
 import { BulkActionsController } from './controllers/bulk-actions.controller';
@@ -14,6 +14,7 @@ import { SchedulesController } from './controllers/schedules.controller';
 import { StatsController } from './controllers/stats.controller';
 import { TasksController } from './controllers/tasks.controller';
 import { TaskerHealthIndicator } from './health/tasker.health';
+import { AdminHeadersMiddleware } from './http/admin-headers.middleware';
 import { TaskerMetrics } from './metrics/tasker-metrics.service';
 
 /**
@@ -23,7 +24,11 @@ import { TaskerMetrics } from './metrics/tasker-metrics.service';
  * unless `insecure` (`TASKER_INSECURE=true`) is set.
  */
 @Module({})
-export class TaskerAdminModule {
+export class TaskerAdminModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(AdminHeadersMiddleware).forRoutes({ path: `${ADMIN_PREFIX}/*path`, method: RequestMethod.ALL });
+  }
+
   static forRoot(options: TaskerAdminOptions = {}): DynamicModule {
     return {
       module: TaskerAdminModule,

@@ -14,9 +14,25 @@ export class TaskerConfigError extends TaskerError {
   }
 }
 
-/** PostgreSQL could not be reached or prepared at boot. */
+/**
+ * PostgreSQL could not be reached or prepared at boot, or a statement lost its connection (a
+ * restart, a network cut) and could not be retried safely. `cause`: the driver's error.
+ */
 export class DatabaseUnavailableError extends TaskerError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super('DATABASE_UNAVAILABLE', message);
+  }
+}
+
+/**
+ * A task type version is already recorded in the schema with other steps (another codebase, or
+ * changed code under the same version). The app refuses to start: a changed workflow needs a new version.
+ */
+export class DefinitionConflictError extends TaskerError {
+  constructor(message: string) {
+    super('DEFINITION_CONFLICT', message);
   }
 }

@@ -3,6 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { TransitionRow } from '../persistence/rows';
 import type { TaskerEventPayload } from './tasker-events';
 import { eventForTransition } from './transition-events';
+import { escapeLogText } from './log-text';
 
 /**
  * Publishes lifecycle events after their transitions committed. Called once per committed
@@ -25,7 +26,7 @@ export class TaskerEventBus {
   }
 
   publish(payload: TaskerEventPayload): void {
-    const report = (e: unknown) => this.logger.error(`A subscriber of ${payload.event} threw: ${(e as Error)?.message ?? String(e)}`);
+    const report = (e: unknown) => this.logger.error(escapeLogText(`A subscriber of ${payload.event} threw: ${(e as Error)?.message ?? String(e)}`));
     try {
       // emitAsync, not emit: an async subscriber's rejection (e.g. @OnEvent with suppressErrors: false)
       // must be caught here, not left unhandled to crash the process.
@@ -43,7 +44,7 @@ export class TaskerEventBus {
       try {
         listener(event, payload);
       } catch (e) {
-        this.logger.error(`A Tasker listener threw: ${(e as Error)?.message ?? String(e)}`);
+        this.logger.error(escapeLogText(`A Tasker listener threw: ${(e as Error)?.message ?? String(e)}`));
       }
     };
     this.emitter.onAny(wrapped);

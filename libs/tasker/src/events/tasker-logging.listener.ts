@@ -3,6 +3,7 @@ import { TASKER_CONFIG } from '../tasker.constants';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import { TaskerEventBus } from './tasker-event-bus';
 import { TaskerEvents, TaskerEventPayload } from './tasker-events';
+import { escapeLogText } from './log-text';
 
 /**
  * Structured log lines for lifecycle events through Nest's Logger. Never logs task contexts or
@@ -32,11 +33,12 @@ export class TaskerLoggingListener implements OnModuleInit, OnModuleDestroy {
     const step = 'stepName' in p ? ` step=${p.stepName}${p.attempt !== undefined ? ` attempt=${p.attempt}` : ''}` : '';
     const took = 'durationMs' in p && p.durationMs !== undefined ? ` durationMs=${p.durationMs}` : '';
     const by = p.actor && !p.actor.startsWith('worker:') ? ` actor=${p.actor}` : '';
-    const line = `${p.event} ${where}${step}${took}${by}`;
+    // Names, actors and error messages come from callers and upstream services: escaped, one event stays one line.
+    const line = escapeLogText(`${p.event} ${where}${step}${took}${by}`);
     switch (p.event) {
       case TaskerEvents.STEP_FAILED:
         this.logger.warn(
-          `${line} error=${p.error.name}: ${p.error.message}${p.willRetry ? ` retryAt=${p.nextRetryAt?.toISOString()}` : ' (no retry)'}`,
+          `${line} error=${escapeLogText(`${p.error.name}: ${p.error.message}`)}${p.willRetry ? ` retryAt=${p.nextRetryAt?.toISOString()}` : ' (no retry)'}`,
         );
         break;
       case TaskerEvents.TASK_FAILED:

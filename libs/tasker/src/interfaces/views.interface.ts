@@ -41,6 +41,8 @@ export interface TaskView {
   createdAt: Date;
   updatedAt: Date;
   completedAt?: Date | null;
+  /** Only in lists with `maxContextBytes`: the context was larger, and is listed as `{}`. */
+  contextTruncated?: true;
   /** A child task: the task whose step started it (`ctx.startChild`), and that step. */
   parentTaskId?: string;
   parentStepName?: string;
@@ -111,6 +113,12 @@ export interface TaskQuery {
   /** Default 50, max 500. */
   limit?: number;
   cursor?: string;
+  /**
+   * Bounds each item's context: a context larger than this many bytes (as JSON text) is listed as
+   * `{}` with `contextTruncated: true`, and never read whole from the database (getTask has it all).
+   * Default: no bound. The admin API's list uses 8 KB.
+   */
+  maxContextBytes?: number;
 }
 
 export interface TaskPage {

@@ -4,6 +4,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import { StepRepository } from '../persistence/step.repository';
 import { TASKER_CONFIG } from '../tasker.constants';
+import { OutageLog } from './outage.log';
 import { TransitionPublisher } from './transition.publisher';
 import { WorkSignals } from './work.signals';
 
@@ -18,6 +19,7 @@ const BATCH = 500;
 export class LeaseSweeper {
   static readonly intervalName = 'tasker-lease-sweeper';
   private readonly logger = new Logger('Tasker');
+  private readonly outage = new OutageLog(this.logger, 'Lease sweep');
   private busy = false;
   private name = LeaseSweeper.intervalName;
 
@@ -53,9 +55,10 @@ export class LeaseSweeper {
         settled += n;
         if (n < BATCH) break;
       }
+      this.outage.succeeded();
       if (settled > 0) this.logger.warn(`Reclaimed ${settled} attempt(s) whose worker stopped renewing its lease.`);
     } catch (e) {
-      this.logger.error(`Lease sweep failed (will retry): ${(e as Error).message}`);
+      this.outage.failed(e);
     } finally {
       this.busy = false;
     }

@@ -2,10 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { StepResultError } from '../errors/step.errors';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import type { ClaimRow, TransitionRow } from '../persistence/rows';
-import { StepRepository } from '../persistence/step.repository';
+import { InDoubtMark, StepRepository } from '../persistence/step.repository';
 import { TASKER_CONFIG } from '../tasker.constants';
 import { serializeError } from './outcome';
 import type { AttemptOutcome } from './step.executor';
+import { InDoubtRecovery } from './in-doubt.recovery';
 import { StepClaimer } from './step.claimer';
 import { TransitionPublisher } from './transition.publisher';
 import { isDataError, isTransientDatabaseError } from './transient-errors';
@@ -41,6 +42,7 @@ export class OutcomeRecorder {
     private readonly steps: StepRepository,
     private readonly claimer: StepClaimer,
     private readonly publisher: TransitionPublisher,
+    private readonly inDoubt: InDoubtRecovery,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
 
@@ -83,6 +85,9 @@ export class OutcomeRecorder {
 
   private async storeSuccesses(batch: PendingSuccess[]): Promise<void> {
     const items = batch.map((p) => ({ stepId: p.claim.step_id, token: p.claim.lease_token, results: p.results }));
+    // Every transition of the statements below is above it: where to look if an answer is lost.
+    const afterId = this.publisher.highWater();
+    const lost = { answer: false };
     let rows: TransitionRow[] | null = null;
     try {
       try {
@@ -90,10 +95,12 @@ export class OutcomeRecorder {
         rows = await this.claimer.completeWithClaim(items, batch.map((p) => p.claim.lease_token));
       } catch (e) {
         if (!isTransientDatabaseError(e)) throw e;
+        lost.answer = true;
       }
-      rows ??= await this.persist(() => this.publisher.change(this.steps.completeMany(items), (r) => r));
+      rows ??= await this.persist(() => this.publisher.change(this.steps.completeMany(items), (r) => r), lost);
     } catch (e) {
       if (!isDataError(e)) {
+        if (lost.answer || isTransientDatabaseError(e)) this.inDoubt.add(batch.map((p) => endMark(p.claim, afterId)), true);
         for (const p of batch) p.failed(e);
         return;
       }
@@ -105,46 +112,64 @@ export class OutcomeRecorder {
       return;
     }
     const stored = new Set(rows.filter((r) => r.kind === 'step').map((r) => String(r.step_id)));
-    for (const p of batch) if (!stored.has(String(p.claim.step_id))) this.warnDiscarded(p.claim);
+    this.settleMissing(batch.filter((p) => !stored.has(String(p.claim.step_id))).map((p) => p.claim), lost.answer, afterId);
     for (const p of batch) p.done();
+  }
+
+  /**
+   * Outcomes the final answer does not hold. After a lost answer, an earlier try may have stored
+   * them (a retry then finds the attempt ended): their transitions are read back and published.
+   * Otherwise the lease had lapsed and another attempt took over: the outcome was discarded.
+   */
+  private settleMissing(claims: ClaimRow[], lostAnswer: boolean, afterId: string): void {
+    if (claims.length === 0) return;
+    if (lostAnswer) this.inDoubt.add(claims.map((c) => endMark(c, afterId)));
+    else for (const c of claims) this.warnDiscarded(c);
   }
 
   /** Stores one outcome; returns when this process should look for the step again (a retry, a sleep's end). */
   private async recordOne(claim: ClaimRow, outcome: Exclude<AttemptOutcome, { kind: 'abandoned' }>): Promise<Date | null> {
     const { step_id: id, lease_token: token } = claim;
-    const store = (statement: () => Promise<TransitionRow[]>) => this.persist(() => this.publisher.change(statement(), (r) => r));
+    const afterId = this.publisher.highWater();
+    const lost = { answer: false };
+    const store = (statement: () => Promise<TransitionRow[]>) => this.persist(() => this.publisher.change(statement(), (r) => r), lost);
     let rows: TransitionRow[];
     let wakeAt: Date | null = null;
-    switch (outcome.kind) {
-      case 'success':
-        try {
-          rows = await store(() => this.steps.complete(id, token, outcome.resultsJson));
-        } catch (e) {
-          if (!isDataError(e)) throw e;
-          const error = serializeError(new StepResultError(`PostgreSQL refused it: ${(e as Error).message}`));
-          rows = await store(() => this.steps.fail(id, token, error, null));
-        }
-        break;
-      case 'failure':
-        wakeAt = outcome.retryAt;
-        rows = await store(() => this.steps.fail(id, token, outcome.error, outcome.retryAt));
-        break;
-      case 'released':
-        rows = await store(() => this.steps.release(id, token, outcome.reason));
-        break;
-      case 'skipped':
-        rows = await store(() => this.steps.skip(id, token, outcome.reason));
-        break;
-      case 'expand':
-        rows = await store(() => this.steps.expand(id, token, outcome.itemsJson, outcome.maxParallel));
-        break;
-      case 'wait':
-        if (outcome.wait.kind === 'sleep') wakeAt = new Date(outcome.wait.until as string);
-        rows = await store(() => this.steps.wait(id, token, outcome.wait, outcome.child));
-        break;
+    try {
+      switch (outcome.kind) {
+        case 'success':
+          try {
+            rows = await store(() => this.steps.complete(id, token, outcome.resultsJson));
+          } catch (e) {
+            if (!isDataError(e)) throw e;
+            const error = serializeError(new StepResultError(`PostgreSQL refused it: ${(e as Error).message}`));
+            rows = await store(() => this.steps.fail(id, token, error, null));
+          }
+          break;
+        case 'failure':
+          wakeAt = outcome.retryAt;
+          rows = await store(() => this.steps.fail(id, token, outcome.error, outcome.retryAt));
+          break;
+        case 'released':
+          rows = await store(() => this.steps.release(id, token, outcome.reason));
+          break;
+        case 'skipped':
+          rows = await store(() => this.steps.skip(id, token, outcome.reason));
+          break;
+        case 'expand':
+          rows = await store(() => this.steps.expand(id, token, outcome.itemsJson, outcome.maxParallel));
+          break;
+        case 'wait':
+          if (outcome.wait.kind === 'sleep') wakeAt = new Date(outcome.wait.until as string);
+          rows = await store(() => this.steps.wait(id, token, outcome.wait, outcome.child));
+          break;
+      }
+    } catch (e) {
+      if (lost.answer || isTransientDatabaseError(e)) this.inDoubt.add([endMark(claim, afterId)], true);
+      throw e;
     }
     if (rows.length === 0) {
-      this.warnDiscarded(claim);
+      this.settleMissing([claim], lost.answer, afterId);
       return null;
     }
     return wakeAt;
@@ -157,16 +182,23 @@ export class OutcomeRecorder {
     );
   }
 
-  private async persist<T>(fn: () => Promise<T>): Promise<T> {
+  /** `lost.answer` is set when a try failed on a lost connection: it may have committed all the same. */
+  private async persist<T>(fn: () => Promise<T>, lost: { answer: boolean }): Promise<T> {
     const deadline = Date.now() + this.config.worker.leaseMs;
     for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
       try {
         return await fn();
       } catch (e) {
         if (!isTransientDatabaseError(e) || Date.now() + delay > deadline) throw e;
+        lost.answer = true;
         this.logger.warn(`Database unavailable while storing an outcome (${(e as Error).message}); retrying in ${delay} ms.`);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
   }
+}
+
+/** Where to find again the outcome of `claim` if its statement's answer was lost. */
+function endMark(claim: ClaimRow, afterId: string): InDoubtMark {
+  return { stepId: String(claim.step_id), taskId: String(claim.task_id), attempt: claim.attempt, afterId, claimed: false };
 }

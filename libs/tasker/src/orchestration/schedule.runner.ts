@@ -11,6 +11,7 @@ import { TASKER_CONFIG, TASKER_DATABASE } from '../tasker.constants';
 import { SCHEDULE_SWEEP_FAILED_LOG, SCHEDULE_TASK_REASON, SCHEDULE_TICK_FAILED_LOG } from '../tasker.messages';
 import { TaskerService } from '../tasker.service';
 import { WorkSignals } from './work.signals';
+import { escapeLogText } from '../events/log-text';
 
 /** The initiator of the tasks schedules create (the actor of their first audit entry). */
 export const SCHEDULE_INITIATOR = 'schedule';
@@ -101,7 +102,7 @@ export class ScheduleRunner {
       this.timer = setTimeout(() => this.wake(), delay);
     } catch (e) {
       // The sweep interval tries again.
-      this.logger.error(SCHEDULE_SWEEP_FAILED_LOG((e as Error).message));
+      this.logger.error(escapeLogText(SCHEDULE_SWEEP_FAILED_LOG((e as Error).message)));
     }
   }
 
@@ -148,7 +149,7 @@ export class ScheduleRunner {
     if (failed) {
       const { due, next, tick, error } = failed;
       const type = `${due.namespace}/${due.name}@${due.version}`;
-      this.logger.error(SCHEDULE_TICK_FAILED_LOG(due.cron, type, tick.toISOString(), error.message, next.toISOString()));
+      this.logger.error(escapeLogText(SCHEDULE_TICK_FAILED_LOG(due.cron, type, tick.toISOString(), error.message, next.toISOString())));
       await this.schedules.skip(due.id, next, `${tick.toISOString()}: ${error.message}`);
       return true;
     }

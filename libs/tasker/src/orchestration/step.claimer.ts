@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import type { ClaimRow, TransitionRow } from '../persistence/rows';
 import { Claimed, StepRepository } from '../persistence/step.repository';
+import { InDoubtRecovery } from './in-doubt.recovery';
 import { HandlerRegistry } from '../registry/handler.registry';
 import { TASKER_CONFIG } from '../tasker.constants';
 import { TransitionPublisher } from './transition.publisher';
@@ -35,6 +36,8 @@ export class StepClaimer {
   private again = false;
   /** Until then, claims first give back the steps claimed for this worker that it does not run (a claim's lost answer). */
   private orphanCheckUntil = 0;
+  /** The highest transition id seen before the first failed claim of the current orphan window (its rows are above). */
+  private orphanAfterId = '0';
   /** Finished attempts whose freed slot a claim riding with their outcome already filled: no wake-up needed. */
   private readonly covered = new Set<string>();
   private wakeTimer?: NodeJS.Timeout;
@@ -48,6 +51,7 @@ export class StepClaimer {
     private readonly steps: StepRepository,
     private readonly registry: HandlerRegistry,
     private readonly publisher: TransitionPublisher,
+    private readonly inDoubt: InDoubtRecovery,
     signals: WorkSignals,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {
@@ -120,6 +124,7 @@ export class StepClaimer {
     if (limit <= 0 || types.length === 0) return null;
     this.busy = true;
     let again = true;
+    const afterId = this.publisher.highWater();
     try {
       const began = performance.now();
       const answer = await this.publisher.change(
@@ -140,7 +145,7 @@ export class StepClaimer {
       await this.deliver(answer);
       return answer.outcomes;
     } catch (e) {
-      this.orphanCheckUntil = Date.now() + this.config.worker.leaseMs;
+      this.claimFailed(afterId);
       throw e;
     } finally {
       this.releaseSlot(again);
@@ -149,6 +154,7 @@ export class StepClaimer {
 
   private async poll(): Promise<void> {
     this.busy = true;
+    let afterId = this.publisher.highWater();
     try {
       do {
         this.again = false;
@@ -159,6 +165,7 @@ export class StepClaimer {
         const types = this.registry.typeIds();
         if (free <= 0 || types.length === 0) break;
         const began = performance.now();
+        afterId = this.publisher.highWater();
         const claimed = await this.steps.claim(sink.owner, types, free, this.config.worker.leaseMs, this.fairShare(free), this.config.worker.priorityAgingMs);
         this.observe(began, claimed.claims.length, true);
         await this.deliver(claimed);
@@ -168,7 +175,7 @@ export class StepClaimer {
       // The claim may have committed although its answer never arrived (the connection was lost or
       // timed out after the request): those steps are in progress under this worker's lease, and no
       // one runs them. For a lease period, claims look for them first.
-      this.orphanCheckUntil = Date.now() + this.config.worker.leaseMs;
+      this.claimFailed(afterId);
       if (Date.now() - this.lastError > 10_000) {
         this.lastError = Date.now();
         this.logger.error(`Could not claim steps (will keep trying): ${(e as Error).message}`);
@@ -176,6 +183,12 @@ export class StepClaimer {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** A claim (sent when the highest transition id seen was `afterId`) may have committed unheard. */
+  private claimFailed(afterId: string): void {
+    if (Date.now() >= this.orphanCheckUntil || BigInt(afterId) < BigInt(this.orphanAfterId)) this.orphanAfterId = afterId;
+    this.orphanCheckUntil = Date.now() + this.config.worker.leaseMs;
   }
 
   private releaseSlot(again: boolean): void {
@@ -217,6 +230,11 @@ export class StepClaimer {
    */
   private async releaseOrphans(sink: ClaimSink): Promise<void> {
     const orphans = await this.steps.orphans(sink.owner, sink.ownTokens());
+    // The claim committed: its events (the steps' and tasks' starts, and the outcomes that rode with
+    // it) go out now, before the steps are given back and could be started anew.
+    await this.inDoubt.recoverNow(
+      orphans.map((o) => ({ stepId: String(o.step_id), taskId: String(o.task_id), afterId: this.orphanAfterId, claimed: true })),
+    );
     for (const o of orphans) {
       this.logger.warn(`Step ${o.step_name} (task ${o.task_id}) was claimed for this worker, but the claim's answer was lost; giving it back.`);
       await this.release(o, "claim lost: its answer never reached the worker");

@@ -8,8 +8,13 @@ import { StepRepository } from '../persistence/step.repository';
 import { TaskerTracing } from '../tracing/tasker-tracing';
 import { HandlerRegistry } from '../registry/handler.registry';
 import { TASKER_CONFIG } from '../tasker.constants';
+import { EVENT_LOOP_STALLED } from '../tasker.messages';
+import { EventLoopMonitor, stallThresholdMs } from './event-loop.monitor';
 import { serializeError } from './outcome';
+import { OutageLog } from './outage.log';
+import { InDoubtRecovery } from './in-doubt.recovery';
 import { OutcomeRecorder } from './outcome.recorder';
+import { TransitionPublisher } from './transition.publisher';
 import { AttemptAbort, AttemptOutcome, StepExecutor } from './step.executor';
 import { ClaimSink, StepClaimer } from './step.claimer';
 import { WorkSignals } from './work.signals';
@@ -43,6 +48,11 @@ export class TaskerWorker implements ClaimSink {
   private beat?: Promise<void>;
   /** Tasks cancelled recently, by id, with when this process heard of it. */
   private readonly cancelledTasks = new Map<string, number>();
+  /** Attempts that ended lately, with when (performance.now()): a stall noticed just after them may be theirs. */
+  private recentlyEnded: { claim: ClaimRow; at: number }[] = [];
+  private readonly loopMonitor: EventLoopMonitor;
+  private readonly renewOutage = new OutageLog(this.logger, 'Lease renewal');
+  private readonly heartbeatOutage = new OutageLog(this.logger, 'Worker heartbeat');
 
   constructor(
     private readonly steps: StepRepository,
@@ -52,11 +62,16 @@ export class TaskerWorker implements ClaimSink {
     private readonly claimer: StepClaimer,
     private readonly monitoring: MonitoringRepository,
     private readonly tracing: TaskerTracing,
+    private readonly inDoubt: InDoubtRecovery,
+    private readonly publisher: TransitionPublisher,
     signals: WorkSignals,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {
     claimer.attach(this);
+    inDoubt.attach(this.owner);
     signals.on({ cancelled: (taskId) => this.abortTask(taskId) });
+    const threshold = stallThresholdMs(config.worker.leaseMs);
+    this.loopMonitor = new EventLoopMonitor(Math.min(100, threshold), threshold, (ms, since) => this.stalled(ms, since));
   }
 
   get accepting(): boolean {
@@ -82,10 +97,16 @@ export class TaskerWorker implements ClaimSink {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    // Where to look for the transitions of this worker's first statements, should their answers be lost.
+    await this.steps.transitionHighWater().then(
+      (id) => this.publisher.highWater(id),
+      () => undefined,
+    );
     const w = this.config.worker;
     this.pollTimer = setInterval(() => this.claimer.wake(), w.pollIntervalMs);
     this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(50, Math.floor(w.leaseMs / 3)));
     this.claimer.wake();
+    this.loopMonitor.start();
     await this.heartbeat();
   }
 
@@ -97,6 +118,7 @@ export class TaskerWorker implements ClaimSink {
     if (!this.started || this.stopping) return;
     this.stopping = true;
     clearInterval(this.pollTimer);
+    this.loopMonitor.stop();
     const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, this.config.worker.shutdownTimeoutMs)))]);
@@ -105,6 +127,7 @@ export class TaskerWorker implements ClaimSink {
       r.controller.abort(new AttemptAbort('shutdown', `Worker ${this.owner} is shutting down.`));
     }
     await all();
+    await this.inDoubt.stop();
     clearInterval(this.renewTimer);
     await this.beat; // a heartbeat landing after the removal would bring this worker back
     await this.monitoring.removeWorker(this.owner).catch(() => undefined);
@@ -156,10 +179,25 @@ export class TaskerWorker implements ClaimSink {
         this.logger.error(`Could not record the outcome of step ${claim.step_name} (task ${claim.task_id}): ${(e as Error).message}`);
       } finally {
         this.running.delete(claim.lease_token);
+        const since = this.loopMonitor.lastTick;
+        this.recentlyEnded = this.recentlyEnded.filter((e) => e.at >= since);
+        this.recentlyEnded.push({ claim, at: performance.now() });
         this.claimer.attemptEnded(claim.lease_token);
       }
     })();
     this.running.set(claim.lease_token, entry);
+  }
+
+  /**
+   * The event loop was blocked for `ms` ms: nothing of this process ran meanwhile, lease renewals
+   * included. Names the attempts that were running then (still running, or ended since `since`):
+   * one of them blocked it, most likely with CPU-bound work.
+   */
+  private stalled(ms: number, since: number): void {
+    this.recentlyEnded = this.recentlyEnded.filter((e) => e.at >= since);
+    const claims = [...this.running.values()].map((r) => r.claim).concat(this.recentlyEnded.map((e) => e.claim));
+    const steps = [...new Set(claims.map((c) => `${c.namespace}/${c.task_name}@${c.version} step ${c.step_name} (task ${c.task_id}, attempt ${c.attempt})`))];
+    this.logger.warn(EVENT_LOOP_STALLED(ms, this.config.worker.leaseMs, steps));
   }
 
   /** Tells the database this worker is alive (the workers table), so operators and metrics see it. */
@@ -167,7 +205,10 @@ export class TaskerWorker implements ClaimSink {
     const types = this.registry.all().map((h) => `${h.namespace}/${h.name}@${h.version}`);
     this.beat = this.monitoring
       .heartbeat(this.owner, this.config.worker.concurrency, this.running.size, types)
-      .catch((e) => this.logger.warn(`Could not record worker heartbeat: ${(e as Error).message}`));
+      .then(
+        () => this.heartbeatOutage.succeeded(),
+        (e) => this.heartbeatOutage.failed(e),
+      );
     return this.beat;
   }
 
@@ -177,6 +218,7 @@ export class TaskerWorker implements ClaimSink {
     if (tokens.length === 0) return;
     try {
       const kept = await this.steps.renew(tokens, this.config.worker.leaseMs);
+      this.renewOutage.succeeded();
       for (const t of tokens) {
         const r = this.running.get(t);
         if (r && !kept.has(t) && !r.controller.signal.aborted) {
@@ -184,7 +226,7 @@ export class TaskerWorker implements ClaimSink {
         }
       }
     } catch (e) {
-      this.logger.warn(`Could not renew leases: ${(e as Error).message}`);
+      this.renewOutage.failed(e);
     }
   }
 }

@@ -3,7 +3,9 @@ import { TaskerEventBus } from '../events/tasker-event-bus';
 import type { TransitionRow } from '../persistence/rows';
 import { TaskerTracing } from '../tracing/tasker-tracing';
 
-const byTransitionId = (a: TransitionRow, b: TransitionRow) => (BigInt(a.transition_id) < BigInt(b.transition_id) ? -1 : 1);
+// Ids are decimal text (bigint): a shorter one is smaller, equal lengths compare as text.
+const byTransitionId = (a: TransitionRow, b: TransitionRow) =>
+  a.transition_id.length - b.transition_id.length || (a.transition_id < b.transition_id ? -1 : a.transition_id > b.transition_id ? 1 : 0);
 
 /**
  * Publishes the lifecycle events of committed transitions, in commit order, once each.
@@ -17,6 +19,8 @@ const byTransitionId = (a: TransitionRow, b: TransitionRow) => (BigInt(a.transit
 @Injectable()
 export class TransitionPublisher {
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The highest transition id this process has seen in an answer (see highWater). */
+  private seen = 0n;
 
   constructor(
     private readonly bus: TaskerEventBus,
@@ -46,8 +50,24 @@ export class TransitionPublisher {
     this.publish(rows);
   }
 
+  /**
+   * The highest transition id this process has seen: a statement sent now writes only larger ones,
+   * so this marks where to look for its transitions if its answer is lost. `atLeast`: a floor read
+   * from the database (the sequence) before this process saw any.
+   */
+  highWater(atLeast?: string): string {
+    if (atLeast !== undefined && BigInt(atLeast) > this.seen) this.seen = BigInt(atLeast);
+    return this.seen.toString();
+  }
+
+  /** Publishes the transitions of a statement whose answer was lost, read back once the database answered. */
+  publishRecovered(rows: readonly TransitionRow[]): void {
+    this.publish(rows);
+  }
+
   private publish(rows: readonly TransitionRow[]): void {
     if (rows.length === 0) return;
+    for (const r of rows) if (BigInt(r.transition_id) > this.seen) this.seen = BigInt(r.transition_id);
     // One statement's transitions in the order they were written (one sequence numbers them all).
     const ordered = [...rows].sort(byTransitionId);
     this.tracing.settled(ordered);

@@ -9,6 +9,8 @@ export async function openDataSource(config: TaskerConfig, moduleRef: ModuleRef)
   if (config.dataSourceName) {
     const ds = findAppDataSource(config.dataSourceName, moduleRef);
     if (!ds.isInitialized) await ds.initialize();
+    // The app's pool serves Tasker's statements too, and has the same window: guarded as well.
+    guardNewClients(ds);
     return { dataSource: ds, owned: false };
   }
   const dataSource = new DataSource({
@@ -30,17 +32,24 @@ export async function openDataSource(config: TaskerConfig, moduleRef: ModuleRef)
   return { dataSource, owned: true };
 }
 
+type GuardedPool = { on(event: 'connect', f: (c: { on(e: 'error', f: () => void): void }) => void): void };
+const guarded = new WeakSet<object>();
+
 /**
- * Every new connection of Tasker's pool gets an 'error' listener of its own. pg-pool hands a new
- * client over (dropping its own listener) while pg is still parsing the packet that said "ready";
- * when the same packet also carries a fatal error (the server shutting down, pg_terminate_backend),
- * the client emits 'error' before anyone listens again, and an unhandled 'error' event would kill
- * the process. The error itself also reaches the query or the pool, which handle it; this listener
- * only keeps the process alive.
+ * Every new connection of the pool (Tasker's own, or the app's when Tasker uses it) gets an 'error'
+ * listener of its own. pg-pool hands a new client over (dropping its own listener) while pg is
+ * still parsing the packet that said "ready"; when the same packet also carries a fatal error (the
+ * server shutting down, pg_terminate_backend), the client emits 'error' before anyone listens
+ * again, and an unhandled 'error' event would kill the process. The error itself also reaches the
+ * query or the pool, which handle it; this listener only keeps the process alive. Connections
+ * opened before (idle ones have pg-pool's listener, checked-out ones their user's) are not
+ * concerned. Once per pool, however many Tasker modules share it.
  */
 function guardNewClients(dataSource: DataSource): void {
-  const pool = (dataSource.driver as unknown as { master?: { on(event: 'connect', f: (c: { on(e: 'error', f: () => void): void }) => void): void } }).master;
-  pool?.on('connect', (client) => client.on('error', () => undefined));
+  const pool = (dataSource.driver as unknown as { master?: GuardedPool }).master;
+  if (!pool || guarded.has(pool)) return;
+  guarded.add(pool);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 }
 
 function findAppDataSource(name: string, moduleRef: ModuleRef): DataSource {

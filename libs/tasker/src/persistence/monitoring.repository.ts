@@ -30,7 +30,7 @@ export class MonitoringRepository {
   }
 
   workers(seenWithinMs: number): Promise<WorkerRow[]> {
-    return this.db.query<WorkerRow>(
+    return this.db.read<WorkerRow>(
       `SELECT id, hostname, pid, concurrency, in_flight, task_types, started_at, last_seen_at
          FROM ${this.db.s}.workers WHERE last_seen_at > now() - $1 * interval '1 millisecond' ORDER BY started_at`,
       [seenWithinMs],
@@ -42,7 +42,7 @@ export class MonitoringRepository {
    * by a rate window (ready but for a future available_at that is not a task's runAt or a retry).
    */
   async heldCounts(): Promise<{ concurrency_limit: number; rate_limited: number }> {
-    const [row] = await this.db.query<{ concurrency_limit: number; rate_limited: number }>(
+    const [row] = await this.db.read<{ concurrency_limit: number; rate_limited: number }>(
       `SELECT (SELECT count(*) FROM ${this.db.s}.workflow_steps WHERE held_key IS NOT NULL)::int AS concurrency_limit,
               (SELECT count(*) FROM ${this.db.s}.workflow_steps w
                 WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
@@ -54,7 +54,7 @@ export class MonitoringRepository {
 
   stateCounts(): Promise<{ kind: 'task' | 'step'; state: string; n: number }[]> {
     // Finished states are counted too, so a scrape costs a scan of the state index.
-    return this.db.query(
+    return this.db.read(
       `SELECT 'task' AS kind, state, count(*)::int AS n FROM ${this.db.s}.tasks GROUP BY state
        UNION ALL
        SELECT 'step', state, count(*)::int FROM ${this.db.s}.workflow_steps GROUP BY state`,

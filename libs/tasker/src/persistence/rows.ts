@@ -142,7 +142,9 @@ export function toTaskView(r: TaskRow): TaskView {
     namespace: r.namespace,
     version: r.version,
     state: r.state,
-    context: r.context,
+    // null only from a list with maxContextBytes: the column itself is never null.
+    context: r.context ?? {},
+    ...(r.context === null ? { contextTruncated: true as const } : {}),
     tags: r.tags,
     initiator: optional(r.initiator),
     sourceSystem: optional(r.source_system),

@@ -106,7 +106,7 @@ export class ScheduleRepository {
 
   /** Every schedule, with its task type and its last pause or resume. */
   list(namespace?: string, name?: string): Promise<ScheduleRow[]> {
-    return this.db.query<ScheduleRow>(
+    return this.db.read<ScheduleRow>(
       `SELECT s.id, s.named_task_id, ns.name AS namespace, nt.name, nt.version, s.cron, s.timezone, s.context, s.next_run_at,
               s.last_run_at, s.last_task_id::text, s.last_error, s.paused, s.declared_at,
               e.action AS change_action, e.actor AS change_actor, e.reason AS change_reason, e.at AS change_at

@@ -18,6 +18,19 @@ function prepared(label: string, sql: string): Prepared {
   return { sql, name: `tasker_${label}_${createHash('sha1').update(sql).digest('hex').slice(0, 12)}` };
 }
 
+/**
+ * A statement of this worker whose answer never arrived, as it can be found again: the step it
+ * concerned, and the highest transition id seen before it was sent (its rows are all above).
+ * `claimed`: it was a claim (the step's start); otherwise it ended attempt `attempt` of the step.
+ */
+export interface InDoubtMark {
+  stepId: string;
+  taskId: string;
+  afterId: string;
+  claimed: boolean;
+  attempt?: number;
+}
+
 /** What a claim answers: the transitions it recorded (tasks and attempts started), then the claims. */
 export interface Claimed {
   transitions: TransitionRow[];
@@ -186,6 +199,75 @@ export class StepRepository {
         WHERE state = 'in_progress' AND lease_owner = $1 AND NOT (lease_token = ANY ($2::uuid[]))`,
       [owner, running],
     );
+  }
+
+  /**
+   * The last transition id handed out so far: every transition of a statement sent after this read
+   * has a larger id (one sequence numbers them all).
+   */
+  async transitionHighWater(): Promise<string> {
+    const [row] = await this.db.read<{ id: string }>(`SELECT last_value::text AS id FROM ${this.db.s}.transition_seq`);
+    return row.id;
+  }
+
+  /**
+   * What committed of statements of `owner` whose answer never arrived, found by their marks (each
+   * recorded after `afterId`, the highest transition id the worker had seen when it sent the
+   * statement): `ended` — the row in which `owner` ended attempt `attempt` of the step (an outcome);
+   * `claimed` — the step's latest start by `owner` (a claim). Each mark found stands for its
+   * transaction: every transition that transaction wrote is returned (on any task: a child task
+   * created, a parent's wait completed), grouped by transaction (`xid`), in id order.
+   * The only place that reads transitions back for publication: it follows how they are stored.
+   */
+  async committedBy(owner: string, marks: InDoubtMark[]): Promise<{ xid: string; rows: TransitionRow[] }[]> {
+    if (marks.length === 0) return [];
+    const s = this.db.s;
+    const rows = await this.db.read<{ xid: string; row: Record<string, unknown> }>(
+      `WITH RECURSIVE m AS (
+         SELECT * FROM jsonb_to_recordset($2::jsonb) AS m(step_id bigint, task_id bigint, attempt int, after_id bigint, claimed boolean)
+       ), found AS (
+         SELECT (SELECT st.xmin::text FROM ${s}.workflow_step_transitions st
+                  WHERE st.task_id = m.task_id AND st.step_id = m.step_id AND st.id > m.after_id AND st.actor = $1
+                    AND CASE WHEN m.claimed THEN st.to_state = 'in_progress' AND st.from_state IS DISTINCT FROM 'waiting'
+                             ELSE st.from_state = 'in_progress' AND st.attempt = m.attempt END
+                  ORDER BY st.id DESC LIMIT 1) AS xid, m.after_id
+           FROM m
+       ), x AS (
+         SELECT xid, min(after_id) AS after_id FROM found WHERE xid IS NOT NULL GROUP BY xid
+       ), up(id) AS (
+         SELECT DISTINCT m.task_id FROM m
+         UNION
+         SELECT y.parent_task_id FROM up JOIN ${s}.tasks y ON y.id = up.id WHERE y.parent_task_id IS NOT NULL
+       ), near AS (
+         -- The tasks such a statement can have written to, so that their trails are read by key (the
+         -- transitions are indexed by task): the marks' own, their ancestors (a child settling its
+         -- parent's wait), their children (started by a wait) and the tasks of the steps this worker
+         -- holds (claimed in the same statement).
+         SELECT id FROM up
+         UNION SELECT c.id FROM ${s}.tasks c WHERE c.parent_task_id IN (SELECT task_id FROM m)
+         UNION SELECT w.task_id FROM ${s}.workflow_steps w WHERE w.state = 'in_progress' AND w.lease_owner = $1
+       ), ev AS (
+         SELECT st.xmin::text AS xid, ROW('step', st.id, st.task_id, t.name, t.namespace, t.version, st.step_id, st.step_name, st.from_state,
+                    st.to_state, st.attempt, st.actor, st.reason, st.error, st.next_retry_at, st.duration_ms, st.created_at, t.created_at,
+                    t.trace_context)::${s}.transition_event AS e
+           FROM near n JOIN ${s}.workflow_step_transitions st ON st.task_id = n.id JOIN ${s}.tasks t ON t.id = st.task_id
+          WHERE st.id > (SELECT min(after_id) FROM x) AND st.xmin::text IN (SELECT xid FROM x)
+         UNION ALL
+         SELECT tt.xmin::text, ROW('task', tt.id, tt.task_id, t.name, t.namespace, t.version, NULL, NULL, tt.from_state, tt.to_state, NULL,
+                    tt.actor, tt.reason, NULL, NULL, NULL, tt.created_at, t.created_at, t.trace_context)::${s}.transition_event
+           FROM near n JOIN ${s}.task_transitions tt ON tt.task_id = n.id JOIN ${s}.tasks t ON t.id = tt.task_id
+          WHERE tt.id > (SELECT min(after_id) FROM x) AND tt.xmin::text IN (SELECT xid FROM x)
+       )
+       SELECT xid, ${transitionJson('(ev.e)')} AS row FROM ev ORDER BY (ev.e).transition_id`,
+      [owner, JSON.stringify(marks.map((m) => ({ step_id: m.stepId, task_id: m.taskId, attempt: m.attempt ?? null, after_id: m.afterId, claimed: m.claimed })))],
+    );
+    const groups = new Map<string, TransitionRow[]>();
+    for (const r of rows) {
+      const g = groups.get(r.xid) ?? [];
+      g.push(transitionFromJson(r.row));
+      groups.set(r.xid, g);
+    }
+    return [...groups].map(([xid, rs]) => ({ xid, rows: rs }));
   }
 
   /** Fails up to `limit` attempts whose worker stopped renewing its lease. */

@@ -27,6 +27,8 @@ export interface ListFilter {
   tag?: string;
   beforeId?: string;
   limit: number;
+  /** Contexts larger than this (as JSON text) come back as null: never read whole out of the table. */
+  maxContextBytes?: number;
 }
 
 /** Tasks, their steps and history, and the operator actions on them. */
@@ -46,12 +48,12 @@ export class TaskRepository {
   }
 
   getTasks(ids: string[], manager?: EntityManager): Promise<TaskRow[]> {
-    return this.db.query<TaskRow>(`SELECT * FROM ${this.db.s}.tasks WHERE id = ANY ($1::bigint[])`, [ids], manager);
+    return this.db.read<TaskRow>(`SELECT * FROM ${this.db.s}.tasks WHERE id = ANY ($1::bigint[])`, [ids], manager);
   }
 
   getSteps(taskId: string): Promise<StepRow[]> {
     // In topological order, with each step's dependencies and why it is (not) ready.
-    return this.db.query<StepRow>(
+    return this.db.read<StepRow>(
       `SELECT w.*, r.ready, r.reason AS readiness_reason,
               coalesce((SELECT array_agg(p.name ORDER BY p.position)
                           FROM ${this.db.s}.workflow_step_edges e JOIN ${this.db.s}.workflow_steps p ON p.id = e.from_step_id
@@ -71,11 +73,20 @@ export class TaskRepository {
   }
 
   list(f: ListFilter): Promise<TaskRow[]> {
-    // Newest first; each filter is served by an index (state, type, tags GIN).
-    return this.db.query<TaskRow>(
-      `SELECT * FROM ${this.db.s}.tasks
+    // Newest first; each filter is served by an index (state, type, tags GIN: only tasks with tags are in it).
+    return this.db.read<TaskRow>(
+      // The stored size first, known without reading a toasted value: jsonb never takes 8 times the
+      // room of its text, so a context stored in more is over the bound unread; only the others are
+      // read (compressed, at most 8 times the bound) to measure their text.
+      `SELECT id, named_task_id, namespace, name, version, state, tags, initiator, source_system, reason, idempotency_key,
+              run_at, created_at, updated_at, completed_at, parent_task_id, parent_step_name, priority,
+              CASE WHEN $7::int IS NULL THEN context
+                   WHEN pg_column_size(context) > 8::bigint * $7 THEN NULL
+                   WHEN octet_length(context::text) > $7 THEN NULL
+                   ELSE context END AS context
+         FROM ${this.db.s}.tasks
         WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR namespace = $2) AND ($3::text IS NULL OR name = $3)
-          AND ($4::text IS NULL OR tags @> ARRAY[$4::text]) AND ($5::bigint IS NULL OR id < $5)
+          AND ($4::text IS NULL OR (tags @> ARRAY[$4::text] AND tags <> '{}')) AND ($5::bigint IS NULL OR id < $5)
         ORDER BY id DESC
         LIMIT $6`,
       [
@@ -85,12 +96,13 @@ export class TaskRepository {
       f.tag ?? null,
       f.beforeId ?? null,
       f.limit,
+      f.maxContextBytes ?? null,
     ]);
   }
 
   auditTrail(taskId: string): Promise<AuditRow[]> {
     // Both transition tables share one sequence: ordering by id is the order things happened.
-    return this.db.query<AuditRow>(
+    return this.db.read<AuditRow>(
       `SELECT id, task_id, NULL::text AS step_name, from_state, to_state, NULL::int AS attempt, actor, reason,
               NULL::jsonb AS error, created_at
          FROM ${this.db.s}.task_transitions WHERE task_id = $1

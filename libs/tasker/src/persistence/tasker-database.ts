@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { quoteIdent } from './naming';
-import { mapDatabaseError } from './pg-errors';
+import { isConnectionError, mapDatabaseError } from './pg-errors';
 
 /** The little of pg's Pool and PoolClient that Tasker uses. */
 interface PgPool {
@@ -15,6 +15,9 @@ interface PgClient {
 }
 
 const ignoreError = () => undefined;
+
+/** A read that failed on a lost connection is tried this many times in all, each on a fresh connection. */
+const READ_ATTEMPTS = 3;
 
 /**
  * Tasker's handle on Postgres: the DataSource, the quoted schema, and error mapping in one place.
@@ -68,6 +71,23 @@ export class TaskerDatabase {
       return await this.queryOnPool<T>(sql, params, name);
     } catch (e) {
       throw mapDatabaseError(e);
+    }
+  }
+
+  /**
+   * Runs a statement that only reads (retrying it cannot change anything). One that fails because
+   * its connection did (a pooled connection the server closed in a restart) is tried again on a
+   * fresh one, twice, after a short pause; then DatabaseUnavailableError.
+   */
+  async read<T = Record<string, any>>(sql: string, params: unknown[] = [], manager?: EntityManager): Promise<T[]> {
+    if (manager) return this.query<T>(sql, params, manager);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.queryOnPool<T>(sql, params);
+      } catch (e) {
+        if (!isConnectionError(e) || attempt >= READ_ATTEMPTS) throw mapDatabaseError(e);
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
     }
   }
 

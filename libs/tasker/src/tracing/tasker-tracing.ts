@@ -39,22 +39,19 @@ export class TaskerTracing {
   /** Runs one attempt in a `tasker.step` span, child of the task's creation; the step's own spans nest in it. */
   async step<T>(claim: ClaimRow, fn: () => Promise<T>, outcomeOf: (result: T) => string): Promise<T> {
     const parent = claim.trace_context ? propagation.extract(ROOT_CONTEXT, claim.trace_context) : ROOT_CONTEXT;
-    const span = this.tracer.startSpan(
-      `tasker.step ${claim.step_name}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'tasker.task.id': String(claim.task_id),
-          'tasker.task.name': claim.task_name,
-          'tasker.task.namespace': claim.namespace,
-          'tasker.task.version': claim.version,
-          'tasker.step.id': String(claim.step_id),
-          'tasker.step.name': claim.step_name,
-          'tasker.step.attempt': claim.attempt,
-        },
-      },
-      parent,
-    );
+    const span = this.tracer.startSpan(`tasker.step ${claim.step_name}`, { kind: SpanKind.CONSUMER }, parent);
+    // Without an SDK (or a trace to join) the span records nothing and carries no context: the
+    // attempt runs bare, which spares every step the attributes and the context switch.
+    if (!span.isRecording() && !trace.isSpanContextValid(span.spanContext())) return fn();
+    span.setAttributes({
+      'tasker.task.id': String(claim.task_id),
+      'tasker.task.name': claim.task_name,
+      'tasker.task.namespace': claim.namespace,
+      'tasker.task.version': claim.version,
+      'tasker.step.id': String(claim.step_id),
+      'tasker.step.name': claim.step_name,
+      'tasker.step.attempt': claim.attempt,
+    });
     try {
       const result = await context.with(trace.setSpan(parent, span), fn);
       const outcome = outcomeOf(result);

@@ -144,6 +144,23 @@ describe('requestProblems', () => {
   });
 });
 
+describe('runAt range', () => {
+  const outOfRange = [{ field: 'runAt', messages: ['must be between 1970-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z (UTC)'] }];
+  it('takes the first millisecond of 1970 and the last of year 9999 (UTC)', () => {
+    expect(requestProblems({ name: 'x', runAt: new Date('1970-01-01T00:00:00.000Z') })).toEqual([]);
+    expect(requestProblems({ name: 'x', runAt: new Date('9999-12-31T23:59:59.999Z') })).toEqual([]);
+    expect(requestProblems({ name: 'x', runAt: '9999-12-31T23:59:59.999+00:00' })).toEqual([]);
+  });
+  it('refuses a date one millisecond outside, or whose UTC time is in another year than its text (an offset)', () => {
+    expect(requestProblems({ name: 'x', runAt: new Date('+010000-01-01T00:00:00.000Z') })).toEqual(outOfRange);
+    expect(requestProblems({ name: 'x', runAt: new Date('1969-12-31T23:59:59.999Z') })).toEqual(outOfRange);
+    expect(requestProblems({ name: 'x', runAt: '9999-12-31T23:59:59-14:00' })).toEqual(outOfRange);
+    expect(requestProblems({ name: 'x', runAt: '1970-01-01T00:00:00+01:00' })).toEqual(outOfRange);
+    expect(requestProblems({ name: 'x', runAt: new Date(8.64e15) })).toEqual(outOfRange);
+    expect(requestProblems({ name: 'x', runAt: new Date(-8.64e15) })).toEqual(outOfRange);
+  });
+});
+
 describe('assertValidRequest', () => {
   it('throws one TaskValidationError listing every field', () => {
     const err = validationError(() => assertValidRequest({ name: '', tags: 'x', extra: 1 }));

@@ -9,6 +9,7 @@ import {
   FIELD_EMPTY,
   FIELD_HAS_NUL,
   FIELD_LIMIT_INVALID,
+  FIELD_MAX_CONTEXT_BYTES_INVALID,
   FIELD_LONE_SURROGATE,
   FIELD_NAMESPACE,
   FIELD_NAMESPACE_FILTER,
@@ -16,6 +17,7 @@ import {
   FIELD_NOT_OBJECT,
   FIELD_NOT_STRING,
   FIELD_RUN_AT_INVALID,
+  FIELD_RUN_AT_OUT_OF_RANGE,
   FIELD_STATE_INVALID,
   FIELD_TAG_INVALID,
   FIELD_TAGS_NOT_ARRAY,
@@ -45,6 +47,13 @@ export const LIMITS = {
   contextBytes: 1024 * 1024,
   jsonDepth: 64,
 } as const;
+
+/**
+ * The dates a task may be scheduled at: from the Unix epoch to the end of the last four-digit year
+ * (UTC). Later, a date's ISO text has a six-digit signed year (+010000-...) that Postgres refuses
+ * with a driver error; earlier dates have no use as a start time.
+ */
+export const RUN_AT_RANGE = { min: new Date('1970-01-01T00:00:00.000Z'), max: new Date('9999-12-31T23:59:59.999Z') } as const;
 
 const REQUEST_KEYS = new Set([
   'name',
@@ -139,6 +148,9 @@ export function requestProblems(req: unknown, prefix = ''): FieldError[] {
   if (r.runAt !== undefined && r.runAt !== null) {
     const d = r.runAt instanceof Date ? r.runAt : typeof r.runAt === 'string' ? new Date(r.runAt) : null;
     if (!d || Number.isNaN(d.getTime())) errors.push({ field: f('runAt'), messages: [FIELD_RUN_AT_INVALID()] });
+    else if (d.getTime() < RUN_AT_RANGE.min.getTime() || d.getTime() > RUN_AT_RANGE.max.getTime()) {
+      errors.push({ field: f('runAt'), messages: [FIELD_RUN_AT_OUT_OF_RANGE(RUN_AT_RANGE.min.toISOString(), RUN_AT_RANGE.max.toISOString())] });
+    }
   }
   if (r.priority !== undefined && !(Number.isInteger(r.priority) && (r.priority as number) >= -100 && (r.priority as number) <= 100)) {
     errors.push({ field: f('priority'), messages: [FIELD_PRIORITY_INVALID()] });
@@ -183,9 +195,10 @@ export interface NormalizedQuery {
   tag?: string;
   limit: number;
   beforeId?: string;
+  maxContextBytes?: number;
 }
 
-const QUERY_KEYS = new Set(['state', 'namespace', 'name', 'tag', 'limit', 'cursor']);
+const QUERY_KEYS = new Set(['state', 'namespace', 'name', 'tag', 'limit', 'cursor', 'maxContextBytes']);
 
 export function normalizeQuery(q: TaskQuery | undefined): NormalizedQuery {
   const query = (q ?? {}) as Record<string, unknown>;
@@ -202,6 +215,10 @@ export function normalizeQuery(q: TaskQuery | undefined): NormalizedQuery {
   if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_LIST_LIMIT) {
     errors.push({ field: 'limit', messages: [FIELD_LIMIT_INVALID(MAX_LIST_LIMIT)] });
   }
+  const maxContextBytes = query.maxContextBytes;
+  if (maxContextBytes !== undefined && !(Number.isInteger(maxContextBytes) && (maxContextBytes as number) >= 2 && (maxContextBytes as number) <= 2 ** 31 - 1)) {
+    errors.push({ field: 'maxContextBytes', messages: [FIELD_MAX_CONTEXT_BYTES_INVALID()] });
+  }
   let beforeId: string | undefined;
   if (query.cursor !== undefined && query.cursor !== null) {
     beforeId = decodeCursor(query.cursor);
@@ -215,6 +232,7 @@ export function normalizeQuery(q: TaskQuery | undefined): NormalizedQuery {
     tag: query.tag as string | undefined,
     limit: limit as number,
     beforeId,
+    ...(maxContextBytes !== undefined ? { maxContextBytes: maxContextBytes as number } : {}),
   };
 }
 

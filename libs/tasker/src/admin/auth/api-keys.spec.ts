@@ -61,6 +61,27 @@ describe('parseApiKeys', () => {
     expect(parseApiKeys('dash:viewer:0123456789abcdef')).toHaveLength(1);
   });
 
+  it('refuses a secret no Bearer header can carry (spaces, tabs, control or non-ASCII characters, over 512 characters), without quoting it', () => {
+    const bad = ['with a space-0123456789', 'tab\there-0123456789', 'bell\u0007-0123456789', 'süßer-geheimnis-0123456789', 'emoji-\u{1F511}-0123456789', 'x'.repeat(513)];
+    for (const secret of bad) {
+      const e = parseError([{ name: 'ops', role: 'operator', secret }]);
+      expect(e.message).toMatch(/^API key 1 \("ops"\): the secret must be (printable ASCII without spaces|at most 512 characters)/);
+      expect(e.message).not.toContain(secret);
+      // Such a secret could never authenticate: the header parser refuses it as a token.
+      expect(bearerToken(`Bearer ${secret}`)).toBeUndefined();
+    }
+    expect(parseError(`a:viewer:${SECRET_A},ops:operator:inner space-0123456789`).message).toBe(
+      'API key 2 ("ops"): the secret must be printable ASCII without spaces (a Bearer token cannot carry spaces, tabs, control or non-ASCII characters).',
+    );
+    expect(parseError([{ name: 'ops', role: 'operator', secret: 'x'.repeat(513) }]).message).toBe(
+      'API key 1 ("ops"): the secret must be at most 512 characters (a longer Bearer token is never accepted).',
+    );
+    // Every secret the boot accepts authenticates: 512 visible ASCII characters, all of them usable.
+    const edge = Array.from({ length: 512 }, (_, i) => String.fromCharCode(0x21 + (i % 94))).join('');
+    const [key] = parseApiKeys([{ name: 'ops', role: 'operator', secret: edge }]);
+    expect(findApiKey([key], bearerToken(`Bearer ${edge}`)!)).toBe(key);
+  });
+
   it('refuses a name used twice', () => {
     const e = parseError(`alice:operator:${SECRET_A},alice:viewer:${SECRET_D}`);
     expect(e.message).toBe('API key 2 ("alice"): the name is used twice.');

@@ -6,6 +6,8 @@ import {
   API_KEY_NAME_INVALID,
   API_KEY_NAME_TWICE,
   API_KEY_ROLE_INVALID,
+  API_KEY_SECRET_CHARACTERS,
+  API_KEY_SECRET_TOO_LONG,
   API_KEY_SECRET_TOO_SHORT,
   API_KEY_SECRET_TWICE,
   API_KEYS_ENTRY_MALFORMED,
@@ -14,6 +16,9 @@ import type { ApiKey } from '../admin-options.interface';
 
 const ROLES = ['viewer', 'operator'] as const;
 const MIN_SECRET = 16;
+const MAX_SECRET = 512;
+/** What a Bearer token may hold (RFC 6750's token68, loosened to every visible ASCII character). */
+const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 
 /** Parses `name:role:secret,...`; every problem is reported, secrets never appear in messages. */
 export function parseApiKeys(input: string | ApiKey[] | undefined): ApiKey[] {
@@ -43,6 +48,9 @@ export function parseApiKeys(input: string | ApiKey[] | undefined): ApiKey[] {
     if (typeof k.secret !== 'string' || k.secret.length < MIN_SECRET) {
       throw new TaskerConfigError(API_KEY_SECRET_TOO_SHORT(where, MIN_SECRET));
     }
+    // A secret no Authorization header can carry would never authenticate: refused at boot instead.
+    if (k.secret.length > MAX_SECRET) throw new TaskerConfigError(API_KEY_SECRET_TOO_LONG(where, MAX_SECRET));
+    if (!TOKEN_CHARS.test(k.secret)) throw new TaskerConfigError(API_KEY_SECRET_CHARACTERS(where));
     if (names.has(k.name)) throw new TaskerConfigError(API_KEY_NAME_TWICE(where));
     // A shared secret would make the key indistinguishable from another (another name, maybe another role).
     if (secrets.has(k.secret)) throw new TaskerConfigError(API_KEY_SECRET_TWICE(where));
@@ -70,6 +78,7 @@ export function findApiKey(keys: readonly ApiKey[], presented: string): ApiKey |
 /** The bearer token of an Authorization header, or undefined when the header is absent or malformed. */
 export function bearerToken(header: unknown): string | undefined {
   if (typeof header !== 'string') return undefined;
-  const m = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header.trim());
-  return m?.[1];
+  const m = /^Bearer (\S+)$/i.exec(header.trim());
+  const token = m?.[1];
+  return token !== undefined && token.length <= MAX_SECRET && TOKEN_CHARS.test(token) ? token : undefined;
 }

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiParam, ApiTags } f
 import type { AuditEntry, TaskDetail, TaskPage, TaskView } from '../../interfaces/views.interface';
 import { TaskerService } from '../../tasker.service';
 import { ADMIN_INVALID_REQUEST } from '../../tasker.messages';
-import { ADMIN_PREFIX } from '../admin.constants';
+import { ADMIN_PREFIX, LIST_CONTEXT_BYTES } from '../admin.constants';
 import { EXPAND_NOT_A_STEP } from '../admin.messages';
 import { ApiKeyGuard } from '../auth/api-key.guard';
 import { Caller, CurrentCaller } from '../auth/auth.decorators';
@@ -37,9 +37,13 @@ export class TasksController {
   }
 
   @Get()
-  @ApiOkResponse({ description: '{ items, nextCursor }, newest first.' })
+  @ApiOkResponse({
+    description:
+      `{ items, nextCursor }, newest first. A context over ${LIST_CONTEXT_BYTES / 1024} KB is listed as {} with contextTruncated: true ` +
+      '(GET /tasker/tasks/:id has it whole), so a page stays small whatever the tasks hold. ETag / If-None-Match: 304 when nothing changed.',
+  })
   list(@Query() query: ListTasksQuery): Promise<TaskPage> {
-    return this.tasker.listTasks(query);
+    return this.tasker.listTasks({ ...query, maxContextBytes: LIST_CONTEXT_BYTES });
   }
 
   @Get(':id')

@@ -91,11 +91,21 @@ function describe(e) {
   return (e && e.message) || String(e);
 }
 
+/*
+ * The last answer of each GET, by path, with its ETag: the API sends Cache-Control: no-store, so the
+ * browser keeps nothing; asked with If-None-Match, an unchanged answer is a 304 without a body, and
+ * api() returns the same object as before (auto-refresh then skips redrawing it).
+ */
+var ETAGS = new Map();
+var ETAG_PATHS = 50;
+
 async function api(method, path, body) {
   var key = sessionStorage.getItem(KEY);
   if (!key) { signOut('Please sign in.'); throw new ApiError(401, null, 'Not signed in.'); }
   var init = { method: method, headers: { Authorization: 'Bearer ' + key, Accept: 'application/json' }, cache: 'no-store', credentials: 'omit' };
   if (body !== undefined) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+  var known = method === 'GET' ? ETAGS.get(path) : undefined;
+  if (known && known.key === key) init.headers['If-None-Match'] = known.etag;
   var res, text;
   S.busy++;
   try {
@@ -104,8 +114,15 @@ async function api(method, path, body) {
   } catch (e) {
     throw new ApiError(0, null, 'The Tasker API could not be reached: ' + e.message);
   } finally { S.busy--; }
+  if (res.status === 304 && known) return known.data;
   var data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+  var etag = res.headers.get('ETag');
+  if (method === 'GET' && res.ok && etag) {
+    ETAGS.delete(path);
+    ETAGS.set(path, { etag: etag, data: data, key: key });
+    if (ETAGS.size > ETAG_PATHS) ETAGS.delete(ETAGS.keys().next().value);
+  }
   if (res.status === 401) {
     signOut('The API key was not accepted: ' + ((data && data.message) || 'unauthorized.') + ' Enter a valid API key.');
     throw new ApiError(401, data, 'Unauthorized.');
@@ -126,6 +143,7 @@ function showLogin(text) {
 
 function signOut(text) {
   sessionStorage.removeItem(KEY);
+  ETAGS.clear();
   S.me = null;
   S.taskId = null;
   closeDialogs();

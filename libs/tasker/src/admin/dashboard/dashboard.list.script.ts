@@ -64,6 +64,10 @@ async function loadList(mode) {
   if (seq !== S.listSeq) return;
   message($('list-message'), '');
   var page = r[0];
+  // A 304 gives back the very objects of the last answer: nothing changed, nothing to redraw.
+  if (mode === 'refresh' && page === S.listPage && r[1] === S.statsPage) return;
+  S.listPage = mode === 'more' ? null : page;
+  S.statsPage = r[1];
   S.items = mode === 'more' ? S.items.concat(page.items) : page.items;
   S.cursor = page.nextCursor;
   renderCounts(r[1].tasks);

@@ -10,7 +10,7 @@ import { DASHBOARD_TASK_SCRIPT } from './dashboard.task.script';
 
 /**
  * The operator dashboard: one self-contained page (inline CSS and vanilla JS, nothing external, so
- * the strict CSP of DashboardController holds). It asks for an API key, keeps it in sessionStorage
+ * the strict CSP of DashboardController holds: its one script runs by the nonce of the response). It asks for an API key, keeps it in sessionStorage
  * and calls the admin API with it; every text it shows is inserted with textContent.
  *
  * Elements the browser tests (test/admin/dashboard*.e2e-spec.ts) drive have ids or data-testid attributes.
@@ -233,9 +233,16 @@ const DASHBOARD_SCRIPTS = [
   DASHBOARD_ACTIONS_SCRIPT, DASHBOARD_SCHEDULES_SCRIPT, DASHBOARD_FLEET_SCRIPT,
 ].join('');
 
-export const DASHBOARD_HTML =
+const NONCE = '__TASKER_CSP_NONCE__';
+
+const DASHBOARD_HTML =
   '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
   '<meta name="viewport" content="width=device-width, initial-scale=1">\n<meta name="referrer" content="no-referrer">\n' +
   '<title>Tasker dashboard</title>\n<link rel="icon" href="data:,">\n' +
   '<style>' + DASHBOARD_STYLE + STATE_STYLE + '</style>\n</head>\n<body>' + BODY +
-  '<script>\n(function () {\n\'use strict\';\n' + DASHBOARD_SCRIPTS + '\nboot();\n})();\n</script>\n</body>\n</html>\n';
+  '<script nonce="' + NONCE + '">\n(function () {\n\'use strict\';\n' + DASHBOARD_SCRIPTS + '\nboot();\n})();\n</script>\n</body>\n</html>\n';
+
+/** The page with its script allowed by `nonce` (a fresh one per response, named in the page's CSP). */
+export function dashboardHtml(nonce: string): string {
+  return DASHBOARD_HTML.replace(NONCE, nonce);
+}

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { NAME_PATTERN } from '../../tasker.constants';
+import { JsonAsSent } from './json-as-sent.decorator';
 import { ArrayMaxSize, IsArray, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 const NAME_MESSAGE = '$property must be 1-128 letters, digits, "_", ".", ":" or "-"';
@@ -26,6 +27,7 @@ export class CreateTaskDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { orderId: 'A-1' } })
   @IsOptional()
   @IsObject()
+  @JsonAsSent()
   context?: Record<string, unknown>;
 
   @ApiPropertyOptional()

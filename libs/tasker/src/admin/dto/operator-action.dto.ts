@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { JsonAsSent } from './json-as-sent.decorator';
 
 /** Body of retry and cancel: why (recorded in the audit trail with the caller as actor). */
 export class OperatorActionDto {
@@ -14,6 +15,7 @@ export class OperatorActionDto {
 export class ResolveStepDto extends OperatorActionDto {
   @ApiPropertyOptional({ description: 'Any JSON value; stored as the step results.' })
   @IsOptional()
+  @JsonAsSent()
   results?: unknown;
 }
 
@@ -21,5 +23,6 @@ export class ResolveStepDto extends OperatorActionDto {
 export class SignalDto extends OperatorActionDto {
   @ApiPropertyOptional({ description: 'Any JSON value; the waiting step completes with it as its results (default null).', example: { approvedBy: 'alice' } })
   @IsOptional()
+  @JsonAsSent()
   payload?: unknown;
 }

@@ -8,9 +8,13 @@ import {
   TaskValidationError,
   TaskWaitTimeoutError,
 } from '../../errors/service.errors';
+import { DatabaseUnavailableError } from '../../errors/boot.errors';
 import { TaskerError } from '../../errors/tasker.error';
-import { ADMIN_NOT_READY, BODY_NOT_JSON, BODY_TOO_LARGE, BODY_UNREADABLE, INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR_LOG } from '../../tasker.messages';
+import { isDatabaseUnreachable } from '../../orchestration/transient-errors';
+import { ADMIN_NOT_READY, BODY_NOT_JSON, DATABASE_UNAVAILABLE_ANSWER, BODY_TOO_LARGE, BODY_UNREADABLE, INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR_LOG } from '../../tasker.messages';
+import { setAdminHeaders } from './admin-headers.middleware';
 import { ErrorBody, errorBody } from './error-body';
+import { errorForLog } from '../../events/log-text';
 
 /** Errors raised while reading the request body (body-parser sets `type` and `status`). */
 interface BodyParserError {
@@ -27,7 +31,7 @@ function isBodyParserError(e: unknown): e is BodyParserError {
 
 /**
  * Every failure of the admin API becomes `{ statusCode, error, message, details? }`: typed Tasker
- * errors map to 400/404/409, body problems to 400/413, anything unexpected to a 500 that reveals
+ * errors map to 400/404/408/409/503, body problems to 400/413, anything unexpected to a 500 that reveals
  * nothing (it is logged here instead, without the request body).
  */
 @Catch()
@@ -37,6 +41,8 @@ export class TaskerExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse();
     const body = this.toBody(exception);
+    // Also for errors raised before any admin middleware ran (unknown routes, bad bodies).
+    setAdminHeaders(res);
     res.status(body.statusCode).json(body);
   }
 
@@ -47,6 +53,8 @@ export class TaskerExceptionFilter implements ExceptionFilter {
     }
     if (e instanceof InvalidTransitionError) return errorBody(409, e.message);
     if (e instanceof TaskWaitTimeoutError) return errorBody(408, e.message);
+    // An outage is the server's, not the request's: 503, and the caller may try again.
+    if (e instanceof DatabaseUnavailableError || isDatabaseUnreachable(e)) return errorBody(503, DATABASE_UNAVAILABLE_ANSWER());
     if (e instanceof TaskerError) return errorBody(400, e.message);
     // Nest 12 wraps body-parser errors in an HttpException whose message is the raw parser text
     // (which quotes the body); answer them as the body-parser errors they are.
@@ -72,7 +80,7 @@ export class TaskerExceptionFilter implements ExceptionFilter {
       if (bp.type === 'entity.parse.failed') return errorBody(400, BODY_NOT_JSON());
       return errorBody(status, BODY_UNREADABLE());
     }
-    this.logger.error(UNEXPECTED_ERROR_LOG((e as Error)?.stack ?? String(e)));
+    this.logger.error(UNEXPECTED_ERROR_LOG(errorForLog(e)));
     return errorBody(500, INTERNAL_SERVER_ERROR());
   }
 }

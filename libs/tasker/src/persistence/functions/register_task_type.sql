@@ -1,7 +1,10 @@
 -- Records a task type's definition (as the process that has its handler sees it) and returns its
--- id. Serialized per type, so processes booting together agree. A changed definition replaces the
--- step templates; tasks already created keep the steps and edges they were created with, and the
--- concurrency and rate limits of the type apply to its keys' slot and window rows at once.
+-- id. Serialized per type, so processes booting together agree. A version's steps are fixed once
+-- recorded: a definition whose steps differ (see _definition_shape) is refused (TK412, DETAIL:
+-- the recorded definition), since a replica still running the old code would overwrite it back
+-- and run other steps. What may change in place: descriptions, backoffs, and the concurrency and
+-- rate limits, which apply to the type's keys' slot and window rows at once; tasks already
+-- created keep the steps and edges they were created with.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.register_task_type(p_def jsonb) RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
   v_ns int;
@@ -14,6 +17,10 @@ BEGIN
   SELECT id, definition INTO v_id, v_old FROM :TASKER_SCHEMA.named_tasks
    WHERE namespace_id = v_ns AND name = p_def->>'name' AND version = p_def->>'version';
   IF v_id IS NOT NULL AND v_old = p_def THEN RETURN v_id; END IF;
+  IF v_id IS NOT NULL AND :TASKER_SCHEMA._definition_shape(v_old) IS DISTINCT FROM :TASKER_SCHEMA._definition_shape(p_def) THEN
+    RAISE EXCEPTION 'Task type %/%@% is already recorded with other steps.', p_def->>'namespace', p_def->>'name', p_def->>'version'
+      USING ERRCODE = 'TK412', DETAIL = v_old::text;
+  END IF;
   IF v_id IS NULL THEN
     INSERT INTO :TASKER_SCHEMA.named_tasks (namespace_id, name, version, description, definition, concurrency)
     VALUES (v_ns, p_def->>'name', p_def->>'version', p_def->>'description', p_def, p_def->'concurrency') RETURNING id INTO v_id;

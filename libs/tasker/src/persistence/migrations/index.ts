@@ -57,6 +57,19 @@ const DDL: { timestamp: number; name: string; file: string; down: string }[] = [
       DROP FUNCTION IF EXISTS :TASKER_SCHEMA.purge_tasks(timestamptz, text[], int);
       DROP FUNCTION IF EXISTS :TASKER_SCHEMA._task_in_filter(:TASKER_SCHEMA.tasks, jsonb);`,
   },
+  {
+    timestamp: 1765500000000,
+    name: 'TaskerLeanWrites',
+    file: '1765500000000-lean-writes.sql',
+    down: `DROP INDEX :TASKER_SCHEMA.tasks_tags_idx;
+      CREATE INDEX tasks_tags_idx ON :TASKER_SCHEMA.tasks USING gin (tags);
+      ALTER TABLE :TASKER_SCHEMA.task_transitions DROP CONSTRAINT task_transitions_pkey, ADD PRIMARY KEY (id);
+      CREATE INDEX task_transitions_task_idx ON :TASKER_SCHEMA.task_transitions (task_id, id);
+      ALTER TABLE :TASKER_SCHEMA.workflow_step_transitions DROP CONSTRAINT workflow_step_transitions_pkey, ADD PRIMARY KEY (id);
+      CREATE INDEX workflow_step_transitions_task_idx ON :TASKER_SCHEMA.workflow_step_transitions (task_id, id);
+      ALTER TABLE :TASKER_SCHEMA.tasks RESET (fillfactor);
+      ALTER TABLE :TASKER_SCHEMA.workflow_steps RESET (fillfactor);`,
+  },
 ];
 
 /** The functions migration of this version: it sorts after every DDL migration. */

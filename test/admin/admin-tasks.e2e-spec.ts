@@ -147,12 +147,12 @@ describe('admin API: creating tasks', () => {
     expectError(
       await a.post('/tasker/tasks', { name: 'nothing_here' }),
       404,
-      'No handler is registered for task "default/nothing_here". Register a @TaskHandler provider with that name in a process that uses this database.',
+      'No handler is registered for task "default/nothing_here". Registered task types: defs/validated_order, defs/versioned, scenarios/linear. Register a @TaskHandler provider with that name in a process that uses this database.',
     );
     expectError(
       await a.post('/tasker/tasks', linear({ version: '9.9.9' })),
       404,
-      'No handler is registered for task "scenarios/linear" version 9.9.9. Register a @TaskHandler provider with that name in a process that uses this database.',
+      'No handler is registered for task "scenarios/linear" version 9.9.9. Registered task types: defs/validated_order, defs/versioned, scenarios/linear. Register a @TaskHandler provider with that name in a process that uses this database.',
     );
   });
 

@@ -142,21 +142,28 @@ describe('task definitions in the database', () => {
       expect(err).toBeInstanceOf(HandlerNotFoundError);
       expect(err.code).toBe('HANDLER_NOT_FOUND');
       expect(err.message).toBe(
-        'No handler is registered for task "defs/nope". Register a @TaskHandler provider with that name in a process that uses this database.',
+        'No handler is registered for task "defs/nope". Registered task types: defs/shipping, defs/validated_order. Register a @TaskHandler provider with that name in a process that uses this database.',
       );
     });
 
     it('HandlerNotFoundError for a known name in another namespace (default namespace)', async () => {
       const err = await rejection(worker.tasker.createTask({ name: 'shipping', context: {} }));
       expect(err).toBeInstanceOf(HandlerNotFoundError);
-      expect(err.message).toContain('"default/shipping"');
+      expect(err.message).toContain('No handler is registered for task "default/shipping". Did you mean "defs/shipping"? ');
+    });
+
+    it('HandlerNotFoundError for a near name suggests it, and lists the registered types when they are few', async () => {
+      const err = await rejection(worker.tasker.createTask({ name: 'shiping', namespace: 'defs', context: {} }));
+      expect(err).toBeInstanceOf(HandlerNotFoundError);
+      expect((err as HandlerNotFoundError).suggestions).toEqual(['defs/shipping']);
+      expect(err.message).toMatch(/^No handler is registered for task "defs\/shiping"\. Did you mean "defs\/shipping"\? Registered task types: [^.]*defs\/shipping[^.]*\. Register a @TaskHandler/);
     });
 
     it('HandlerNotFoundError for a version nobody registered', async () => {
       const err = await rejection(worker.tasker.createTask({ name: 'shipping', namespace: 'defs', version: '9.9.9', context: {} }));
       expect(err).toBeInstanceOf(HandlerNotFoundError);
       expect(err.message).toBe(
-        'No handler is registered for task "defs/shipping" version 9.9.9. Register a @TaskHandler provider with that name in a process that uses this database.',
+        'No handler is registered for task "defs/shipping" version 9.9.9. Registered task types: defs/shipping, defs/validated_order. Register a @TaskHandler provider with that name in a process that uses this database.',
       );
     });
   });

@@ -106,7 +106,7 @@ describe('nestjs-tasker/testing', () => {
     expect(() => kit.failStep({ name: 'linear', namespace: 'scenarios' }, 'nope')).toThrow(
       'scenarios/linear@1.0.0 has no step "nope" (steps: step_1, step_2, step_3, step_4).',
     );
-    expect(() => kit.failStep({ name: 'linear' }, 'step_1')).toThrow('No handler is registered for task "default/linear"');
+    expect(() => kit.failStep({ name: 'linear' }, 'step_1')).toThrow('No handler is registered for task "default/linear". Did you mean "scenarios/linear"? ');
   });
 
   it('failStep without a version targets the highest one, compared numerically (10.0.0 > 9.0.0)', async () => {

@@ -104,7 +104,8 @@ const describeValue = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v)
 export const DAG_EMPTY = () => 'it has no @Step methods';
 export const DAG_DUPLICATE_STEP = (step: string) => `step "${step}" is declared more than once`;
 export const DAG_SELF_DEPENDENCY = (step: string) => `step "${step}" depends on itself`;
-export const DAG_UNKNOWN_DEPENDENCY = (step: string, dependency: string) => `step "${step}" depends on "${dependency}", which is not a step of this handler`;
+export const DAG_UNKNOWN_DEPENDENCY = (step: string, dependency: string, suggestions: readonly string[]) =>
+  `step "${step}" depends on "${dependency}", which is not a step of this handler${suggestions.length > 0 ? ` (did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}?)` : ''}`;
 export const DAG_CYCLE = (path: readonly string[]) => `its steps form a cycle: ${path.join(' → ')}`;
 export const SCHEDULES_NOT_ARRAY = () => 'schedules must be an array of { cron, timezone?, context? }';
 /** `at` names a schedule: `schedules[0] ("0 2 * * *")`. */
@@ -122,8 +123,10 @@ export const SCHEDULE_DUPLICATE = (at: string) => `${at}: this cron expression i
 
 export const TASK_NOT_FOUND = (taskId: string) => `Task "${taskId}" does not exist.`;
 export const STEP_NOT_FOUND = (taskId: string, stepName: string) => `Task "${taskId}" has no step named "${stepName}".`;
-export const HANDLER_NOT_FOUND = (namespace: string, taskName: string, version?: string) =>
+export const HANDLER_NOT_FOUND = (namespace: string, taskName: string, version: string | undefined, suggestions: readonly string[], registered?: readonly string[]) =>
   `No handler is registered for task "${namespace}/${taskName}"${version ? ` version ${version}` : ''}. ` +
+  (suggestions.length > 0 ? `Did you mean ${suggestions.map((s) => `"${s}"`).join(' or ')}? ` : '') +
+  (registered ? (registered.length > 0 ? `Registered task types: ${registered.join(', ')}. ` : 'No task type is registered yet. ') : '') +
   'Register a @TaskHandler provider with that name in a process that uses this database.';
 export const TASK_WAIT_TIMEOUT = (taskId: string, timeoutMs: number, state: string) => `Task "${taskId}" is still ${state} after ${timeoutMs} ms.`;
 export const SCHEDULE_NOT_FOUND = (namespace: string, taskName: string, cron: string) =>

@@ -1,4 +1,5 @@
 import { HANDLER_NOT_FOUND, SCHEDULE_NOT_FOUND, STEP_NOT_FOUND, TASK_NOT_FOUND, TASK_WAIT_TIMEOUT } from '../tasker.messages';
+import { closestTaskTypes } from '../registry/did-you-mean';
 import { TaskerError } from './tasker.error';
 
 /** One entry per invalid field of a task request or context. */
@@ -34,14 +35,27 @@ export class StepNotFoundError extends TaskerError {
   }
 }
 
-/** No handler is registered (by any process) for this task type. */
+/** Below this many registered task types, the message lists them all. */
+const LIST_REGISTERED_UP_TO = 10;
+
+/**
+ * No handler is registered (by any process) for this task type. Given the registered types
+ * ("namespace/name"), the message names the ones probably meant, and lists them when they are few.
+ */
 export class HandlerNotFoundError extends TaskerError {
+  /** The registered task types the request probably meant (same name elsewhere, near names). */
+  readonly suggestions: string[];
+
   constructor(
     readonly namespace: string,
     readonly taskName: string,
     readonly version?: string,
+    registered?: readonly string[],
   ) {
-    super('HANDLER_NOT_FOUND', HANDLER_NOT_FOUND(namespace, taskName, version));
+    const types = registered && [...new Set(registered)].sort();
+    const suggestions = types ? closestTaskTypes(namespace, taskName, types) : [];
+    super('HANDLER_NOT_FOUND', HANDLER_NOT_FOUND(namespace, taskName, version, suggestions, types && types.length <= LIST_REGISTERED_UP_TO ? types : undefined));
+    this.suggestions = suggestions;
   }
 }
 

@@ -35,7 +35,7 @@ export class TaskTypeResolver {
     }
     const rows = await this.rows(namespace, name);
     const candidates = version === undefined ? rows : rows.filter((r) => r.version === version);
-    if (candidates.length === 0) throw new HandlerNotFoundError(namespace, name, version);
+    if (candidates.length === 0) throw new HandlerNotFoundError(namespace, name, version, await this.registeredTypes());
     const best = candidates.reduce((a, b) => (compareVersions(b.version, a.version) > 0 ? b : a));
     return {
       typeId: best.id,
@@ -44,6 +44,13 @@ export class TaskTypeResolver {
       version: best.version,
       local: this.registry.get(namespace, name, best.version),
     };
+  }
+
+  /** Every task type any process registered, as "namespace/name": what a mistyped request is compared with. */
+  private async registeredTypes(): Promise<string[]> {
+    const local = this.registry.all().map((h) => `${h.namespace}/${h.name}`);
+    const recorded = (await this.definitions.find()).map((r) => `${r.namespace}/${r.name}`);
+    return [...new Set([...local, ...recorded])];
   }
 
   private async rows(namespace: string, name: string): Promise<TaskTypeRow[]> {

@@ -23,8 +23,16 @@ describe('findDagProblems', () => {
 
   it('reports an unknown dependency with the step and the missing name', () => {
     const problems = findDagProblems([node('a'), node('b', 'a', 'nope')]);
-    expect(problems).toEqual([{ kind: 'unknown_dependency', step: 'b', dependency: 'nope' }]);
+    expect(problems).toEqual([{ kind: 'unknown_dependency', step: 'b', dependency: 'nope', suggestions: [] }]);
     expect(describeDagProblem(problems[0])).toBe('step "b" depends on "nope", which is not a step of this handler');
+  });
+
+  it('suggests the step a misspelt dependency probably meant', () => {
+    const problems = findDagProblems([node('validate_payment'), node('update_inventory', 'validat_payment'), node('send_confirmation', 'update_inventory')]);
+    expect(problems).toEqual([{ kind: 'unknown_dependency', step: 'update_inventory', dependency: 'validat_payment', suggestions: ['validate_payment'] }]);
+    expect(describeDagProblem(problems[0])).toBe(
+      'step "update_inventory" depends on "validat_payment", which is not a step of this handler (did you mean "validate_payment"?)',
+    );
   });
 
   it('reports a self dependency (and not also as a cycle)', () => {
@@ -38,8 +46,8 @@ describe('findDagProblems', () => {
     expect(problems).toEqual([
       { kind: 'duplicate', step: 'a' },
       { kind: 'self_dependency', step: 'a' },
-      { kind: 'unknown_dependency', step: 'a', dependency: 'x' },
-      { kind: 'unknown_dependency', step: 'b', dependency: 'y' },
+      { kind: 'unknown_dependency', step: 'a', dependency: 'x', suggestions: [] },
+      { kind: 'unknown_dependency', step: 'b', dependency: 'y', suggestions: [] },
     ]);
   });
 

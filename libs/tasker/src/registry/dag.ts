@@ -1,5 +1,6 @@
 /** Pure DAG checks and ordering for a handler's steps. No Nest, no database. */
 import { DAG_CYCLE, DAG_DUPLICATE_STEP, DAG_EMPTY, DAG_SELF_DEPENDENCY, DAG_UNKNOWN_DEPENDENCY } from '../tasker.messages';
+import { closestNames } from './did-you-mean';
 
 export interface DagNode {
   name: string;
@@ -8,7 +9,7 @@ export interface DagNode {
 
 export type DagProblem =
   | { kind: 'duplicate'; step: string }
-  | { kind: 'unknown_dependency'; step: string; dependency: string }
+  | { kind: 'unknown_dependency'; step: string; dependency: string; suggestions: string[] }
   | { kind: 'self_dependency'; step: string }
   | { kind: 'cycle'; path: string[] }
   | { kind: 'empty' };
@@ -25,7 +26,7 @@ export function findDagProblems(nodes: readonly DagNode[]): DagProblem[] {
   for (const n of nodes) {
     for (const d of n.dependsOn) {
       if (d === n.name) problems.push({ kind: 'self_dependency', step: n.name });
-      else if (!names.has(d)) problems.push({ kind: 'unknown_dependency', step: n.name, dependency: d });
+      else if (!names.has(d)) problems.push({ kind: 'unknown_dependency', step: n.name, dependency: d, suggestions: closestNames(d, [...names].filter((s) => s !== n.name)) });
     }
   }
   if (problems.length > 0) return problems;
@@ -108,7 +109,7 @@ export function describeDagProblem(p: DagProblem): string {
     case 'self_dependency':
       return DAG_SELF_DEPENDENCY(p.step);
     case 'unknown_dependency':
-      return DAG_UNKNOWN_DEPENDENCY(p.step, p.dependency);
+      return DAG_UNKNOWN_DEPENDENCY(p.step, p.dependency, p.suggestions);
     case 'cycle':
       return DAG_CYCLE(p.path);
   }

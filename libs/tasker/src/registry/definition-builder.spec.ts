@@ -100,6 +100,15 @@ describe('buildHandlerDefinition', () => {
     );
   });
 
+  it('a @DependsOn typo names the step it probably meant', () => {
+    const err = buildError(() =>
+      buildHandlerDefinition('Orders', { name: 'orders', namespace: 'ns', version: '1.0.0' }, [raw('validate_payment'), raw('update_inventory', {}, 'validate_paymnet')], defaults),
+    );
+    expect(err.message).toBe(
+      '@TaskHandler Orders (ns/orders@1.0.0) is invalid: step "update_inventory" depends on "validate_paymnet", which is not a step of this handler (did you mean "validate_payment"?).',
+    );
+  });
+
   it('rejects bad handler names, namespaces, versions and context', () => {
     const err = buildError(() =>
       buildHandlerDefinition('H', { name: 'has space', namespace: '', version: 'v 1', context: {} as never }, [raw('a')], defaults),

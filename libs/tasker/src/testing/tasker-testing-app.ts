@@ -176,8 +176,9 @@ export class TaskerTestingApp {
 
   private handler(type: TaskTypeRef) {
     const namespace = type.namespace ?? DEFAULT_NAMESPACE;
-    const candidates = this.app.get(TaskerInternals).handlers().filter((h) => h.namespace === namespace && h.name === type.name && (!type.version || h.version === type.version));
-    if (candidates.length === 0) throw new HandlerNotFoundError(namespace, type.name, type.version);
+    const handlers = this.app.get(TaskerInternals).handlers();
+    const candidates = handlers.filter((h) => h.namespace === namespace && h.name === type.name && (!type.version || h.version === type.version));
+    if (candidates.length === 0) throw new HandlerNotFoundError(namespace, type.name, type.version, handlers.map((h) => `${h.namespace}/${h.name}`));
     return candidates.sort((a, b) => compareVersions(b.version, a.version))[0];
   }
 }

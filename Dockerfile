@@ -1,5 +1,6 @@
 # The admin microservice, configured only by environment (DATABASE_URL, PORT, TASKER_API_KEYS).
-FROM node:20-bookworm-slim AS build
+# Node 22: NestJS 12's @nestjs/common needs file-type, which declares Node 22.
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -7,9 +8,11 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY libs ./libs
 COPY scripts/copy-sql.mjs ./scripts/copy-sql.mjs
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# No `npm prune --omit=dev`: the service's NestJS and TypeORM packages are development (and peer)
+# dependencies of this repository, which is the library's; pruning would leave the service unable to start.
+RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/package.json ./

@@ -36,6 +36,9 @@ import { TASKER_CONFIG, TASKER_DATABASE, TASKER_RETRY_DELAYS } from './tasker.co
 import { TaskerInternals } from './tasker.internals';
 import { ConfigurableModuleClass, TASKER_MODULE_OPTIONS } from './tasker.module-definition';
 import { TaskerService } from './tasker.service';
+import { FleetReader } from './operations/fleet.reader';
+import { OperatorActions } from './operations/operator.actions';
+import { ScheduleCatalog } from './schedules/schedule.catalog';
 import { TaskerTracing } from './tracing/tasker-tracing';
 
 const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
@@ -89,6 +92,9 @@ const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({
     TaskPurger,
     RetentionSweeper,
     TaskerBootstrap,
+    OperatorActions,
+    FleetReader,
+    ScheduleCatalog,
     TaskerService,
     TaskerInternals,
   ],

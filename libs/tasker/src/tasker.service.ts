@@ -1,11 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AfterCommit } from './events/after-commit';
 import { TaskerAuditService } from './tasker-audit.service';
 import { TaskerEventBus } from './events/tasker-event-bus';
 import { TaskerEvents } from './events/tasker-events';
 import { DatabaseUnavailableError } from './errors/boot.errors';
-import { FieldError, ScheduleNotFoundError, TaskNotFoundError, TaskValidationError, TaskWaitTimeoutError } from './errors/service.errors';
+import { FieldError, TaskNotFoundError, TaskValidationError, TaskWaitTimeoutError } from './errors/service.errors';
 import type {
   ActorInput,
   AuditEntry,
@@ -27,53 +27,30 @@ import type {
   WorkerView,
 } from './interfaces/views.interface';
 import type { TaskerConfig } from './interfaces/tasker-options.interface';
-import { DefinitionRepository } from './persistence/definition.repository';
-import { pendingTaskerMigrations } from './persistence/migration.runner';
-import { MonitoringRepository } from './persistence/monitoring.repository';
-import { OperationsRepository } from './persistence/operations.repository';
-import { BulkAction, BulkActions } from './orchestration/bulk.actions';
-import { TaskPurger } from './orchestration/task.purger';
-import { bulkFilterJson, bulkFilterProblems, failureQueryProblems, purgeProblems } from './validation/operations.validation';
-import { ScheduleRepository, toScheduleView } from './persistence/schedule.repository';
-import { compareVersions } from './registry/definition-builder';
-import { MAX_CRON_LENGTH, normalizeCron } from './schedules/cron-schedule';
-import { TaskerDatabase } from './persistence/tasker-database';
+import { FleetReader } from './operations/fleet.reader';
+import { OperatorActions } from './operations/operator.actions';
+import { ScheduleCatalog } from './schedules/schedule.catalog';
 import { TransitionPublisher } from './orchestration/transition.publisher';
 import { WorkSignals } from './orchestration/work.signals';
 import { TaskerTracing } from './tracing/tasker-tracing';
 import { TransitionRow, toStepView, toTaskView } from './persistence/rows';
 import { NewTaskRow, TaskRepository } from './persistence/task.repository';
 import { TaskRequestBuilder } from './orchestration/task-request.builder';
-import { SETTLED_TASK_STATES, STATES, STEP_STATES } from './state/states';
-import { DEFAULT_NAMESPACE, TASKER_CONFIG, TASKER_DATABASE } from './tasker.constants';
+import { SETTLED_TASK_STATES } from './state/states';
+import { TASKER_CONFIG } from './tasker.constants';
 import {
   CREATE_TASKS_NOT_ARRAY,
   CREATE_TASKS_TOO_MANY,
   DATABASE_UNAVAILABLE_WHILE_WAITING,
-  FIELD_FILTER_NOT_OBJECT,
-  FIELD_CRON,
-  FIELD_NAMESPACE,
-  FIELD_NAMESPACE_FILTER,
   FIELD_NOT_ARRAY,
   FIELD_NOT_NON_NEGATIVE,
   FIELD_NOT_OBJECT,
-  FIELD_SCHEDULE_NOT_OBJECT,
   FIELD_SIGNAL_NAME,
   FIELD_STEP_NAME,
-  FIELD_TASK_NAME,
-  FIELD_TASK_NAME_FILTER,
   FIELD_TOO_MANY_ITEMS,
-  FIELD_UNKNOWN_FILTER,
   INVALID_ACTOR,
-  INVALID_BULK_FILTER,
-  INVALID_FAILURE_QUERY,
-  INVALID_PURGE,
   INVALID_RESOLVE_STEP_INPUT,
-  INVALID_SCHEDULE,
-  INVALID_SCHEDULE_FILTER,
   INVALID_SIGNAL,
-  INVALID_TASK_TYPE_FILTER,
-  SCHEDULE_CHANGED_LOG,
   WAIT_OPTIONS_NOT_OBJECT,
   WAIT_TIMEOUT_INVALID,
 } from './tasker.messages';
@@ -89,7 +66,6 @@ import {
   normalizeQuery,
   summarize,
 } from './validation/request.validation';
-import { escapeLogText } from './events/log-text';
 
 const DEFAULT_WAIT_MS = 60_000;
 
@@ -105,8 +81,6 @@ const MAX_BULK = 10_000;
 /** The public facade of Tasker: create, inspect, wait for, signal and operate on tasks. */
 @Injectable()
 export class TaskerService {
-  private readonly logger = new Logger('Tasker');
-
   constructor(
     private readonly tasks: TaskRepository,
     private readonly requests: TaskRequestBuilder,
@@ -116,13 +90,9 @@ export class TaskerService {
     private readonly signals: WorkSignals,
     private readonly afterCommit: AfterCommit,
     private readonly tracing: TaskerTracing,
-    private readonly definitions: DefinitionRepository,
-    private readonly monitoring: MonitoringRepository,
-    private readonly schedules: ScheduleRepository,
-    private readonly operations: OperationsRepository,
-    private readonly bulk: BulkActions,
-    private readonly purger: TaskPurger,
-    @Inject(TASKER_DATABASE) private readonly db: TaskerDatabase,
+    private readonly operator: OperatorActions,
+    private readonly fleet: FleetReader,
+    private readonly scheduleCatalog: ScheduleCatalog,
     @Inject(TASKER_CONFIG) private readonly config: TaskerConfig,
   ) {}
 
@@ -328,22 +298,8 @@ export class TaskerService {
    * instances under the map step's name) and error code (or message, without a code), the largest
    * groups first, each with up to 20 task ids (newest first) and when its first and latest failure happened.
    */
-  async listFailures(query?: FailureQuery): Promise<FailureGroup[]> {
-    const problems = failureQueryProblems(query);
-    if (problems.length) throw new TaskValidationError(INVALID_FAILURE_QUERY(summarize(problems)), problems);
-    const rows = await this.operations.failures(query?.namespace ?? null, query?.name ?? null);
-    return rows.map((r) => ({
-      namespace: r.namespace,
-      name: r.name,
-      version: r.version,
-      stepName: r.step_name,
-      ...(r.code !== null ? { code: r.code } : {}),
-      message: r.message,
-      count: r.count,
-      taskIds: r.task_ids,
-      firstAt: r.first_at,
-      lastAt: r.last_at,
-    }));
+  listFailures(query?: FailureQuery): Promise<FailureGroup[]> {
+    return this.operator.listFailures(query);
   }
 
   /**
@@ -352,7 +308,7 @@ export class TaskerService {
    * transaction; tasks not in error are left alone and not counted.
    */
   retryTasks(filter: BulkTaskFilter, by?: ActorInput): Promise<BulkResult> {
-    return this.bulkAction('retry', filter, by);
+    return this.operator.bulk('retry', filter, by);
   }
 
   /**
@@ -360,13 +316,7 @@ export class TaskerService {
    * each with its own audit entries (`by`) and events, in batches; finished tasks are left alone and not counted.
    */
   cancelTasks(filter: BulkTaskFilter, by?: ActorInput): Promise<BulkResult> {
-    return this.bulkAction('cancel', filter, by);
-  }
-
-  private async bulkAction(action: BulkAction, filter: BulkTaskFilter, by: ActorInput | undefined): Promise<BulkResult> {
-    const problems = [...bulkFilterProblems(filter), ...actorProblems(by)];
-    if (problems.length) throw new TaskValidationError(INVALID_BULK_FILTER(summarize(problems)), problems);
-    return this.bulk.run(action, bulkFilterJson(filter), by?.actor ?? null, by?.reason ?? null);
+    return this.operator.bulk('cancel', filter, by);
   }
 
   /**
@@ -374,40 +324,13 @@ export class TaskerService {
    * before `finishedBefore`, with their steps and audit trail, in batches; tasks in `error` are never
    * deleted (cancel them first). What the `retention` option does on a schedule.
    */
-  async purgeTasks(options: PurgeOptions): Promise<BulkResult> {
-    const problems = purgeProblems(options);
-    if (problems.length) throw new TaskValidationError(INVALID_PURGE(summarize(problems)), problems);
-    return { count: await this.purger.purge(options.finishedBefore, options.states) };
+  purgeTasks(options: PurgeOptions): Promise<BulkResult> {
+    return this.operator.purgeTasks(options);
   }
 
   /** Every task type registered by any process on this database, with its step graph. */
-  async listTaskTypes(filter: { namespace?: string; name?: string } = {}): Promise<TaskTypeView[]> {
-    // Checked like listTasks' filters: a non-string would reach Postgres as a raw driver error.
-    const problems: FieldError[] = [];
-    if (filter === null || typeof filter !== 'object') problems.push({ field: 'filter', messages: [FIELD_FILTER_NOT_OBJECT()] });
-    else {
-      for (const key of Object.keys(filter)) if (key !== 'namespace' && key !== 'name') problems.push({ field: key, messages: [FIELD_UNKNOWN_FILTER()] });
-      if (filter.namespace !== undefined && !isValidName(filter.namespace)) problems.push({ field: 'namespace', messages: [FIELD_NAMESPACE_FILTER()] });
-      if (filter.name !== undefined && !isValidName(filter.name)) problems.push({ field: 'name', messages: [FIELD_TASK_NAME_FILTER()] });
-    }
-    if (problems.length) throw new TaskValidationError(INVALID_TASK_TYPE_FILTER(summarize(problems)), problems);
-    const rows = await this.definitions.find(filter.namespace, filter.name);
-    return rows.map((r) => ({
-      namespace: r.namespace,
-      name: r.name,
-      version: r.version,
-      description: r.description,
-      steps: r.definition.steps.map((st) => ({
-        name: st.name,
-        description: st.description,
-        dependsOn: st.dependsOn,
-        retryLimit: st.retryLimit,
-        retryable: st.retryable,
-        timeoutMs: st.timeoutMs,
-      })),
-      registeredAt: r.created_at,
-      updatedAt: r.updated_at,
-    }));
+  listTaskTypes(filter: { namespace?: string; name?: string } = {}): Promise<TaskTypeView[]> {
+    return this.fleet.listTaskTypes(filter);
   }
 
   /**
@@ -415,16 +338,8 @@ export class TaskerService {
    * that have the handlers recorded them: next and last runs, the last task, paused or not, the last
    * pause or resume. Ordered by namespace, name and expression, the highest version first.
    */
-  async listSchedules(filter: { namespace?: string; name?: string } = {}): Promise<ScheduleView[]> {
-    const problems: FieldError[] = [];
-    if (filter === null || typeof filter !== 'object') problems.push({ field: 'filter', messages: [FIELD_FILTER_NOT_OBJECT()] });
-    else {
-      for (const key of Object.keys(filter)) if (key !== 'namespace' && key !== 'name') problems.push({ field: key, messages: [FIELD_UNKNOWN_FILTER()] });
-      if (filter.namespace !== undefined && !isValidName(filter.namespace)) problems.push({ field: 'namespace', messages: [FIELD_NAMESPACE_FILTER()] });
-      if (filter.name !== undefined && !isValidName(filter.name)) problems.push({ field: 'name', messages: [FIELD_TASK_NAME_FILTER()] });
-    }
-    if (problems.length) throw new TaskValidationError(INVALID_SCHEDULE_FILTER(summarize(problems)), problems);
-    return sortSchedules((await this.schedules.list(filter.namespace, filter.name)).map(toScheduleView));
+  listSchedules(filter: { namespace?: string; name?: string } = {}): Promise<ScheduleView[]> {
+    return this.scheduleCatalog.list(filter);
   }
 
   /**
@@ -435,7 +350,7 @@ export class TaskerService {
    * Unknown schedule → ScheduleNotFoundError. Returns the schedules it names.
    */
   pauseSchedule(schedule: ScheduleRef, by?: ActorInput): Promise<ScheduleView[]> {
-    return this.setSchedulePaused(schedule, true, by);
+    return this.scheduleCatalog.setPaused(schedule, true, by);
   }
 
   /**
@@ -443,67 +358,22 @@ export class TaskerService {
    * tick after now; the ticks missed while paused are not run.
    */
   resumeSchedule(schedule: ScheduleRef, by?: ActorInput): Promise<ScheduleView[]> {
-    return this.setSchedulePaused(schedule, false, by);
-  }
-
-  private async setSchedulePaused(ref: ScheduleRef, paused: boolean, by: ActorInput | undefined): Promise<ScheduleView[]> {
-    const problems: FieldError[] = actorProblems(by);
-    if (ref === null || typeof ref !== 'object') problems.push({ field: 'schedule', messages: [FIELD_SCHEDULE_NOT_OBJECT()] });
-    else {
-      if (ref.namespace !== undefined && !isValidName(ref.namespace)) problems.push({ field: 'namespace', messages: [FIELD_NAMESPACE()] });
-      if (!isValidName(ref.name)) problems.push({ field: 'name', messages: [FIELD_TASK_NAME()] });
-      const c = ref.cron as unknown;
-      if (typeof c !== 'string' || c.trim() === '' || c.length > MAX_CRON_LENGTH || c.includes('\u0000') || hasLoneSurrogate(c)) {
-        problems.push({ field: 'cron', messages: [FIELD_CRON(MAX_CRON_LENGTH)] });
-      }
-    }
-    if (problems.length) throw new TaskValidationError(INVALID_SCHEDULE(summarize(problems)), problems);
-    const namespace = ref.namespace ?? DEFAULT_NAMESPACE;
-    const cron = normalizeCron(ref.cron);
-    const actor = by?.actor ?? null;
-    const reason = by?.reason ?? null;
-    const ids = await this.schedules.setPaused(namespace, ref.name, cron, paused, actor, reason);
-    if (ids.length === 0) throw new ScheduleNotFoundError(namespace, ref.name, cron);
-    const views = sortSchedules((await this.schedules.list(namespace, ref.name)).filter((r) => ids.includes(r.id)).map(toScheduleView));
-    this.logger.log(escapeLogText(SCHEDULE_CHANGED_LOG(paused ? 'paused' : 'resumed', cron, views.map((v) => `${v.namespace}/${v.name}@${v.version}`), actor, reason)));
-    return views;
+    return this.scheduleCatalog.setPaused(schedule, false, by);
   }
 
   /** Workers that refreshed their heartbeat within one lease period. */
-  async listWorkers(): Promise<WorkerView[]> {
-    const rows = await this.monitoring.workers(this.config.worker.leaseMs);
-    return rows.map((w) => ({
-      id: w.id,
-      hostname: w.hostname,
-      pid: w.pid,
-      concurrency: w.concurrency,
-      inFlight: w.in_flight,
-      taskTypes: w.task_types,
-      startedAt: w.started_at,
-      lastSeenAt: w.last_seen_at,
-    }));
+  listWorkers(): Promise<WorkerView[]> {
+    return this.fleet.listWorkers();
   }
 
   /** Tasks and steps by state, and how many workers are alive. */
-  async stats(): Promise<TaskerStats> {
-    const zero = <S extends string>(states: readonly S[]) => Object.fromEntries(states.map((st) => [st, 0])) as Record<S, number>;
-    const out: TaskerStats = { tasks: zero(STATES), steps: zero(STEP_STATES), held: await this.monitoring.heldCounts(), workersAlive: 0 };
-    for (const r of await this.monitoring.stateCounts()) {
-      if (r.kind === 'task') out.tasks[r.state as keyof TaskerStats['tasks']] = r.n;
-      else out.steps[r.state as keyof TaskerStats['steps']] = r.n;
-    }
-    out.workersAlive = (await this.monitoring.workers(this.config.worker.leaseMs)).length;
-    return out;
+  stats(): Promise<TaskerStats> {
+    return this.fleet.stats();
   }
 
   /** Whether Postgres answers and the schema has every migration this version needs. Never throws. */
-  async health(): Promise<TaskerHealth> {
-    try {
-      await this.monitoring.ping();
-      return { database: 'up', pendingMigrations: await pendingTaskerMigrations(this.db.dataSource, this.config.schema) };
-    } catch (e) {
-      return { database: 'down', error: (e as Error).message, pendingMigrations: [] };
-    }
+  health(): Promise<TaskerHealth> {
+    return this.fleet.health();
   }
 
   private checkActor(id: string, by: ActorInput | undefined): void {
@@ -520,14 +390,4 @@ export class TaskerService {
     if (!task) throw new TaskNotFoundError(id);
     return toTaskView(task);
   }
-}
-
-/** By namespace, name and expression; the highest version first. */
-function sortSchedules(views: ScheduleView[]): ScheduleView[] {
-  const key = (v: ScheduleView) => [v.namespace, v.name, v.cron];
-  return views.sort((a, b) => {
-    const [x, y] = [key(a), key(b)];
-    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
-    return compareVersions(b.version, a.version);
-  });
 }

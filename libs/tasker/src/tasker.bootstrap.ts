@@ -25,7 +25,7 @@ import { pendingTaskerMigrations, runTaskerMigrations } from './persistence/migr
 import { ScheduleRepository } from './persistence/schedule.repository';
 import { TaskerDatabase } from './persistence/tasker-database';
 import { HandlerRegistry } from './registry/handler.registry';
-import { assertScheduleContexts } from './schedules/schedule-definitions';
+import { assertScheduleContexts } from './registry/schedule-definitions';
 import { TASKER_CONFIG, TASKER_DATABASE } from './tasker.constants';
 import {
   CLASS_VALIDATOR_MISSING,

@@ -38,7 +38,7 @@ import { ConfigurableModuleClass, TASKER_MODULE_OPTIONS } from './tasker.module-
 import { TaskerService } from './tasker.service';
 import { FleetReader } from './operations/fleet.reader';
 import { OperatorActions } from './operations/operator.actions';
-import { ScheduleCatalog } from './schedules/schedule.catalog';
+import { ScheduleCatalog } from './operations/schedule.catalog';
 import { TaskerTracing } from './tracing/tasker-tracing';
 
 const repository = <T>(Repo: new (db: TaskerDatabase) => T) => ({

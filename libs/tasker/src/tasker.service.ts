@@ -29,7 +29,7 @@ import type {
 import type { TaskerConfig } from './interfaces/tasker-options.interface';
 import { FleetReader } from './operations/fleet.reader';
 import { OperatorActions } from './operations/operator.actions';
-import { ScheduleCatalog } from './schedules/schedule.catalog';
+import { ScheduleCatalog } from './operations/schedule.catalog';
 import { TransitionPublisher } from './orchestration/transition.publisher';
 import { WorkSignals } from './orchestration/work.signals';
 import { TaskerTracing } from './tracing/tasker-tracing';

@@ -1,5 +1,5 @@
 import { HANDLER_NOT_FOUND, SCHEDULE_NOT_FOUND, STEP_NOT_FOUND, TASK_NOT_FOUND, TASK_WAIT_TIMEOUT } from '../tasker.messages';
-import { closestTaskTypes } from '../registry/did-you-mean';
+import { closestTaskTypes } from './did-you-mean';
 import { TaskerError } from './tasker.error';
 
 /** One entry per invalid field of a task request or context. */

@@ -1,6 +1,6 @@
 /** Pure DAG checks and ordering for a handler's steps. No Nest, no database. */
 import { DAG_CYCLE, DAG_DUPLICATE_STEP, DAG_EMPTY, DAG_SELF_DEPENDENCY, DAG_UNKNOWN_DEPENDENCY } from '../tasker.messages';
-import { closestNames } from './did-you-mean';
+import { closestNames } from '../errors/did-you-mean';
 
 export interface DagNode {
   name: string;

@@ -25,7 +25,7 @@ import {
   LIMIT_KEY_INVALID,
   PERIOD_INVALID,
 } from '../tasker.messages';
-import { scheduleDefinitions } from '../schedules/schedule-definitions';
+import { scheduleDefinitions } from './schedule-definitions';
 import { backoffProblems } from '../validation/backoff.validation';
 import { isValidName } from '../validation/names.validation';
 import { describeDagProblem, findDagProblems, topologicalOrder } from './dag';

@@ -1,7 +1,7 @@
 import { HandlerDefinitionError } from '../errors/boot.errors';
 import { buildHandlerDefinition } from '../registry/definition-builder';
 import { CronSchedule, cronProblem, normalizeCron } from './cron-schedule';
-import { scheduleDefinitions } from './schedule-definitions';
+import { scheduleDefinitions } from '../registry/schedule-definitions';
 
 const at = (iso: string) => new Date(iso);
 

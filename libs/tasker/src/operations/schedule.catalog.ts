@@ -9,7 +9,7 @@ import { FIELD_CRON, FIELD_NAMESPACE, FIELD_SCHEDULE_NOT_OBJECT, FIELD_TASK_NAME
 import { isValidName } from '../validation/names.validation';
 import { actorProblems, hasLoneSurrogate, summarize } from '../validation/request.validation';
 import { typeFilterProblems } from '../validation/type-filter.validation';
-import { MAX_CRON_LENGTH, normalizeCron } from './cron-schedule';
+import { MAX_CRON_LENGTH, normalizeCron } from '../schedules/cron-schedule';
 
 /** The schedules as recorded, and pausing or resuming them (TaskerService's). */
 @Injectable()

@@ -1,6 +1,6 @@
 /** Turns `@TaskHandler({ schedules })` into validated ScheduleDefinitions. No Nest, no database. */
 import { HandlerDefinitionError } from '../errors/boot.errors';
-import { HandlerDefinition, handlerKey, ScheduleDefinition } from '../registry/handler-definition';
+import { HandlerDefinition, handlerKey, ScheduleDefinition } from './handler-definition';
 import {
   HANDLER_INVALID,
   SCHEDULE_AT,
@@ -16,7 +16,7 @@ import {
 } from '../tasker.messages';
 import { contextProblems } from '../validation/context.validation';
 import { jsonProblems, LIMITS, summarize } from '../validation/request.validation';
-import { cronProblem, DEFAULT_SCHEDULE_TIMEZONE, normalizeCron } from './cron-schedule';
+import { cronProblem, DEFAULT_SCHEDULE_TIMEZONE, normalizeCron } from '../schedules/cron-schedule';
 
 const OPTIONS = ['cron', 'timezone', 'context'];
 

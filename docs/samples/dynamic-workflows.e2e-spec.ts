@@ -1,4 +1,5 @@
-import { DependsOn, HandlerDefinitionError, InvalidTransitionError, Step, StepContext, TaskerEvents, TaskHandler, TaskNotFoundError } from 'nestjs-tasker';
+import { DependsOn, HandlerDefinitionError, InvalidTransitionError, Step, TaskerEvents, TaskHandler, TaskNotFoundError } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 import { createTaskerTestingApp, TaskerTestingApp } from 'nestjs-tasker/testing';
 import {
   CardGateway,

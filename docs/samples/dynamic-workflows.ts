@@ -1,6 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { DependsOn, PermanentError, Step, StepContext, StepEventPayload, TaskerEventPayload, TaskerEvents, TaskerService, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, PermanentError, Step, TaskerEvents, TaskerService, TaskHandler } from 'nestjs-tasker';
+import type { StepContext, StepEventPayload, TaskerEventPayload } from 'nestjs-tasker';
 
 // ---------------------------------------------------------------------------------------------
 // Conditions and joins

@@ -4,7 +4,8 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, ConsoleSpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { StepFailedPayload, TaskerAuditService, TaskerEventPayload, TaskerEvents, TaskEventPayload } from 'nestjs-tasker';
+import { TaskerAuditService, TaskerEvents } from 'nestjs-tasker';
+import type { StepFailedPayload, TaskerEventPayload, TaskEventPayload } from 'nestjs-tasker';
 
 // #region listener
 @Injectable()

@@ -1,5 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
-import { DependsOn, Step, StepContext, TaskerModule, TaskerService, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, Step, TaskerModule, TaskerService, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 
 // ---------------------------------------------------------------------------------------------
 // Priority

@@ -7,12 +7,12 @@ import {
   PermanentError,
   RetryableError,
   Step,
-  StepContext,
   TaskerModule,
   TaskerService,
   TaskHandler,
   TaskValidationError,
 } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 import { Matches } from 'class-validator';
 
 export type BookingAnswer =

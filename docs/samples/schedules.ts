@@ -1,5 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
-import { Step, StepContext, TaskerService, TaskHandler } from 'nestjs-tasker';
+import { Step, TaskerService, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 
 /** Stands in for a report store: what was rendered, for which period. */
 @Injectable()

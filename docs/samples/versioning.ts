@@ -1,5 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
-import { DependsOn, Step, StepContext, TaskerService, TaskHandler, TaskView } from 'nestjs-tasker';
+import { DependsOn, Step, TaskerService, TaskHandler } from 'nestjs-tasker';
+import type { StepContext, TaskView } from 'nestjs-tasker';
 
 type LabelContext = { parcelId: string };
 

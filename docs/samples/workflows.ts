@@ -2,7 +2,8 @@ import { Injectable, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { IsIn, Matches } from 'class-validator';
-import { DependsOn, Step, StepContext, TaskerModule, TaskerService, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, Step, TaskerModule, TaskerService, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 
 /** Stands in for the invoicing system the workflow talks to. */
 @Injectable()

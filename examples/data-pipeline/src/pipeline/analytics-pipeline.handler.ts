@@ -1,4 +1,5 @@
-import { DependsOn, Step, StepContext, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 import { Order, OutputsService, Product, SourcesService, User } from './sources.service';
 
 export interface PipelineContext {

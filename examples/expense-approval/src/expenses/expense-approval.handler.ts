@@ -1,4 +1,5 @@
-import { DependsOn, Step, StepContext, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 import type { Approval, CheckedReceipt, ExpenseReport, Receipt, Total, Transfer } from './expense.types';
 import { ExpensePolicy } from './expense-policy';
 import { Notifier } from './notifier.service';

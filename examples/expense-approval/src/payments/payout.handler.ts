@@ -1,4 +1,5 @@
-import { Step, StepContext, TaskHandler } from 'nestjs-tasker';
+import { Step, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 import type { PayoutRequest } from '../expenses/expense.types';
 import { Bank } from './bank.service';
 

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { TaskerEvents, TaskEventPayload } from 'nestjs-tasker';
+import { TaskerEvents } from 'nestjs-tasker';
+import type { TaskEventPayload } from 'nestjs-tasker';
 
 /** Lifecycle events are ordinary @nestjs/event-emitter events: here, a failed order pages support. */
 @Injectable()

@@ -1,4 +1,5 @@
-import { DependsOn, Step, StepContext, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 import { InventoryService, Mailer } from './fulfillment.services';
 import { OrderContext } from './order.dto';
 import { Charge, PaymentsClient } from './payments.client';

@@ -1,4 +1,5 @@
-import { DependsOn, Step, StepContext, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 import { RefundContext, RefundLedger } from './refund-ledger.service';
 
 /** The first release: validate → refund the card → tell the customer. */

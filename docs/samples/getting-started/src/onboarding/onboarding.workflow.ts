@@ -1,5 +1,6 @@
 // #region workflow
-import { DependsOn, Step, StepContext, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 import { AccountsService, EmailService, WorkspaceService } from './onboarding.services';
 
 export interface OnboardingContext {

@@ -48,7 +48,7 @@ function renderAudit(entries) {
       h('td', { class: 'mono name' }, [a.stepName ? a.stepName : h('em', { text: 'task' })]),
       h('td', { class: 'nowrap' }, [a.from ? badge(a.from) : h('span', { class: 'muted', text: '(new)' }), ' \u2192 ', badge(a.to)]),
       h('td', { 'data-testid': 'audit-attempt', title: num && num.n !== num.raw ? 'attempt ' + num.raw + ' of the budget given by the last retry' : null, text: num ? num.n : '' }),
-      h('td', {}, [h('span', { 'data-testid': 'audit-actor', text: a.actor || '' }), op ? h('span', { class: 'op-mark', 'data-testid': 'operator-mark', text: 'operator' }) : null]),
+      h('td', {}, [a.actor ? h('span', { 'data-testid': 'audit-actor', text: a.actor }) : null, op ? h('span', { class: 'op-mark', 'data-testid': 'operator-mark', text: 'operator' }) : null]),
       h('td', { text: a.reason || '' }),
       h('td', { text: errorText(a.error) }),
     ]);

@@ -141,8 +141,17 @@ function showLogin(text) {
   $('api-key').focus();
 }
 
+/** What one user did or was told (banners, a bulk action followed) is not shown to the next one. */
+function clearMessages() {
+  Array.prototype.forEach.call(document.querySelectorAll('main .message'), function (m) { if (m.id !== 'login-message') message(m, ''); });
+  F.done = null;
+  $('bulk-result').replaceChildren();
+  $('bulk-result').hidden = true;
+}
+
 function signOut(text) {
   sessionStorage.removeItem(KEY);
+  clearMessages();
   ETAGS.clear();
   S.me = null;
   S.taskId = null;
@@ -154,6 +163,7 @@ async function signIn(key) {
   sessionStorage.setItem(KEY, key);
   var me;
   try { me = await api('GET', '/me'); } catch (e) { if (e.status !== 401) showLogin('Could not sign in: ' + describe(e)); return; }
+  clearMessages();
   S.me = me;
   $('login').hidden = true;
   var who = $('whoami');

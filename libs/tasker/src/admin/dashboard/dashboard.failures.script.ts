@@ -52,8 +52,12 @@ function renderDone() {
     links.push(h('a', { href: '#task/' + encodeURIComponent(id), class: 'mono', 'data-testid': 'bulk-task', 'data-state': d.states[id] || '', text: id }), ' ');
   });
   var watch = listHash(new URLSearchParams({ namespace: g.namespace, name: g.name }));
+  // A retried task back in error failed again: the banner stops looking like a success and says so.
+  var again = d.kind === 'retry' ? by.error || 0 : 0;
+  $('bulk-result').className = 'message ' + (again ? 'error' : 'ok');
   $('bulk-result').replaceChildren(
     h('div', { text: d.text }),
+    again ? h('div', { 'data-testid': 'bulk-failed-again' }, [h('strong', { text: again + ' failed again' }), ': fix the cause, then retry them (see the group below).']) : null,
     h('div', { 'data-testid': 'bulk-progress' }, [d.ids.length < d.count ? 'Of the ' + d.ids.length + ' listed, now: ' : 'Now: ', h('strong', { text: now || '\u2026' })]),
     h('div', {}, ['Open one to see it and its audit trail: '].concat(links, [h('a', { href: watch, 'data-testid': 'bulk-watch', text: 'all tasks of ' + g.namespace + '/' + g.name + ' \u2192' })])));
   $('bulk-result').hidden = false;
@@ -140,7 +144,7 @@ async function confirmBulk(ev) {
   $('bulk-dialog').close();
   var g = a.group;
   F.done = {
-    group: g, count: res.count, ids: g.taskIds.slice(), states: {},
+    group: g, kind: a.kind, count: res.count, ids: g.taskIds.slice(), states: {},
     text: (a.kind === 'retry' ? 'Retried ' : 'Cancelled ') + res.count + (res.count === 1 ? ' task' : ' tasks') + ' of ' + g.namespace + '/' + g.name + ' (step ' + g.stepName + ')' + (reason ? '. Reason: ' + reason : '.'),
   };
   renderDone();

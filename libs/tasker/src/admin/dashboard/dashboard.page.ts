@@ -45,7 +45,7 @@ const BODY = String.raw`
       <h1>Failures</h1>
       <span class="muted">Failed tasks grouped by task type, step and error, most frequent first.</span>
       <span class="spacer"></span>
-      <span id="failures-readonly" class="muted" hidden>Read-only: viewer key</span>
+      <span id="failures-readonly" class="muted readonly" data-testid="readonly-note" hidden>Read-only: viewer key; actions need an operator key</span>
     </div>
     <p id="failures-message" class="message error" role="alert" hidden></p>
     <div id="bulk-result" class="message ok" role="status" data-testid="bulk-result" hidden></div>
@@ -85,7 +85,7 @@ const BODY = String.raw`
       <h1>Schedules</h1>
       <span class="muted">Each tick of a cron schedule creates one task, whichever process fires it.</span>
       <span class="spacer"></span>
-      <span id="schedules-readonly" class="muted" hidden>Read-only: viewer key</span>
+      <span id="schedules-readonly" class="muted readonly" data-testid="readonly-note" hidden>Read-only: viewer key; actions need an operator key</span>
     </div>
     <p id="schedules-message" class="message error" role="alert" hidden></p>
     <p id="schedule-action-message" class="message ok" role="status" hidden></p>
@@ -132,7 +132,7 @@ const BODY = String.raw`
       <span id="task-state" class="badge" data-testid="task-state"></span>
       <span id="task-type" class="muted mono"></span>
       <span class="spacer"></span>
-      <span id="readonly-note" class="muted" hidden>Read-only: viewer key</span>
+      <span id="readonly-note" class="muted readonly" data-testid="readonly-note" hidden>Read-only: viewer key; actions need an operator key</span>
       <button type="button" id="retry-task" data-testid="retry-task">Retry</button>
       <button type="button" id="cancel-task" data-testid="cancel-task" class="danger">Cancel</button>
     </div>

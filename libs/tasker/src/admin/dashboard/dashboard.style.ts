@@ -36,7 +36,7 @@ main { padding: 16px 20px 40px; max-width: 1400px; margin: 0 auto; }
 .toolbar label { display: flex; align-items: center; gap: 6px; color: var(--muted); }
 input, select, textarea { font: inherit; padding: 5px 8px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--text); }
 textarea { width: 100%; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
-button { font: inherit; padding: 5px 12px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--text); cursor: pointer; }
+button { white-space: nowrap; font: inherit; padding: 5px 12px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--text); cursor: pointer; }
 button:hover:not(:disabled) { border-color: #9ca3af; }
 button:disabled { opacity: .5; cursor: not-allowed; }
 button.primary { background: var(--accent); border-color: var(--accent); color: #fff; }
@@ -93,6 +93,8 @@ details pre { margin-top: 6px; }
 .table-wrap { max-width: 100%; overflow-x: auto; }
 /* Long values (stack traces, results, worker ids) break anywhere so the tables fit; step names stay whole. */
 #steps-table td, #audit-table td { overflow-wrap: anywhere; }
+/* Depends on: lines break between step names, inside one only when it alone is wider than the cell. */
+#steps-table td.deps { overflow-wrap: break-word; }
 .grid td.name { overflow-wrap: normal; white-space: nowrap; }
 .counts-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 8px; margin-bottom: 12px; }
 .count-chip { display: inline-flex; gap: 4px; align-items: baseline; padding: 2px 10px; border-radius: 999px; border: 1px solid; font-size: 13px; }
@@ -108,12 +110,13 @@ tr.operator td { background: #f5f8ff; }
 .op-mark { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 4px; background: var(--in_progress-bg); color: var(--in_progress-fg); font-size: 11px; font-weight: 600; }
 .step-chip { display: inline-block; margin: 0 4px 4px 0; padding: 0 6px; border: 1px solid var(--line); border-radius: 4px; }
 #bulk-result a { margin-right: 4px; }
-/* Up to 1100 px the steps table's times wrap (date over time) and its results stay narrow, so eleven columns fit. */
-@media (max-width: 1100px) {
+/* Up to 1300 px the steps table's times wrap (date over time) and its results stay narrow, so eleven columns fit. */
+@media (max-width: 1300px) {
   .grid th, .grid td { padding: 5px 5px; }
   #steps-table td.nowrap { white-space: normal; }
-  #steps-table .results pre { max-width: 180px; }
+  #steps-table .results pre { max-width: 170px; }
 }
+@media (max-width: 1100px) { #steps-table .results pre { max-width: 140px; } }
 @media (max-width: 640px) {
   .topbar { flex-wrap: wrap; padding: 8px 12px; gap: 8px; }
   .nav { flex-wrap: wrap; gap: 10px; }
@@ -125,6 +128,9 @@ tr.operator td { background: #f5f8ff; }
   .grid tr { border-bottom: 2px solid var(--line); padding: 4px 0; }
   .grid td { border-bottom: none; padding: 2px 6px; }
   .grid td[data-label]::before { content: attr(data-label); display: block; font-size: 11px; color: var(--muted); }
+  /* A cell with nothing in it (no failing step, no reason, no actions) shows no label either. */
+  .grid td:empty, .grid td:has(> .row-actions:empty) { display: none; }
+  .grid td .row-actions { flex-direction: row; flex-wrap: wrap; }
   .grid td.results pre { max-width: 100%; }
   .nowrap { white-space: normal; }
   dl.fields { grid-template-columns: 1fr; }

@@ -229,7 +229,7 @@ function stepRows(s, instance) {
     timeCell(s.completedAt),
     h('td', { class: 'nowrap', text: fmtDuration(s.durationMs) }),
     readinessCell(s),
-    h('td', { class: 'mono', text: (s.dependsOn || []).join(', ') || (instance ? 'item ' + s.mapIndex : '\u2014') }),
+    h('td', { class: 'mono deps', 'data-testid': 'step-depends-on', text: (s.dependsOn || []).join(', ') || (instance ? 'item ' + s.mapIndex : '\u2014') }),
     h('td', { class: 'results' }, [s.results === undefined ? '' : details('results:' + s.name, 'JSON', JSON.stringify(s.results, null, 2))]),
     h('td', {}, [h('div', { class: 'row-actions' }, actions)]),
   ]);

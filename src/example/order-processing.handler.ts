@@ -1,4 +1,5 @@
-import { DependsOn, Step, StepContext, TaskHandler } from 'nestjs-tasker';
+import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
+import type { StepContext } from 'nestjs-tasker';
 import { CarrierService } from './carrier.service';
 import { PaymentsService } from './payments.service';
 

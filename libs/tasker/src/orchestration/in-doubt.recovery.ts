@@ -11,14 +11,14 @@ interface Pending extends InDoubtMark {
   until: number;
 }
 
-/** How long the transactions already published from here are remembered (to publish each once). */
+/** How long the transitions already published from here are remembered (to publish each once). */
 const REMEMBER_MS = 10 * 60_000;
 
 /**
  * Publishes the lifecycle events of statements whose commit this process could not confirm: the
  * connection died after the request, so the answer (and the transitions in it) never came, while
  * the server may have committed. Their marks (InDoubtMark) are kept until the database answers
- * again; then what committed is read back and published, once: a transaction found by several
+ * again; then what committed is read back and published, once: a transition found through several
  * marks (a completion and the claim that rode with it) is published a single time. Its events come
  * late, after events of later changes.
  */
@@ -26,7 +26,7 @@ const REMEMBER_MS = 10 * 60_000;
 export class InDoubtRecovery {
   private readonly logger = new Logger('Tasker');
   private pending: Pending[] = [];
-  /** Transactions published from here, with when. */
+  /** Transitions published from here (by id), with when. */
   private readonly published = new Map<string, number>();
   private running?: Promise<void>;
   private timer?: NodeJS.Timeout;
@@ -87,18 +87,24 @@ export class InDoubtRecovery {
     }, ms);
   }
 
-  /** Publishes each transaction not published from here yet. */
+  /**
+   * Publishes each transition not published from here yet. A transaction found by several marks is
+   * read once per lookup, each time on the tasks of its marks (a claim's orphans are read back before
+   * the completions that rode with it), so what is remembered is the transition, not the transaction.
+   */
   private publishOnce(found: { xid: string; rows: TransitionRow[] }[]): void {
     const now = Date.now();
-    for (const [xid, at] of this.published) if (now - at > REMEMBER_MS) this.published.delete(xid);
+    for (const [id, at] of this.published) if (now - at > REMEMBER_MS) this.published.delete(id);
     let transactions = 0;
     let transitions = 0;
     for (const g of found) {
-      if (this.published.has(g.xid)) continue;
-      this.published.set(g.xid, now);
-      this.publisher.publishRecovered(g.rows);
+      // One sequence numbers the transitions of tasks and steps: an id names one transition.
+      const fresh = g.rows.filter((r) => !this.published.has(r.transition_id));
+      if (fresh.length === 0) continue;
+      for (const r of fresh) this.published.set(r.transition_id, now);
+      this.publisher.publishRecovered(fresh);
       transactions++;
-      transitions += g.rows.length;
+      transitions += fresh.length;
     }
     if (transactions > 0) this.logger.warn(IN_DOUBT_RECOVERED(transactions, transitions));
   }

@@ -5,9 +5,9 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import { Step, TaskerModule, TaskerService, TaskHandler } from 'nestjs-tasker';
 import { TaskerAdminModule } from 'nestjs-tasker/admin';
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
+import { launchChromium, requireChromium } from '../support/browser';
 import { configureAdminApp } from '../../src/configure-app';
 import { dropSchema, uniqueSchema } from '../support/database';
 import { testOptions } from '../support/tasker-app';
@@ -17,7 +17,6 @@ import { waitFor } from '../support/wait';
  * Flow control on the operator dashboard (headless Chromium, real server, worker and Postgres): a
  * task's priority among its fields, and the readiness reason of a step held by a concurrency limit.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const DASH = 'dash-secret-0123456789';
 
 /** Holds the running `flow/throttled` task until the test opens it. */
@@ -48,7 +47,7 @@ describe('operator dashboard: flow control (headless Chromium)', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium); CI installs it.`);
+    requireChromium();
     const moduleRef = await Test.createTestingModule({
       imports: [
         EventEmitterModule.forRoot(),
@@ -63,10 +62,7 @@ describe('operator dashboard: flow control (headless Chromium)', () => {
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     tasker = app.get(TaskerService);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -4,9 +4,9 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import { TaskerModule, TaskerService } from 'nestjs-tasker';
 import { TaskerAdminModule } from 'nestjs-tasker/admin';
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, requireChromium } from '../support/browser';
 import { configureAdminApp } from '../../src/configure-app';
 import { DECLINED, GreetingWorkflow, InvoiceWorkflow, PaymentSwitch } from '../fixtures/dashboard.workflow';
 import { dropSchema, uniqueSchema } from '../support/database';
@@ -19,7 +19,6 @@ import { testOptions } from '../support/tasker-app';
  * audit trail's precision, the workers and task types pages, and the layout from 390 to 1920 px.
  * With TASKER_SCREENSHOTS=1 it writes the screenshots of docs/operations.md (docs/images/).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const ALICE = 'alice-secret-0123456789';
 const DASH = 'dash-secret-0123456789';
 const SHOTS = process.env.TASKER_SCREENSHOTS === '1';
@@ -42,7 +41,7 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
   let okIds: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium); CI installs it.`);
+    requireChromium();
     const moduleRef = await Test.createTestingModule({
       imports: [
         EventEmitterModule.forRoot(),
@@ -73,10 +72,7 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
     okIds = done.filter((t) => t.state === 'complete').map((t) => t.id);
     expect(failedIds).toHaveLength(3);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterEach(async () => {

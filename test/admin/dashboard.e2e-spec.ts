@@ -4,9 +4,9 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import { TaskerModule, TaskerService } from 'nestjs-tasker';
 import { TaskerAdminModule } from 'nestjs-tasker/admin';
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, requireChromium } from '../support/browser';
 import { configureAdminApp } from '../../src/configure-app';
 import { DECLINED, GreetingWorkflow, InvoiceWorkflow, PaymentSwitch } from '../fixtures/dashboard.workflow';
 import { DYNAMIC_PROVIDERS, Gates } from '../fixtures/dynamic-admin.workflows';
@@ -21,7 +21,6 @@ import { waitFor } from '../support/wait';
  * steps, error and audit trail, and the operator actions under the role rules; dynamic workflows
  * (a signal sent from the page, map instances, skipped steps, parent and child links).
  */
-const CHROMIUM = '/usr/bin/chromium';
 const ALICE = 'alice-secret-0123456789';
 const DASH = 'dash-secret-0123456789';
 const SCREENSHOT = '/tmp/dashboard.png';
@@ -46,9 +45,7 @@ describe('operator dashboard (headless Chromium)', () => {
   let okId: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`No Chromium at ${CHROMIUM}: install Debian's chromium package (apt-get install chromium); CI installs it.`);
-    }
+    requireChromium();
     const moduleRef = await Test.createTestingModule({
       imports: [
         EventEmitterModule.forRoot(),
@@ -77,10 +74,7 @@ describe('operator dashboard (headless Chromium)', () => {
     expect((await tasker.waitForTask(okId, { timeoutMs: 30_000 })).state).toBe('complete');
     expect((await tasker.waitForTask(failedId, { timeoutMs: 30_000 })).state).toBe('error');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterEach(async () => {

@@ -215,8 +215,10 @@ export class StepRepository {
    * recorded after `afterId`, the highest transition id the worker had seen when it sent the
    * statement): `ended` — the row in which `owner` ended attempt `attempt` of the step (an outcome);
    * `claimed` — the step's latest start by `owner` (a claim). Each mark found stands for its
-   * transaction: every transition that transaction wrote is returned (on any task: a child task
-   * created, a parent's wait completed), grouped by transaction (`xid`), in id order.
+   * transaction: the transitions that transaction wrote on the tasks it can have touched (the marks'
+   * tasks, their ancestors and children, the tasks of steps `owner` holds) are returned, grouped by
+   * transaction (`xid`), in id order. Another lookup of the same transaction may return other rows of
+   * it: the caller publishes each transition once.
    * The only place that reads transitions back for publication: it follows how they are stored.
    */
   async committedBy(owner: string, marks: InDoubtMark[]): Promise<{ xid: string; rows: TransitionRow[] }[]> {

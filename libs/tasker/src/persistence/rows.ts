@@ -121,12 +121,12 @@ export interface AuditRow {
 
 const date = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string));
 
-/** A transition as to_jsonb(transition_event) returns it (ids already as text). */
+/** A transition as JSON (ids already as text). */
 export function transitionFromJson(j: Record<string, unknown>): TransitionRow {
   return { ...(j as unknown as TransitionRow), at: date(j.at)!, task_created_at: date(j.task_created_at)!, next_retry_at: date(j.next_retry_at) };
 }
 
-/** A claim as to_jsonb(claim_steps row) returns it (ids already as text). */
+/** A claim as JSON (ids already as text). */
 export function claimFromJson(j: Record<string, unknown>): ClaimRow {
   return { ...(j as unknown as ClaimRow), claimed_at: date(j.claimed_at)! };
 }

@@ -45,12 +45,23 @@ export interface Claimed {
  */
 const claimParts = (c: string) => `
 SELECT CASE WHEN ${c}.wake_at IS NOT NULL THEN 4 WHEN ${c}.claim IS NULL THEN 1 ELSE 2 END AS part,
-       CASE WHEN ${c}.wake_at IS NOT NULL THEN to_jsonb(${c}.wake_at)
+       CASE WHEN ${c}.wake_at IS NOT NULL THEN to_json(${c}.wake_at)
             WHEN ${c}.claim IS NULL THEN ${transitionJson(`(${c}.event)`)} ELSE ${claimJson(`(${c}.claim)`)} END AS row`;
 
-const transitionJson = (e: string) =>
-  `to_jsonb(${e}) || jsonb_build_object('transition_id', ${e}.transition_id::text, 'task_id', ${e}.task_id::text, 'step_id', ${e}.step_id::text)`;
-const claimJson = (c: string) => `to_jsonb(${c}) || jsonb_build_object('step_id', ${c}.step_id::text, 'task_id', ${c}.task_id::text)`;
+/**
+ * `json`, field by field, not to_jsonb of the row: building jsonb (sorted keys, a binary form turned
+ * back into text for the wire) was a sixth of the database's time on a worker's statements.
+ */
+const jsonOf = (r: string, fields: string[], asText: string[]) =>
+  `json_build_object(${fields.map((f) => `'${f}', ${r}.${f}${asText.includes(f) ? '::text' : ''}`).join(', ')})`;
+
+const TRANSITION_FIELDS = ['kind', 'transition_id', 'task_id', 'task_name', 'namespace', 'version', 'step_id', 'step_name', 'from_state',
+  'to_state', 'attempt', 'actor', 'reason', 'error', 'next_retry_at', 'duration_ms', 'at', 'task_created_at', 'trace_context'];
+const CLAIM_FIELDS = ['step_id', 'task_id', 'step_name', 'attempt', 'retry_limit', 'retryable', 'timeout_ms', 'backoff', 'lease_token',
+  'claimed_at', 'task_name', 'namespace', 'version', 'task_state', 'context', 'tags', 'parent_results', 'trace_context', 'map_index',
+  'item', 'resume'];
+const transitionJson = (e: string) => jsonOf(e, TRANSITION_FIELDS, ['transition_id', 'task_id', 'step_id']);
+const claimJson = (c: string) => jsonOf(c, CLAIM_FIELDS, ['step_id', 'task_id']);
 
 /**
  * A worker's finished attempts stored and its next steps claimed in one round-trip and one

@@ -1284,6 +1284,8 @@ END $function$;
 CREATE OR REPLACE FUNCTION tasker.create_tasks(p_requests jsonb)
  RETURNS TABLE(idx integer, created boolean, task tasker.tasks)
  LANGUAGE plpgsql
+ SET jit TO 'off'
+ SET enable_seqscan TO 'off'
 AS $function$
 DECLARE
   r record;
@@ -1336,7 +1338,7 @@ BEGIN
              LEFT JOIN tasker.named_tasks knt ON e.value->>'idempotencyKey' IS NOT NULL AND knt.id = (e.value->>'namedTaskId')::int
              LEFT JOIN tasker.namespaces kns ON kns.id = knt.namespace_id
             ORDER BY e.value->>'idempotencyKey' IS NULL, kns.name, knt.name, e.value->>'idempotencyKey', e.ordinality LOOP
-    v_task := NULL;
+    v_new := NULL;
     INSERT INTO tasker.tasks (named_task_id, namespace, name, version, context, tags, initiator, source_system,
                                       reason, idempotency_key, run_at, steps_total, trace_context, parent_task_id, parent_step_id,
                                       parent_step_name, priority, slot_key)
@@ -1352,7 +1354,8 @@ BEGIN
       FROM tasker.named_tasks nt JOIN tasker.namespaces ns ON ns.id = nt.namespace_id
      WHERE nt.id = (r.v->>'namedTaskId')::int
     ON CONFLICT (namespace, name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id INTO v_task;
+    RETURNING * INTO v_new;
+    v_task := v_new.id;
 
     IF v_task IS NULL THEN
       SELECT x.id INTO v_task FROM tasker.tasks x
@@ -1368,7 +1371,6 @@ BEGIN
 
     -- Steps are numbered by position (0..n-1); edges are wired by array index, not by joining the
     -- rows just inserted (whose statistics are stale: a join planned on them was quadratic).
-    SELECT * INTO v_new FROM tasker.tasks WHERE id = v_task;
     WITH ins AS (
       INSERT INTO tasker.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
                                                  timeout_ms, backoff, parents_total, available_at, priority, slot_key, rate_key,
@@ -1399,8 +1401,8 @@ BEGIN
 
   -- Read in a statement of its own, which sees this function's inserts.
   RETURN QUERY
-  SELECT x.i, x.c, t FROM unnest(v_idx, v_tasks, v_created) x(i, id, c)
-    JOIN tasker.tasks t ON t.id = x.id
+  SELECT x.i, x.c, (SELECT y FROM tasker.tasks y WHERE y.id = x.id)
+    FROM unnest(v_idx, v_tasks, v_created) x(i, id, c)
    ORDER BY x.i;
 END $function$;
 

@@ -39,7 +39,7 @@ interface Claim {
 
 /**
  * Failures, releases, skips, waits, map expansions, lease renewals and sweeps, cancellations,
- * retries and signals must reach rows through their keys whatever the statistics say, like the hot
+ * retries, signals and creation must reach rows through their keys whatever the statistics say, like the hot
  * path: on a young schema (never analyzed) a generic plan built from stale row counts can scan a
  * whole table, and the statement then gets slower as history grows. The session forces generic
  * plans, the ones a function's statements end up with after a few calls, and every statement
@@ -107,10 +107,16 @@ describe('the plans of the engine’s other functions', () => {
       await client.query(`UPDATE ${s}.workflow_steps SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [c[11].step_id]);
       const expired = await run('expire_leases', `SELECT * FROM ${s}.expire_leases(100)`, []);
       expect(expired.some((e) => e.step_id === c[11].step_id)).toBe(true);
+      // Creation, a task at a time and in bulk, a key used once and then again (the existing task comes back).
+      const request = (key?: string) => ({ namedTaskId: types[0], context: { round }, ...(key ? { idempotencyKey: key } : {}) });
+      for (const requests of [[request()], [request(), request(), request()], [request(`k${round}`)], [request(`k${round}`)]]) {
+        const created = await run('create_tasks', `SELECT c.idx, c.created, (c.task).id FROM ${s}.create_tasks($1::jsonb) c`, [JSON.stringify(requests)]);
+        expect(created).toHaveLength(requests.length);
+      }
     }
 
     const functions = Object.keys(byFunction);
-    expect(functions).toHaveLength(10);
+    expect(functions).toHaveLength(11);
     // Every function's statements were explained (the functions' own statements are nested ones).
     const explained = Object.fromEntries(functions.map((fn) => [fn, byFunction[fn].some((p) => /Query Text:.*\n[\s\S]*on (workflow_steps|tasks)\b/.test(p))]));
     expect(explained).toEqual(Object.fromEntries(functions.map((fn) => [fn, true])));

@@ -8,7 +8,10 @@
 -- Concurrency and rate keys are fixed here, from the context (a dotted path; a missing value is the
 -- key ''), and their slot and window rows made if new.
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.create_tasks(p_requests jsonb)
-RETURNS TABLE (idx int, created boolean, task :TASKER_SCHEMA.tasks) LANGUAGE plpgsql AS $$
+RETURNS TABLE (idx int, created boolean, task :TASKER_SCHEMA.tasks)
+-- Rows are reached by key whatever the statistics say (see claim_steps): on a young table a plan
+-- cached from a guess of its size scanned every task once per task created.
+LANGUAGE plpgsql SET jit = off SET enable_seqscan = off AS $$
 DECLARE
   r record;
   v_task bigint;
@@ -60,7 +63,7 @@ BEGIN
              LEFT JOIN :TASKER_SCHEMA.named_tasks knt ON e.value->>'idempotencyKey' IS NOT NULL AND knt.id = (e.value->>'namedTaskId')::int
              LEFT JOIN :TASKER_SCHEMA.namespaces kns ON kns.id = knt.namespace_id
             ORDER BY e.value->>'idempotencyKey' IS NULL, kns.name, knt.name, e.value->>'idempotencyKey', e.ordinality LOOP
-    v_task := NULL;
+    v_new := NULL;
     INSERT INTO :TASKER_SCHEMA.tasks (named_task_id, namespace, name, version, context, tags, initiator, source_system,
                                       reason, idempotency_key, run_at, steps_total, trace_context, parent_task_id, parent_step_id,
                                       parent_step_name, priority, slot_key)
@@ -76,7 +79,8 @@ BEGIN
       FROM :TASKER_SCHEMA.named_tasks nt JOIN :TASKER_SCHEMA.namespaces ns ON ns.id = nt.namespace_id
      WHERE nt.id = (r.v->>'namedTaskId')::int
     ON CONFLICT (namespace, name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-    RETURNING id INTO v_task;
+    RETURNING * INTO v_new;
+    v_task := v_new.id;
 
     IF v_task IS NULL THEN
       SELECT x.id INTO v_task FROM :TASKER_SCHEMA.tasks x
@@ -92,7 +96,6 @@ BEGIN
 
     -- Steps are numbered by position (0..n-1); edges are wired by array index, not by joining the
     -- rows just inserted (whose statistics are stale: a join planned on them was quadratic).
-    SELECT * INTO v_new FROM :TASKER_SCHEMA.tasks WHERE id = v_task;
     WITH ins AS (
       INSERT INTO :TASKER_SCHEMA.workflow_steps (task_id, named_task_id, named_step_id, name, position, retry_limit, retryable,
                                                  timeout_ms, backoff, parents_total, available_at, priority, slot_key, rate_key,
@@ -123,7 +126,7 @@ BEGIN
 
   -- Read in a statement of its own, which sees this function's inserts.
   RETURN QUERY
-  SELECT x.i, x.c, t FROM unnest(v_idx, v_tasks, v_created) x(i, id, c)
-    JOIN :TASKER_SCHEMA.tasks t ON t.id = x.id
+  SELECT x.i, x.c, (SELECT y FROM :TASKER_SCHEMA.tasks y WHERE y.id = x.id)
+    FROM unnest(v_idx, v_tasks, v_created) x(i, id, c)
    ORDER BY x.i;
 END $$;

@@ -123,12 +123,17 @@ const date = (v: unknown): Date | null => (v === null || v === undefined ? null 
 
 /** A transition as JSON (ids already as text). */
 export function transitionFromJson(j: Record<string, unknown>): TransitionRow {
-  return { ...(j as unknown as TransitionRow), at: date(j.at)!, task_created_at: date(j.task_created_at)!, next_retry_at: date(j.next_retry_at) };
+  // In place: the object was just parsed and is the caller's alone (a copy per transition was garbage).
+  j.at = date(j.at);
+  j.task_created_at = date(j.task_created_at);
+  j.next_retry_at = date(j.next_retry_at);
+  return j as unknown as TransitionRow;
 }
 
 /** A claim as JSON (ids already as text). */
 export function claimFromJson(j: Record<string, unknown>): ClaimRow {
-  return { ...(j as unknown as ClaimRow), claimed_at: date(j.claimed_at)! };
+  j.claimed_at = date(j.claimed_at);
+  return j as unknown as ClaimRow;
 }
 
 function optional<T>(v: T | null): T | undefined {

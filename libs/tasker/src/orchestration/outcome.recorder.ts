@@ -92,7 +92,7 @@ export class OutcomeRecorder {
     try {
       try {
         // The worker's next claim rides along when its claim slot is free.
-        rows = await this.claimer.completeWithClaim(items, batch.map((p) => p.claim.lease_token));
+        rows = await this.claimer.completeWithClaim(items, batch.map((p) => p.claim));
       } catch (e) {
         if (!isTransientDatabaseError(e)) throw e;
         lost.answer = true;

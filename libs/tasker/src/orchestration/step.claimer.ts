@@ -111,17 +111,26 @@ export class StepClaimer {
   }
 
   /**
-   * Stores a batch of successes with this worker's next claim in the same statement, when the claim
-   * slot is free; null when it is not (the caller stores them alone). `finished`: the batch's lease
-   * tokens, whose slots the claim may fill. The outcomes' transitions are published before the
-   * claim's. Throws what the statement threw (it may have committed: claims are then looked for).
+   * Stores a batch of successes with this worker's next claim, when the claim slot is free; null when
+   * it is not (the caller stores them alone). `attempts`: the batch's, whose places the claim may
+   * fill. The outcomes' transitions are published before the claim's. Throws what the storing
+   * statement threw (it may have committed: claims are then looked for).
+   *
+   * When a success can make a step ready (a parent's, a map instance's), the claim rides in the
+   * statement that stores them, so it sees those steps (a chain hands off in one round-trip).
+   * Otherwise (plain jobs, a workflow's last steps) the two run at once, on two connections: the
+   * database works on both with two processes, in about half the time.
    */
-  async completeWithClaim(items: Completion[], finished: string[]): Promise<TransitionRow[] | null> {
+  async completeWithClaim(items: Completion[], attempts: ClaimRow[]): Promise<TransitionRow[] | null> {
     const sink = this.sink;
     if (!sink?.accepting || this.busy || Date.now() < this.orphanCheckUntil) return null;
     const types = this.registry.typeIds();
-    const limit = sink.freeSlots() + finished.length;
+    const limit = sink.freeSlots() + attempts.length;
     if (limit <= 0 || types.length === 0) return null;
+    const finished = attempts.map((a) => a.lease_token);
+    if (!attempts.some((a) => a.map_index !== null || this.registry.hasDependents(a.namespace, a.task_name, a.version, a.step_name))) {
+      return this.storeBesideClaim(items, finished, limit, types, sink);
+    }
     this.busy = true;
     let again = true;
     const afterId = this.publisher.highWater();
@@ -152,6 +161,33 @@ export class StepClaimer {
     }
   }
 
+  /** completeWithClaim's two statements at once: the outcomes stored, and a claim of its own. */
+  private async storeBesideClaim(items: Completion[], finished: string[], limit: number, types: number[], sink: ClaimSink): Promise<TransitionRow[]> {
+    this.busy = true;
+    let again = true;
+    const afterId = this.publisher.highWater();
+    const began = performance.now();
+    const stored = this.publisher.change(this.steps.completeMany(items), (rows) => rows);
+    const claimed = this.steps.claim(sink.owner, types, limit, this.config.worker.leaseMs, this.fairShare(limit), this.config.worker.priorityAgingMs);
+    const [outcomes, claim] = await Promise.allSettled([stored, claimed]);
+    try {
+      if (claim.status === 'fulfilled') {
+        this.observe(began, claim.value.claims.length, true);
+        again = claim.value.claims.length >= limit;
+        if (!again) for (const t of finished) this.covered.add(t);
+        // Its events wait for the outcomes' (deliver publishes after the changes in flight).
+        await this.deliver(claim.value);
+      } else {
+        this.claimFailed(afterId);
+        this.claimError(claim.reason);
+      }
+    } finally {
+      this.releaseSlot(again);
+    }
+    if (outcomes.status === 'rejected') throw outcomes.reason;
+    return outcomes.value;
+  }
+
   private async poll(): Promise<void> {
     this.busy = true;
     let afterId = this.publisher.highWater();
@@ -176,12 +212,16 @@ export class StepClaimer {
       // timed out after the request): those steps are in progress under this worker's lease, and no
       // one runs them. For a lease period, claims look for them first.
       this.claimFailed(afterId);
-      if (Date.now() - this.lastError > 10_000) {
-        this.lastError = Date.now();
-        this.logger.error(`Could not claim steps (will keep trying): ${(e as Error).message}`);
-      }
+      this.claimError(e);
     } finally {
       this.busy = false;
+    }
+  }
+
+  private claimError(e: unknown): void {
+    if (Date.now() - this.lastError > 10_000) {
+      this.lastError = Date.now();
+      this.logger.error(`Could not claim steps (will keep trying): ${(e as Error).message}`);
     }
   }
 

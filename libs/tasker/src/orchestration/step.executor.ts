@@ -108,7 +108,10 @@ export class StepExecutor {
       step: { id: String(claim.step_id), name: claim.step_name, attempt: claim.attempt, retryLimit: claim.retry_limit },
       results: claim.parent_results,
       ...(claim.map_index !== null ? { item: claim.item, index: claim.map_index } : {}),
-      signal: controller.signal,
+      // Made when first read: most bodies never look at it, and a signal costs a worker per step.
+      get signal() {
+        return controller.signal;
+      },
       heartbeat,
       waitForSignal: (name, opts) => waitInstruction(signalWait(name, opts)),
       startChild: (request) => waitInstruction({ kind: 'child', request }),
@@ -116,6 +119,19 @@ export class StepExecutor {
     };
     // A map step's instances only run: its condition and its items were the map step's own attempt.
     const decide = claim.map_index === null;
+    // A body with nothing to decide before it (no condition, no map) is called at once; when it
+    // returns or throws without waiting, the attempt ends there, with no watch on its signal or time.
+    const direct = !(decide && (def.runIf || def.map));
+    let first: unknown;
+    if (direct) {
+      // Whatever the body throws, or its value throws when looked at (a hostile Proxy), is its failure.
+      try {
+        first = method.call(handler.instance, ctx);
+        if (!isThenable(first)) return await this.settle(first, claim);
+      } catch (err) {
+        return this.failure(err, claim);
+      }
+    }
 
     const signal = controller.signal;
     const timer =
@@ -130,15 +146,14 @@ export class StepExecutor {
     aborted.catch(() => undefined);
     try {
       const attempt = async (): Promise<AttemptOutcome> => {
+        if (direct) return this.settle(await first, claim);
         if (decide && def.runIf) {
           const run = await def.runIf(ctx);
           if (typeof run !== 'boolean') throw new PermanentError(RUN_IF_NOT_BOOLEAN(run), { code: 'RUN_IF_INVALID' });
           if (!run) return { kind: 'skipped', reason: 'condition false' };
         }
         if (decide && def.map) return this.expansion(await def.map(ctx), def.maxParallel ?? null, claim);
-        const value = await method.call(handler.instance, ctx);
-        const wait = waitOf(value);
-        return wait ? await this.waiting(wait) : this.success(value, claim);
+        return this.settle(await method.call(handler.instance, ctx), claim);
       };
       return await Promise.race([Promise.resolve().then(attempt), aborted]);
     } catch (err) {
@@ -151,6 +166,12 @@ export class StepExecutor {
       if (timer) clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** What a body's value means: a wait it asked for, or its results. */
+  private async settle(value: unknown, claim: ClaimRow): Promise<AttemptOutcome> {
+    const wait = waitOf(value);
+    return wait ? await this.waiting(wait) : this.success(value, claim);
   }
 
   private expansion(items: unknown, maxParallel: number | null, claim: ClaimRow): AttemptOutcome {
@@ -224,6 +245,10 @@ export class StepExecutor {
     const due = retryAt && this.retryDelays === 'skip' ? new Date() : retryAt;
     return { kind: 'failure', error: serializeError(err), retryAt: due };
   }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
 function signalWait(name: unknown, opts?: { timeoutMs?: number }): Wait {

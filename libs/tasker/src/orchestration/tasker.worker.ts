@@ -180,7 +180,8 @@ export class TaskerWorker implements ClaimSink {
       } finally {
         this.running.delete(claim.lease_token);
         const since = this.loopMonitor.lastTick;
-        this.recentlyEnded = this.recentlyEnded.filter((e) => e.at >= since);
+        // (Most attempts end in the same turn as others: the list is copied only when it holds stale ones.)
+        if (this.recentlyEnded.length > 0 && this.recentlyEnded[0].at < since) this.recentlyEnded = this.recentlyEnded.filter((e) => e.at >= since);
         this.recentlyEnded.push({ claim, at: performance.now() });
         this.claimer.attemptEnded(claim.lease_token);
       }

@@ -119,7 +119,7 @@ export class StepClaimer {
    * When a success can make a step ready (a parent's, a map instance's), the claim rides in the
    * statement that stores them, so it sees those steps (a chain hands off in one round-trip).
    * Otherwise (plain jobs, a workflow's last steps) the two run at once, on two connections: the
-   * database works on both with two processes, in about half the time.
+   * database works on both at once, with two backends (measured: +5–15 % plain jobs a second).
    */
   async completeWithClaim(items: Completion[], attempts: ClaimRow[]): Promise<TransitionRow[] | null> {
     const sink = this.sink;

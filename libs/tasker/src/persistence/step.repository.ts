@@ -55,9 +55,10 @@ SELECT CASE WHEN ${c}.wake_at IS NOT NULL THEN 4 WHEN ${c}.claim IS NULL THEN 1 
 const jsonOf = (r: string, fields: string[], asText: string[]) =>
   `json_build_object(${fields.map((f) => `'${f}', ${r}.${f}${asText.includes(f) ? '::text' : ''}`).join(', ')})`;
 
-const TRANSITION_FIELDS = ['kind', 'transition_id', 'task_id', 'task_name', 'namespace', 'version', 'step_id', 'step_name', 'from_state',
+/** The attributes of the composite types transition_event and claimed_step, in order (a unit test compares them with schema.sql). */
+export const TRANSITION_FIELDS = ['kind', 'transition_id', 'task_id', 'task_name', 'namespace', 'version', 'step_id', 'step_name', 'from_state',
   'to_state', 'attempt', 'actor', 'reason', 'error', 'next_retry_at', 'duration_ms', 'at', 'task_created_at', 'trace_context'];
-const CLAIM_FIELDS = ['step_id', 'task_id', 'step_name', 'attempt', 'retry_limit', 'retryable', 'timeout_ms', 'backoff', 'lease_token',
+export const CLAIM_FIELDS = ['step_id', 'task_id', 'step_name', 'attempt', 'retry_limit', 'retryable', 'timeout_ms', 'backoff', 'lease_token',
   'claimed_at', 'task_name', 'namespace', 'version', 'task_state', 'context', 'tags', 'parent_results', 'trace_context', 'map_index',
   'item', 'resume'];
 const transitionJson = (e: string) => jsonOf(e, TRANSITION_FIELDS, ['transition_id', 'task_id', 'step_id']);

@@ -333,7 +333,13 @@ CREATE TYPE tasker.claimed_step AS (
     trace_context jsonb,
     map_index integer,
     item jsonb,
-    resume jsonb
+    resume jsonb,
+    start_id bigint,
+    start_from text,
+    start_at timestamp with time zone,
+    task_start_id bigint,
+    task_start_at timestamp with time zone,
+    task_created_at timestamp with time zone
 );
 
 CREATE TYPE tasker.transition_event AS (
@@ -987,7 +993,7 @@ BEGIN
 END $function$;
 
 CREATE OR REPLACE FUNCTION tasker.claim_steps(p_owner text, p_types integer[], p_limit integer, p_lease_ms integer, p_fair integer, p_aging_ms integer)
- RETURNS TABLE(event tasker.transition_event, claim tasker.claimed_step, wake_at timestamp with time zone)
+ RETURNS TABLE(claim tasker.claimed_step, wake_at timestamp with time zone)
  LANGUAGE plpgsql
  SET jit TO 'off'
  SET plan_cache_mode TO 'force_generic_plan'
@@ -1002,13 +1008,16 @@ DECLARE
   v_attempts int[];
   v_old text[];
   v_pending bigint[];     -- their tasks still pending
-  v_started bigint[];     -- those of them this claim started
+  v_started bigint[];     -- those of them this claim started, and their transitions' ids and times
+  v_task_ids bigint[];
+  v_task_at timestamptz[];
   v_rated boolean;        -- some of them count against a rate limit
-  v_events tasker.transition_event[];  -- the attempts' starts as recorded in the audit trail
+  v_start_ids bigint[];   -- the attempts' transitions, in claim order: ids and times
+  v_start_at timestamptz[];
 BEGIN
   SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM tasker._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
   IF v_wake IS NOT NULL THEN
-    RETURN QUERY SELECT CAST(NULL AS tasker.transition_event), CAST(NULL AS tasker.claimed_step), v_wake;
+    RETURN QUERY SELECT CAST(NULL AS tasker.claimed_step), v_wake;
   END IF;
   IF cardinality(v_picked) = 0 THEN RETURN; END IF;
   WITH picked AS (
@@ -1046,18 +1055,24 @@ BEGIN
     )
     SELECT array_agg(s.id ORDER BY s.id) INTO v_started FROM started s;
     IF v_started IS NOT NULL THEN
-      RETURN QUERY
-      SELECT e, CAST(NULL AS tasker.claimed_step), NULL::timestamptz
-        FROM tasker._tasks_moved(v_started, array_fill('pending'::text, ARRAY[cardinality(v_started)]),
-                                         array_fill('in_progress'::text, ARRAY[cardinality(v_started)]),
-                                         array_fill(p_owner, ARRAY[cardinality(v_started)])) e;
+      -- (ids drawn in v_started's order, so both arrays below follow it)
+      WITH logged AS (
+        INSERT INTO tasker.task_transitions (task_id, from_state, to_state, actor)
+        SELECT x.id, 'pending', 'in_progress', p_owner FROM unnest(v_started) WITH ORDINALITY x(id, i) ORDER BY x.i
+        RETURNING id, created_at
+      )
+      SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id) INTO v_task_ids, v_task_at FROM logged l;
     END IF;
   END IF;
 
-  SELECT array_agg(e ORDER BY e.transition_id) INTO v_events
-    FROM tasker._steps_moved(v_tasks, v_ids, v_names, v_old, 'in_progress', v_attempts,
-                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL) e;
-  RETURN QUERY SELECT e, CAST(NULL AS tasker.claimed_step), NULL::timestamptz FROM unnest(v_events) e;
+  WITH logged AS (
+    INSERT INTO tasker.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor)
+    SELECT x.task_id, x.id, x.name, x.old_state, 'in_progress', x.attempt, p_owner
+      FROM unnest(v_tasks, v_ids, v_names, v_old, v_attempts) WITH ORDINALITY x(task_id, id, name, old_state, attempt, i)
+     ORDER BY x.i
+    RETURNING id, created_at
+  )
+  SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id) INTO v_start_ids, v_start_at FROM logged l;
 
   -- Each attempt's start joins its rate window (the last `lim` starts of each key) as the audit
   -- trail dates it: after the claim took its place in the window, and after the step's started_at,
@@ -1065,17 +1080,15 @@ BEGIN
   IF v_rated THEN
     UPDATE tasker.rate_windows k
        SET starts = ARRAY(SELECT x FROM unnest(k.starts || r.starts) x ORDER BY x DESC LIMIT k.lim)
-      FROM (SELECT w.rate_key, array_agg(ev.at) AS starts
-              FROM unnest(v_events) ev
-              JOIN unnest(v_ids, v_old) i(id, old_state) ON i.id = ev.step_id
+      FROM (SELECT w.rate_key, array_agg(i.at) AS starts
+              FROM unnest(v_ids, v_old, v_start_at) i(id, old_state, at)
              CROSS JOIN LATERAL (SELECT y.rate_key FROM tasker.workflow_steps y WHERE y.id = i.id OFFSET 0) w
              WHERE w.rate_key IS NOT NULL AND i.old_state <> 'waiting' GROUP BY w.rate_key) r
      WHERE k.key = r.rate_key;
   END IF;
 
   RETURN QUERY
-  SELECT CAST(NULL AS tasker.transition_event),
-         CAST(ROW(w.id, w.task_id, w.name, w.attempts, w.retry_limit, w.retryable, w.timeout_ms, w.backoff, w.lease_token,
+  SELECT CAST(ROW(w.id, w.task_id, w.name, w.attempts, w.retry_limit, w.retryable, w.timeout_ms, w.backoff, w.lease_token,
              w.started_at, t.name, t.namespace, t.version, t.state, t.context, t.tags,
              -- The parents' results; a skipped parent has none. An instance has its item instead: its
              -- map step's parents' results, as large as the items often are, would travel once per item.
@@ -1090,8 +1103,11 @@ BEGIN
                         (SELECT coalesce(jsonb_object_agg(cs.name, cs.results), '{}'::jsonb) FROM tasker.workflow_steps cs
                           WHERE cs.task_id = c.id AND cs.state IN ('complete', 'resolved_manually') AND cs.map_step_id IS NULL))
                  FROM tasker.tasks c WHERE w.wait->>'kind' = 'child' AND c.id = (w.wait->>'taskId')::bigint), '{}'::jsonb)
-             END) AS tasker.claimed_step), NULL::timestamptz
-    FROM unnest(v_ids, v_old) WITH ORDINALITY x(id, old_state, i)
+             END,
+             x.start_id, x.old_state, x.start_at,
+             v_task_ids[array_position(v_started, w.task_id)], v_task_at[array_position(v_started, w.task_id)], t.created_at
+             ) AS tasker.claimed_step), NULL::timestamptz
+    FROM unnest(v_ids, v_old, v_start_ids, v_start_at) WITH ORDINALITY x(id, old_state, start_id, start_at, i)
    CROSS JOIN LATERAL (SELECT * FROM tasker.workflow_steps y WHERE y.id = x.id OFFSET 0) w
    CROSS JOIN LATERAL (SELECT * FROM tasker.tasks y WHERE y.id = w.task_id OFFSET 0) t
    ORDER BY x.i;

@@ -104,6 +104,14 @@ export interface ClaimRow {
     | { kind: 'signal'; name: string; timeoutMs: number; until: string }
     | { kind: 'child'; taskId: string; state: TaskState; results: Record<string, unknown> }
     | null;
+  /** The attempt's start as this claim recorded it in the audit trail: its transition's id, the state it left, when. */
+  start_id: string;
+  start_from: StepState;
+  start_at: Date;
+  /** The task's start, when this claim started the task (null otherwise): its transition's id, when. */
+  task_start_id: string | null;
+  task_start_at: Date | null;
+  task_created_at: Date;
 }
 
 export interface AuditRow {
@@ -133,7 +141,28 @@ export function transitionFromJson(j: Record<string, unknown>): TransitionRow {
 /** A claim as JSON (ids already as text). */
 export function claimFromJson(j: Record<string, unknown>): ClaimRow {
   j.claimed_at = date(j.claimed_at);
+  j.start_at = date(j.start_at);
+  j.task_start_at = date(j.task_start_at);
+  j.task_created_at = date(j.task_created_at);
   return j as unknown as ClaimRow;
+}
+
+/** The transition a claim recorded for its attempt's start, as the audit trail holds it. */
+export function attemptStartOf(c: ClaimRow, owner: string): TransitionRow {
+  return {
+    kind: 'step', transition_id: c.start_id, task_id: c.task_id, task_name: c.task_name, namespace: c.namespace, version: c.version,
+    step_id: c.step_id, step_name: c.step_name, from_state: c.start_from, to_state: 'in_progress', attempt: c.attempt, actor: owner,
+    reason: null, error: null, next_retry_at: null, duration_ms: null, at: c.start_at, task_created_at: c.task_created_at, trace_context: c.trace_context,
+  };
+}
+
+/** The transition a claim recorded when it started the task of `c` (task_start_id set). */
+export function taskStartOf(c: ClaimRow, owner: string): TransitionRow {
+  return {
+    kind: 'task', transition_id: c.task_start_id as string, task_id: c.task_id, task_name: c.task_name, namespace: c.namespace, version: c.version,
+    step_id: null, step_name: null, from_state: 'pending', to_state: 'in_progress', attempt: null, actor: owner,
+    reason: null, error: null, next_retry_at: null, duration_ms: null, at: c.task_start_at as Date, task_created_at: c.task_created_at, trace_context: c.trace_context,
+  };
 }
 
 function optional<T>(v: T | null): T | undefined {

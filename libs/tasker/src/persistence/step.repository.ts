@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SerializedError } from '../errors/serialized-error';
-import { ClaimRow, claimFromJson, TransitionRow, transitionFromJson } from './rows';
+import { attemptStartOf, ClaimRow, claimFromJson, taskStartOf, TransitionRow, transitionFromJson } from './rows';
 import type { NewTaskRow } from './task.repository';
 import { TaskerDatabase } from './tasker-database';
 
@@ -40,13 +40,12 @@ export interface Claimed {
 }
 
 /**
- * A claim's rows as JSON (part 1: a transition, part 2: a claim, part 4: when rate-limited steps may
- * start); ids as text so no bigint loses precision.
+ * A claim's rows as JSON (part 2: a claim, part 4: when rate-limited steps may start); ids as text so
+ * no bigint loses precision.
  */
 const claimParts = (c: string) => `
-SELECT CASE WHEN ${c}.wake_at IS NOT NULL THEN 4 WHEN ${c}.claim IS NULL THEN 1 ELSE 2 END AS part,
-       CASE WHEN ${c}.wake_at IS NOT NULL THEN to_json(${c}.wake_at)
-            WHEN ${c}.claim IS NULL THEN ${transitionJson(`(${c}.event)`)} ELSE ${claimJson(`(${c}.claim)`)} END AS row`;
+SELECT CASE WHEN ${c}.wake_at IS NOT NULL THEN 4 ELSE 2 END AS part,
+       CASE WHEN ${c}.wake_at IS NOT NULL THEN to_json(${c}.wake_at) ELSE ${claimJson(`(${c}.claim)`)} END AS row`;
 
 /**
  * `json`, field by field, not to_jsonb of the row: building jsonb (sorted keys, a binary form turned
@@ -60,9 +59,9 @@ export const TRANSITION_FIELDS = ['kind', 'transition_id', 'task_id', 'task_name
   'to_state', 'attempt', 'actor', 'reason', 'error', 'next_retry_at', 'duration_ms', 'at', 'task_created_at', 'trace_context'];
 export const CLAIM_FIELDS = ['step_id', 'task_id', 'step_name', 'attempt', 'retry_limit', 'retryable', 'timeout_ms', 'backoff', 'lease_token',
   'claimed_at', 'task_name', 'namespace', 'version', 'task_state', 'context', 'tags', 'parent_results', 'trace_context', 'map_index',
-  'item', 'resume'];
+  'item', 'resume', 'start_id', 'start_from', 'start_at', 'task_start_id', 'task_start_at', 'task_created_at'];
 const transitionJson = (e: string) => jsonOf(e, TRANSITION_FIELDS, ['transition_id', 'task_id', 'step_id']);
-const claimJson = (c: string) => jsonOf(c, CLAIM_FIELDS, ['step_id', 'task_id']);
+const claimJson = (c: string) => jsonOf(c, CLAIM_FIELDS, ['step_id', 'task_id', 'start_id', 'task_start_id']);
 
 /**
  * A worker's finished attempts stored and its next steps claimed in one round-trip and one
@@ -90,14 +89,25 @@ UNION ALL
 SELECT 3, NULL
   FROM ${s}._wake_for_unclaimed($1::bigint, $4) w`;
 
-/** The rows of a statement made of parts (see completeAndClaimSql), split into outcomes and claim. */
-function splitParts(rows: { part: number; row: unknown }[]): { outcomes: TransitionRow[] } & Claimed {
+/**
+ * The rows of a statement made of parts (see completeAndClaimSql), split into outcomes and claim. The
+ * claim's transitions (the attempts' starts, and the tasks' it started) are built from its rows.
+ */
+function splitParts(rows: { part: number; row: unknown }[], owner: string): { outcomes: TransitionRow[] } & Claimed {
   const out = { outcomes: [] as TransitionRow[], transitions: [] as TransitionRow[], claims: [] as ClaimRow[], wakeAt: null as Date | null };
+  let started: Set<string> | undefined;
   for (const r of rows) {
     if (r.part === 0) out.outcomes.push(transitionFromJson(r.row as Record<string, unknown>));
-    else if (r.part === 1) out.transitions.push(transitionFromJson(r.row as Record<string, unknown>));
-    else if (r.part === 2) out.claims.push(claimFromJson(r.row as Record<string, unknown>));
-    else if (r.part === 4) out.wakeAt = new Date(r.row as string);
+    else if (r.part === 2) {
+      const claim = claimFromJson(r.row as Record<string, unknown>);
+      out.claims.push(claim);
+      // A task the claim started is on every row of its steps: its start is one transition.
+      if (claim.task_start_id !== null && !(started ??= new Set()).has(claim.task_start_id)) {
+        started.add(claim.task_start_id);
+        out.transitions.push(taskStartOf(claim, owner));
+      }
+      out.transitions.push(attemptStartOf(claim, owner));
+    } else if (r.part === 4) out.wakeAt = new Date(r.row as string);
   }
   return out;
 }
@@ -121,7 +131,7 @@ export class StepRepository {
   /** `fair`: how many of the steps go first to steps ready for at least `agingMs`, whatever their priority. */
   async claim(owner: string, types: number[], limit: number, leaseMs: number, fair: number, agingMs: number): Promise<Claimed> {
     const { sql, name } = this.claimStatement;
-    return splitParts(await this.db.query(sql, [owner, types, limit, leaseMs, fair, agingMs], undefined, name));
+    return splitParts(await this.db.query(sql, [owner, types, limit, leaseMs, fair, agingMs], undefined, name), owner);
   }
 
   /** `results` is already JSON text. An empty answer means the lease was lost: the outcome was discarded. */
@@ -157,7 +167,7 @@ export class StepRepository {
       claim.fair,
       claim.agingMs,
     ], undefined, name);
-    return splitParts(rows);
+    return splitParts(rows, claim.owner);
   }
 
   fail(stepId: string, token: string, error: SerializedError, retryAt: Date | null): Promise<TransitionRow[]> {

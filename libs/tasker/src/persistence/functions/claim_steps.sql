@@ -1,8 +1,11 @@
 -- Claims up to p_limit ready steps of the given task types for worker p_owner (which steps, in
 -- which order, and what flow control lets through: _pick_steps), each with a fresh lease token, and
--- answers in one statement with the transitions it recorded (tasks started, attempts started;
--- `event` set) followed by the claims themselves (`claim` set, in claim order); a first row with
--- only `wake_at` says when steps held back by a rate limit may start.
+-- answers with one row per claim, in claim order; a first row with only `wake_at` says when steps
+-- held back by a rate limit may start. A claim row also says what its start recorded in the audit
+-- trail: the attempt's transition (start_id, start_from, start_at) and, when this claim started the
+-- task, the task's (task_start_id, task_start_at, on every row of that task). The worker builds the
+-- events from them: a row per transition, built as JSON here and parsed there, cost more than the
+-- claim itself.
 -- A waiting step is ready when its wait can end (its time came, its child task settled): it is
 -- claimed back without using an attempt, and its claim carries `resume` (how the wait ended, with
 -- the child task's state and results) for the worker to record instead of running the body.
@@ -21,7 +24,7 @@
 --   would read every pending task of a backlog, no sequential scans, no JIT (a lookup of a few
 --   rows estimated costly would be compiled, which takes far longer than running it).
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.claim_steps(p_owner text, p_types int[], p_limit int, p_lease_ms int, p_fair int, p_aging_ms int)
-RETURNS TABLE (event :TASKER_SCHEMA.transition_event, claim :TASKER_SCHEMA.claimed_step, wake_at timestamptz)
+RETURNS TABLE (claim :TASKER_SCHEMA.claimed_step, wake_at timestamptz)
 LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
   v_picked bigint[];      -- the steps to claim (locked), and when rate limits let the next ones start
@@ -32,13 +35,16 @@ DECLARE
   v_attempts int[];
   v_old text[];
   v_pending bigint[];     -- their tasks still pending
-  v_started bigint[];     -- those of them this claim started
+  v_started bigint[];     -- those of them this claim started, and their transitions' ids and times
+  v_task_ids bigint[];
+  v_task_at timestamptz[];
   v_rated boolean;        -- some of them count against a rate limit
-  v_events :TASKER_SCHEMA.transition_event[];  -- the attempts' starts as recorded in the audit trail
+  v_start_ids bigint[];   -- the attempts' transitions, in claim order: ids and times
+  v_start_at timestamptz[];
 BEGIN
   SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM :TASKER_SCHEMA._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
   IF v_wake IS NOT NULL THEN
-    RETURN QUERY SELECT CAST(NULL AS :TASKER_SCHEMA.transition_event), CAST(NULL AS :TASKER_SCHEMA.claimed_step), v_wake;
+    RETURN QUERY SELECT CAST(NULL AS :TASKER_SCHEMA.claimed_step), v_wake;
   END IF;
   IF cardinality(v_picked) = 0 THEN RETURN; END IF;
   WITH picked AS (
@@ -76,18 +82,24 @@ BEGIN
     )
     SELECT array_agg(s.id ORDER BY s.id) INTO v_started FROM started s;
     IF v_started IS NOT NULL THEN
-      RETURN QUERY
-      SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz
-        FROM :TASKER_SCHEMA._tasks_moved(v_started, array_fill('pending'::text, ARRAY[cardinality(v_started)]),
-                                         array_fill('in_progress'::text, ARRAY[cardinality(v_started)]),
-                                         array_fill(p_owner, ARRAY[cardinality(v_started)])) e;
+      -- (ids drawn in v_started's order, so both arrays below follow it)
+      WITH logged AS (
+        INSERT INTO :TASKER_SCHEMA.task_transitions (task_id, from_state, to_state, actor)
+        SELECT x.id, 'pending', 'in_progress', p_owner FROM unnest(v_started) WITH ORDINALITY x(id, i) ORDER BY x.i
+        RETURNING id, created_at
+      )
+      SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id) INTO v_task_ids, v_task_at FROM logged l;
     END IF;
   END IF;
 
-  SELECT array_agg(e ORDER BY e.transition_id) INTO v_events
-    FROM :TASKER_SCHEMA._steps_moved(v_tasks, v_ids, v_names, v_old, 'in_progress', v_attempts,
-                                     array_fill(p_owner, ARRAY[cardinality(v_ids)]), NULL, NULL) e;
-  RETURN QUERY SELECT e, CAST(NULL AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz FROM unnest(v_events) e;
+  WITH logged AS (
+    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor)
+    SELECT x.task_id, x.id, x.name, x.old_state, 'in_progress', x.attempt, p_owner
+      FROM unnest(v_tasks, v_ids, v_names, v_old, v_attempts) WITH ORDINALITY x(task_id, id, name, old_state, attempt, i)
+     ORDER BY x.i
+    RETURNING id, created_at
+  )
+  SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id) INTO v_start_ids, v_start_at FROM logged l;
 
   -- Each attempt's start joins its rate window (the last `lim` starts of each key) as the audit
   -- trail dates it: after the claim took its place in the window, and after the step's started_at,
@@ -95,17 +107,15 @@ BEGIN
   IF v_rated THEN
     UPDATE :TASKER_SCHEMA.rate_windows k
        SET starts = ARRAY(SELECT x FROM unnest(k.starts || r.starts) x ORDER BY x DESC LIMIT k.lim)
-      FROM (SELECT w.rate_key, array_agg(ev.at) AS starts
-              FROM unnest(v_events) ev
-              JOIN unnest(v_ids, v_old) i(id, old_state) ON i.id = ev.step_id
+      FROM (SELECT w.rate_key, array_agg(i.at) AS starts
+              FROM unnest(v_ids, v_old, v_start_at) i(id, old_state, at)
              CROSS JOIN LATERAL (SELECT y.rate_key FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = i.id OFFSET 0) w
              WHERE w.rate_key IS NOT NULL AND i.old_state <> 'waiting' GROUP BY w.rate_key) r
      WHERE k.key = r.rate_key;
   END IF;
 
   RETURN QUERY
-  SELECT CAST(NULL AS :TASKER_SCHEMA.transition_event),
-         CAST(ROW(w.id, w.task_id, w.name, w.attempts, w.retry_limit, w.retryable, w.timeout_ms, w.backoff, w.lease_token,
+  SELECT CAST(ROW(w.id, w.task_id, w.name, w.attempts, w.retry_limit, w.retryable, w.timeout_ms, w.backoff, w.lease_token,
              w.started_at, t.name, t.namespace, t.version, t.state, t.context, t.tags,
              -- The parents' results; a skipped parent has none. An instance has its item instead: its
              -- map step's parents' results, as large as the items often are, would travel once per item.
@@ -120,8 +130,11 @@ BEGIN
                         (SELECT coalesce(jsonb_object_agg(cs.name, cs.results), '{}'::jsonb) FROM :TASKER_SCHEMA.workflow_steps cs
                           WHERE cs.task_id = c.id AND cs.state IN ('complete', 'resolved_manually') AND cs.map_step_id IS NULL))
                  FROM :TASKER_SCHEMA.tasks c WHERE w.wait->>'kind' = 'child' AND c.id = (w.wait->>'taskId')::bigint), '{}'::jsonb)
-             END) AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz
-    FROM unnest(v_ids, v_old) WITH ORDINALITY x(id, old_state, i)
+             END,
+             x.start_id, x.old_state, x.start_at,
+             v_task_ids[array_position(v_started, w.task_id)], v_task_at[array_position(v_started, w.task_id)], t.created_at
+             ) AS :TASKER_SCHEMA.claimed_step), NULL::timestamptz
+    FROM unnest(v_ids, v_old, v_start_ids, v_start_at) WITH ORDINALITY x(id, old_state, start_id, start_at, i)
    CROSS JOIN LATERAL (SELECT * FROM :TASKER_SCHEMA.workflow_steps y WHERE y.id = x.id OFFSET 0) w
    CROSS JOIN LATERAL (SELECT * FROM :TASKER_SCHEMA.tasks y WHERE y.id = w.task_id OFFSET 0) t
    ORDER BY x.i;

@@ -70,6 +70,15 @@ const DDL: { timestamp: number; name: string; file: string; down: string }[] = [
       ALTER TABLE :TASKER_SCHEMA.tasks RESET (fillfactor);
       ALTER TABLE :TASKER_SCHEMA.workflow_steps RESET (fillfactor);`,
   },
+  {
+    timestamp: 1765600000000,
+    name: 'TaskerCompactClaims',
+    file: '1765600000000-compact-claims.sql',
+    // The functions migration of the version reverted to recreates claim_steps with its event column.
+    down: `DROP FUNCTION IF EXISTS :TASKER_SCHEMA.claim_steps(text, int[], int, int, int, int);
+      ALTER TYPE :TASKER_SCHEMA.claimed_step DROP ATTRIBUTE start_id, DROP ATTRIBUTE start_from, DROP ATTRIBUTE start_at,
+        DROP ATTRIBUTE task_start_id, DROP ATTRIBUTE task_start_at, DROP ATTRIBUTE task_created_at;`,
+  },
 ];
 
 /** The functions migration of this version: it sorts after every DDL migration. */

@@ -1198,6 +1198,8 @@ DECLARE
   v_t_new text[];
   v_t_failed int[];
   v_t_actor text[];
+  v_t_parent bigint[];    -- the step of a parent task that waits for it, if any
+  v_parents bigint[];
   r record;
 BEGIN
   SELECT array_agg(l.id ORDER BY l.id) INTO v_tasks
@@ -1207,19 +1209,18 @@ BEGIN
            ORDER BY t.id FOR UPDATE OF t) l;
   IF v_tasks IS NULL THEN RETURN; END IF;
 
-  WITH input AS (
-    SELECT * FROM unnest(p_ids, p_tokens, p_results) u(id, token, results)
-  ), before AS (
-    -- The worker that ran an attempt is the actor of its outcome in the audit trail.
-    SELECT i.id, b.lease_owner FROM input i
-     CROSS JOIN LATERAL (SELECT y.lease_owner FROM tasker.workflow_steps y WHERE y.id = i.id OFFSET 0) b
-  ), done AS (
+  WITH done AS (
+    -- Each input row reaches its step by key (a join of the input with itself, or with the steps of
+    -- an id list, was a nested loop over both: quadratic in the batch). The worker that ran an
+    -- attempt is the actor of its outcome in the audit trail: read before the update clears it.
     UPDATE tasker.workflow_steps w
        SET state = 'complete', results = i.results, completed_at = now(), updated_at = now(),
            lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
-      FROM input i JOIN before b ON b.id = i.id
-     WHERE w.id = i.id AND w.id = ANY (p_ids) AND w.lease_token = i.token AND (w.state || '') = 'in_progress'
-    RETURNING w.id, w.task_id, w.name, w.attempts, w.started_at, b.lease_owner, w.map_step_id
+      FROM (SELECT u.id, u.token, u.results, b.lease_owner
+              FROM unnest(p_ids, p_tokens, p_results) u(id, token, results)
+             CROSS JOIN LATERAL (SELECT y.lease_owner FROM tasker.workflow_steps y WHERE y.id = u.id OFFSET 0) b) i
+     WHERE w.id = i.id AND w.lease_token = i.token AND (w.state || '') = 'in_progress'
+    RETURNING w.id, w.task_id, w.name, w.attempts, w.started_at, i.lease_owner, w.map_step_id
   )
   SELECT array_agg(d.id ORDER BY d.task_id, d.id), array_agg(d.task_id ORDER BY d.task_id, d.id),
          array_agg(d.name ORDER BY d.task_id, d.id), array_agg(d.attempts ORDER BY d.task_id, d.id),
@@ -1245,11 +1246,11 @@ BEGIN
        SET steps_done = t.steps_done + m.n, state = m.new_state, updated_at = now(),
            completed_at = CASE WHEN m.new_state = 'complete' AND m.old_state <> 'complete' THEN now() ELSE t.completed_at END
       FROM moved m WHERE t.id = m.id AND t.id = ANY (v_tasks)
-    RETURNING t.id, m.old_state, m.new_state, t.steps_failed, m.actor
+    RETURNING t.id, m.old_state, m.new_state, t.steps_failed, m.actor, t.parent_step_id
   )
   SELECT array_agg(u.id ORDER BY u.id), array_agg(u.old_state ORDER BY u.id), array_agg(u.new_state ORDER BY u.id),
-         array_agg(u.steps_failed ORDER BY u.id), array_agg(u.actor ORDER BY u.id)
-    INTO v_t_ids, v_t_old, v_t_new, v_t_failed, v_t_actor
+         array_agg(u.steps_failed ORDER BY u.id), array_agg(u.actor ORDER BY u.id), array_agg(u.parent_step_id ORDER BY u.id)
+    INTO v_t_ids, v_t_old, v_t_new, v_t_failed, v_t_actor, v_t_parent
     FROM upd u;
 
   -- Transitions in the order they happened: tasks started, steps completed, tasks completed. The
@@ -1262,17 +1263,35 @@ BEGIN
       v_t_actor);
   END IF;
 
-  RETURN QUERY SELECT * FROM tasker._steps_moved(v_task_of, v_done, v_names,
-    array_fill('in_progress'::text, ARRAY[cardinality(v_done)]), 'complete', v_attempts, v_owners, NULL, v_durations);
+  RETURN QUERY
+  WITH logged AS (
+    INSERT INTO tasker.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms)
+    SELECT x.task_id, x.step_id, x.name, 'in_progress', 'complete', x.attempt, x.actor, x.duration
+      FROM unnest(v_task_of, v_done, v_names, v_attempts, v_owners, v_durations) WITH ORDINALITY x(task_id, step_id, name, attempt, actor, duration, i)
+     ORDER BY x.i
+    RETURNING id, task_id, step_id, step_name, attempt, actor, duration_ms, created_at
+  )
+  SELECT 'step'::text, l.id, l.task_id, NULL::text, NULL::text, NULL::text, l.step_id, l.step_name, 'in_progress'::text, 'complete'::text,
+         l.attempt, l.actor, NULL::text, NULL::jsonb, NULL::timestamptz, l.duration_ms, l.created_at, NULL::timestamptz, NULL::jsonb
+    FROM logged l ORDER BY l.id;
 
   IF 'complete' = ANY (v_t_new) THEN
-    RETURN QUERY SELECT * FROM tasker._tasks_moved(
-      v_t_ids,
-      ARRAY(SELECT CASE WHEN x.old_state = 'pending' THEN 'in_progress' ELSE x.old_state END
-              FROM unnest(v_t_old) WITH ORDINALITY x(old_state, i) ORDER BY x.i),
-      ARRAY(SELECT CASE WHEN x.new_state = 'complete' AND x.old_state <> 'complete' THEN 'complete' END
-              FROM unnest(v_t_old, v_t_new) WITH ORDINALITY x(old_state, new_state, i) ORDER BY x.i),
-      NULL);
+    RETURN QUERY
+    WITH logged AS (
+      INSERT INTO tasker.task_transitions (task_id, from_state, to_state)
+      SELECT x.id, CASE WHEN x.old_state = 'pending' THEN 'in_progress' ELSE x.old_state END, 'complete'
+        FROM unnest(v_t_ids, v_t_old, v_t_new) WITH ORDINALITY x(id, old_state, new_state, i)
+       WHERE x.new_state = 'complete' AND x.old_state <> 'complete'
+       ORDER BY x.i
+      RETURNING id, task_id, from_state, created_at
+    )
+    SELECT 'task'::text, l.id, l.task_id, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::text, l.from_state, 'complete'::text,
+           NULL::int, NULL::text, NULL::text, NULL::jsonb, NULL::timestamptz, NULL::int, l.created_at, NULL::timestamptz, NULL::jsonb
+      FROM logged l ORDER BY l.id;
+    -- Children that completed hand the wait back to their parents' steps.
+    v_parents := ARRAY(SELECT x.parent FROM unnest(v_t_old, v_t_new, v_t_parent) x(old_state, new_state, parent)
+                        WHERE x.new_state = 'complete' AND x.old_state <> 'complete' AND x.parent IS NOT NULL);
+    IF cardinality(v_parents) > 0 THEN PERFORM tasker._child_settled(v_parents); END IF;
   END IF;
 
   -- Signed by the worker whose steps these were: it claims the dependents itself right after this

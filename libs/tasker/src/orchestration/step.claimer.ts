@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { TaskerConfig } from '../interfaces/tasker-options.interface';
 import type { ClaimRow, TransitionRow } from '../persistence/rows';
-import { Claimed, StepRepository } from '../persistence/step.repository';
+import { Claimed, Completion, StepRepository } from '../persistence/step.repository';
 import { InDoubtRecovery } from './in-doubt.recovery';
 import { HandlerRegistry } from '../registry/handler.registry';
 import { TASKER_CONFIG } from '../tasker.constants';
@@ -19,8 +19,6 @@ export interface ClaimSink {
   ownTokens(): string[];
   launch(claims: ClaimRow[]): void;
 }
-
-type Completion = { stepId: string; token: string; results: string };
 
 /**
  * Owns this process's claim slot: at most one claim is in flight, so two claims never share the

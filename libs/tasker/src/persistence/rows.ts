@@ -147,6 +147,29 @@ export function claimFromJson(j: Record<string, unknown>): ClaimRow {
   return j as unknown as ClaimRow;
 }
 
+/**
+ * Completes the transitions a statement returned without their task's fields (complete_steps: the
+ * batch's own steps and tasks) from the claims of the attempts it stored. In place; returns `rows`.
+ */
+export function withTaskFields(rows: TransitionRow[], claims: readonly ClaimRow[]): TransitionRow[] {
+  let byTask: Map<string, ClaimRow> | undefined;
+  for (const r of rows) {
+    if (r.task_name !== null) continue;
+    if (!byTask) {
+      byTask = new Map();
+      for (const c of claims) byTask.set(String(c.task_id), c);
+    }
+    const c = byTask.get(String(r.task_id));
+    if (!c) continue;
+    r.task_name = c.task_name;
+    r.namespace = c.namespace;
+    r.version = c.version;
+    r.task_created_at = c.task_created_at;
+    r.trace_context = c.trace_context;
+  }
+  return rows;
+}
+
 /** The transition a claim recorded for its attempt's start, as the audit trail holds it. */
 export function attemptStartOf(c: ClaimRow, owner: string): TransitionRow {
   return {

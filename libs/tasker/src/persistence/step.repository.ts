@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SerializedError } from '../errors/serialized-error';
-import { attemptStartOf, ClaimRow, claimFromJson, taskStartOf, TransitionRow, transitionFromJson } from './rows';
+import { attemptStartOf, ClaimRow, claimFromJson, taskStartOf, TransitionRow, transitionFromJson, withTaskFields } from './rows';
 import type { NewTaskRow } from './task.repository';
 import { TaskerDatabase } from './tasker-database';
 
@@ -29,6 +29,14 @@ export interface InDoubtMark {
   afterId: string;
   claimed: boolean;
   attempt?: number;
+}
+
+/** A success to store: the attempt's claim (its step, lease token and task), and its results as JSON text. */
+export interface Completion {
+  stepId: string;
+  token: string;
+  results: string;
+  claim: ClaimRow;
 }
 
 /** What a claim answers: the transitions it recorded (tasks and attempts started), then the claims. */
@@ -140,18 +148,19 @@ export class StepRepository {
   }
 
   /** Several successes in one statement; a step missing from the answer lost its lease (its outcome was discarded). */
-  completeMany(items: { stepId: string; token: string; results: string }[]): Promise<TransitionRow[]> {
+  async completeMany(items: Completion[]): Promise<TransitionRow[]> {
     if (items.length === 1) return this.complete(items[0].stepId, items[0].token, items[0].results);
-    return this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.complete_steps($1::bigint[], $2::uuid[], $3::jsonb[])`, [
+    const rows = await this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.complete_steps($1::bigint[], $2::uuid[], $3::jsonb[])`, [
       items.map((i) => i.stepId),
       items.map((i) => i.token),
       items.map((i) => i.results),
     ]);
+    return withTaskFields(rows, items.map((i) => i.claim));
   }
 
   /** completeMany, then a claim for `owner` in the same transaction (it sees the dependents just made ready). */
   async completeAndClaim(
-    items: { stepId: string; token: string; results: string }[],
+    items: Completion[],
     claim: { owner: string; types: number[]; limit: number; leaseMs: number; fair: number; agingMs: number },
   ): Promise<{ outcomes: TransitionRow[] } & Claimed> {
     const one = items.length === 1;
@@ -167,7 +176,9 @@ export class StepRepository {
       claim.fair,
       claim.agingMs,
     ], undefined, name);
-    return splitParts(rows, claim.owner);
+    const answer = splitParts(rows, claim.owner);
+    withTaskFields(answer.outcomes, items.map((i) => i.claim));
+    return answer;
   }
 
   fail(stepId: string, token: string, error: SerializedError, retryAt: Date | null): Promise<TransitionRow[]> {

@@ -1320,6 +1320,7 @@ CREATE OR REPLACE FUNCTION tasker.create_tasks(p_requests jsonb)
  RETURNS TABLE(idx integer, created boolean, task tasker.tasks)
  LANGUAGE plpgsql
  SET jit TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
  SET enable_seqscan TO 'off'
 AS $function$
 DECLARE

@@ -10,8 +10,10 @@
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.create_tasks(p_requests jsonb)
 RETURNS TABLE (idx int, created boolean, task :TASKER_SCHEMA.tasks)
 -- Rows are reached by key whatever the statistics say (see claim_steps): on a young table a plan
--- cached from a guess of its size scanned every task once per task created.
-LANGUAGE plpgsql SET jit = off SET enable_seqscan = off AS $$
+-- cached from a guess of its size scanned every task once per task created. Plans are generic: the
+-- statements run once per task created, and left to choose, Postgres planned the steps' and edges'
+-- inserts anew for every task (their custom plans looked cheaper), which took longer than running them.
+LANGUAGE plpgsql SET jit = off SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
   r record;
   v_task bigint;

@@ -122,18 +122,21 @@ function splitParts(rows: { part: number; row: unknown }[], owner: string): { ou
 
 /**
  * The engine's statements: claims, outcomes and leases, each a call of the function of the same
- * name (persistence/functions/<name>.sql). The two a worker runs for every step (its claim, and its
- * outcomes with the next claim) are prepared statements: parsed and planned once per connection.
+ * name (persistence/functions/<name>.sql). Those a worker runs for every step (its claim, and its
+ * successes, with or beside the next claim) are prepared statements: parsed and planned once per
+ * connection.
  */
 export class StepRepository {
   private readonly claimStatement: Prepared;
   private readonly completeAndClaimStatement: Prepared;
   private readonly completeOneAndClaimStatement: Prepared;
+  private readonly completeManyStatement: Prepared;
 
   constructor(private readonly db: TaskerDatabase) {
     this.claimStatement = prepared('claim_steps', `${claimParts('c')} FROM ${db.s}.claim_steps($1, $2::int[], $3, $4, $5, $6) c`);
     this.completeAndClaimStatement = prepared('complete_steps_claim_steps', completeAndClaimSql(db.s, 'many'));
     this.completeOneAndClaimStatement = prepared('complete_one_claim_steps', completeAndClaimSql(db.s, 'one'));
+    this.completeManyStatement = prepared('complete_steps', `SELECT * FROM ${db.s}.complete_steps($1::bigint[], $2::uuid[], $3::jsonb[])`);
   }
 
   /** `fair`: how many of the steps go first to steps ready for at least `agingMs`, whatever their priority. */
@@ -150,11 +153,8 @@ export class StepRepository {
   /** Several successes in one statement; a step missing from the answer lost its lease (its outcome was discarded). */
   async completeMany(items: Completion[]): Promise<TransitionRow[]> {
     if (items.length === 1) return this.complete(items[0].stepId, items[0].token, items[0].results);
-    const rows = await this.db.query<TransitionRow>(`SELECT * FROM ${this.db.s}.complete_steps($1::bigint[], $2::uuid[], $3::jsonb[])`, [
-      items.map((i) => i.stepId),
-      items.map((i) => i.token),
-      items.map((i) => i.results),
-    ]);
+    const { sql, name } = this.completeManyStatement;
+    const rows = await this.db.query<TransitionRow>(sql, [items.map((i) => i.stepId), items.map((i) => i.token), items.map((i) => i.results)], undefined, name);
     return withTaskFields(rows, items.map((i) => i.claim));
   }
 

@@ -1806,9 +1806,15 @@ END $function$;
 
 CREATE OR REPLACE FUNCTION tasker.step_readiness(p_task_id bigint)
  RETURNS TABLE(step_id bigint, step_name text, state text, ready boolean, reason text, parents_done integer, parents_total integer, attempts integer, retry_limit integer, available_at timestamp with time zone)
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE
+ SET jit TO 'off'
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
 AS $function$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
   SELECT w.id, w.name, w.state,
          r.reason = 'ready', r.reason, w.parents_done, w.parents_total, w.attempts, w.retry_limit, w.available_at
     FROM tasker.workflow_steps w
@@ -1825,8 +1831,10 @@ AS $function$
              WHEN 'child' THEN format('waiting for child task %s', w.wait->>'taskId')
              WHEN 'sleep' THEN format('sleeping until %s', to_char(w.available_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
              WHEN 'map' THEN format('waiting for %s of %s instances', w.map_total - w.map_done, w.map_total)
+                             -- (by task: the index of failed steps is by task, and read whole it holds every task's)
                              || coalesce((SELECT format(' (%s failed)', count(*)) FROM tasker.workflow_steps i
-                                           WHERE i.map_step_id = w.id AND i.state = 'error' AND i.exhausted HAVING count(*) > 0), '')
+                                           WHERE i.task_id = w.task_id AND i.map_step_id = w.id AND i.state = 'error' AND i.exhausted
+                                          HAVING count(*) > 0), '')
              ELSE 'waiting' END
            WHEN w.exhausted THEN 'attempts_exhausted'
            WHEN w.held_key IS NOT NULL THEN (
@@ -1849,8 +1857,8 @@ AS $function$
            WHEN w.available_at > now() THEN 'not_before_run_at'
            ELSE 'ready' END AS reason) r
    WHERE w.task_id = p_task_id
-   ORDER BY w.position, w.map_index NULLS FIRST
-$function$;
+   ORDER BY w.position, w.map_index NULLS FIRST;
+END $function$;
 
 CREATE OR REPLACE FUNCTION tasker.sync_schedules(p_type_id integer, p_schedules jsonb)
  RETURNS TABLE(removed text)

@@ -39,7 +39,7 @@ interface Claim {
 
 /**
  * Failures, releases, skips, waits, map expansions, lease renewals and sweeps, cancellations,
- * retries, signals and creation must reach rows through their keys whatever the statistics say, like the hot
+ * retries, signals, creation and the readiness explained to operators must reach rows through their keys whatever the statistics say, like the hot
  * path: on a young schema (never analyzed) a generic plan built from stale row counts can scan a
  * whole table, and the statement then gets slower as history grows. The session forces generic
  * plans, the ones a function's statements end up with after a few calls, and every statement
@@ -113,10 +113,13 @@ describe('the plans of the engine’s other functions', () => {
         const created = await run('create_tasks', `SELECT c.idx, c.created, (c.task).id FROM ${s}.create_tasks($1::jsonb) c`, [JSON.stringify(requests)]);
         expect(created).toHaveLength(requests.length);
       }
+      // Why each step of a task is (not) ready: the operator's question, on a task with a step waiting, one failed and one running.
+      const explainedSteps = await run('step_readiness', `SELECT * FROM ${s}.step_readiness($1)`, [c[7].task_id]);
+      expect(explainedSteps.map((r) => r.step_name)).toEqual(['first', 'second', 'third']);
     }
 
     const functions = Object.keys(byFunction);
-    expect(functions).toHaveLength(11);
+    expect(functions).toHaveLength(12);
     // Every function's statements were explained (the functions' own statements are nested ones).
     const explained = Object.fromEntries(functions.map((fn) => [fn, byFunction[fn].some((p) => /Query Text:.*\n[\s\S]*on (workflow_steps|tasks)\b/.test(p))]));
     expect(explained).toEqual(Object.fromEntries(functions.map((fn) => [fn, true])));

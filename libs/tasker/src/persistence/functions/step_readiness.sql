@@ -6,7 +6,14 @@
 CREATE OR REPLACE FUNCTION :TASKER_SCHEMA.step_readiness(p_task_id bigint)
 RETURNS TABLE (step_id bigint, step_name text, state text, ready boolean, reason text, parents_done int,
                parents_total int, attempts int, retry_limit int, available_at timestamptz)
-LANGUAGE sql STABLE AS $$
+-- PL/pgSQL, so its plan is made once per connection (inlined as SQL, it was planned on every call:
+-- 1.5 ms), without JIT (on a task of 10,000 steps the plan's estimate passed jit_above_cost, and
+-- compiling it took 62 of the statement's 72 ms in EXPLAIN ANALYZE, running it the other 10) and
+-- with rows reached by key: the slots' and rate windows' tables hold a row per key ever used.
+LANGUAGE plpgsql STABLE SET jit = off SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
   SELECT w.id, w.name, w.state,
          r.reason = 'ready', r.reason, w.parents_done, w.parents_total, w.attempts, w.retry_limit, w.available_at
     FROM :TASKER_SCHEMA.workflow_steps w
@@ -23,8 +30,10 @@ LANGUAGE sql STABLE AS $$
              WHEN 'child' THEN format('waiting for child task %s', w.wait->>'taskId')
              WHEN 'sleep' THEN format('sleeping until %s', to_char(w.available_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
              WHEN 'map' THEN format('waiting for %s of %s instances', w.map_total - w.map_done, w.map_total)
+                             -- (by task: the index of failed steps is by task, and read whole it holds every task's)
                              || coalesce((SELECT format(' (%s failed)', count(*)) FROM :TASKER_SCHEMA.workflow_steps i
-                                           WHERE i.map_step_id = w.id AND i.state = 'error' AND i.exhausted HAVING count(*) > 0), '')
+                                           WHERE i.task_id = w.task_id AND i.map_step_id = w.id AND i.state = 'error' AND i.exhausted
+                                          HAVING count(*) > 0), '')
              ELSE 'waiting' END
            WHEN w.exhausted THEN 'attempts_exhausted'
            WHEN w.held_key IS NOT NULL THEN (
@@ -47,5 +56,5 @@ LANGUAGE sql STABLE AS $$
            WHEN w.available_at > now() THEN 'not_before_run_at'
            ELSE 'ready' END AS reason) r
    WHERE w.task_id = p_task_id
-   ORDER BY w.position, w.map_index NULLS FIRST
-$$;
+   ORDER BY w.position, w.map_index NULLS FIRST;
+END $$;

@@ -1,8 +1,11 @@
 import { Client } from 'pg';
 
+let created = 0;
+
 /** A database of the bench's own on the server of `serverUrl`, dropped by `drop()`. */
 export async function createBenchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `tasker_bench_${process.pid}_${Date.now()}`;
+  // The counter: a workload creates several at once, within the same millisecond.
+  const name = `tasker_bench_${process.pid}_${Date.now()}_${++created}`;
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);

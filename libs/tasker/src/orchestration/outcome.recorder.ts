@@ -84,7 +84,7 @@ export class OutcomeRecorder {
   }
 
   private async storeSuccesses(batch: PendingSuccess[]): Promise<void> {
-    const items = batch.map((p) => ({ stepId: p.claim.step_id, token: p.claim.lease_token, results: p.results, claim: p.claim }));
+    const items = batch.map((p) => ({ claim: p.claim, results: p.results }));
     // Every transition of the statements below is above it: where to look if an answer is lost.
     const afterId = this.publisher.highWater();
     const lost = { answer: false };

@@ -33,10 +33,8 @@ export interface InDoubtMark {
 
 /** A success to store: the attempt's claim (its step, lease token and task), and its results as JSON text. */
 export interface Completion {
-  stepId: string;
-  token: string;
-  results: string;
   claim: ClaimRow;
+  results: string;
 }
 
 /** What a claim answers: the transitions it recorded (tasks and attempts started), then the claims. */
@@ -152,9 +150,14 @@ export class StepRepository {
 
   /** Several successes in one statement; a step missing from the answer lost its lease (its outcome was discarded). */
   async completeMany(items: Completion[]): Promise<TransitionRow[]> {
-    if (items.length === 1) return this.complete(items[0].stepId, items[0].token, items[0].results);
+    if (items.length === 1) return this.complete(items[0].claim.step_id, items[0].claim.lease_token, items[0].results);
     const { sql, name } = this.completeManyStatement;
-    const rows = await this.db.query<TransitionRow>(sql, [items.map((i) => i.stepId), items.map((i) => i.token), items.map((i) => i.results)], undefined, name);
+    const rows = await this.db.query<TransitionRow>(
+      sql,
+      [items.map((i) => i.claim.step_id), items.map((i) => i.claim.lease_token), items.map((i) => i.results)],
+      undefined,
+      name,
+    );
     return withTaskFields(rows, items.map((i) => i.claim));
   }
 
@@ -166,8 +169,8 @@ export class StepRepository {
     const one = items.length === 1;
     const { sql, name } = one ? this.completeOneAndClaimStatement : this.completeAndClaimStatement;
     const rows = await this.db.query<{ part: number; row: unknown }>(sql, [
-      one ? items[0].stepId : items.map((i) => i.stepId),
-      one ? items[0].token : items.map((i) => i.token),
+      one ? items[0].claim.step_id : items.map((i) => i.claim.step_id),
+      one ? items[0].claim.lease_token : items.map((i) => i.claim.lease_token),
       one ? items[0].results : items.map((i) => i.results),
       claim.owner,
       claim.types,

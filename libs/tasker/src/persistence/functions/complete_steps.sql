@@ -5,8 +5,8 @@
 -- tasks completed). A step whose token no longer matches lost its lease and was claimed again:
 -- its outcome is discarded and it is missing from the answer.
 -- The batch's own steps completed and tasks completed come without their task's name, namespace,
--- version, creation time and trace context (NULL): the worker has them from its claims, and
--- looking them up here, sending them and parsing them there cost more than the transitions.
+-- version, creation time and trace context (NULL): the worker has them from its claims, where
+-- they were looked up here, sent and parsed there once per transition.
 -- Other transitions (a task started, settled by _settle_task, a map step's) come whole.
 --
 -- Tasks are locked first and in id order, like every path that changes a task, so concurrent

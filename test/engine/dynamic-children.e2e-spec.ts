@@ -223,6 +223,8 @@ describe('child tasks through failure, retry and cancellation', () => {
       return ids.length === 2 && ids[1];
     }, { timeoutMs: 10_000 });
     expect(second).not.toBe(middleId);
+    // The child is created pending; it is in progress once a worker has claimed its first step.
+    await waitFor('the second child to run', () => running.has(`${second}/work`));
     expect(await a.tasker.getTask(second)).toMatchObject({ state: 'in_progress', parentTaskId: t.id, parentStepName: 'sub' });
     await a.tasker.cancelTask(t.id); // ends the second family: its steps run until aborted
     expect((await a.tasker.getTask(second)).state).toBe('cancelled');

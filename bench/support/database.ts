@@ -30,17 +30,25 @@ export async function connect(url: string): Promise<Client> {
 }
 
 /**
- * Polls until `sql` (one boolean column) returns true; returns when that was seen. During a timed
- * drain it runs every 5 ms, so it must be cheap: an EXISTS over an index, not a count of the table
- * (counting 10,000 completed tasks took 2 ms, a share of the server the engine then lacked).
+ * Polls until `sql` (one boolean column) returns true; returns when that was seen. It must be cheap
+ * (an EXISTS over an index, not a count of the table: counting 10,000 completed tasks took 2 ms, a
+ * share of the server the engine then lacked). `intervalMs` between polls (5 by default);
+ * `stopped()` true ends the polling early (resolving null), for a poll that lost a race.
  */
-export async function waitUntil(c: Client, sql: string, params: unknown[] = [], timeoutMs = 600_000): Promise<number> {
+export async function waitUntil(
+  c: Client,
+  sql: string,
+  params: unknown[] = [],
+  timeoutMs = 600_000,
+  opts: { intervalMs?: number; stopped?: () => boolean } = {},
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { rows } = await c.query(sql, params);
     if (Object.values(rows[0])[0] === true) return performance.now();
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${sql}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 5));
+    if (opts.stopped?.()) return Number.NaN;
   }
 }
 

@@ -28,7 +28,13 @@ export type FromWorker =
   | { type: 'started'; taskId: string; step: string; at: number }
   /** This process's performance.timeOrigin + performance.now(), to compare its clock with the bench's. */
   | { type: 'clock'; at: number }
-  | { type: 'stopped' };
+  | { type: 'stopped' }
+  /**
+   * Steps this process has run since `go` (handler calls), sent when a claim finds nothing after
+   * some ran: the bench polls the database for the end of a drain only once the handlers have all
+   * run, as the peers' drivers do, so its polling does not load the server during the drain.
+   */
+  | { type: 'ran'; n: number };
 
 /** What this process's worker did since the last report: claim queries, those that found nothing, NOTIFYs heard, connections. */
 export interface ClaimCounts {
@@ -62,6 +68,8 @@ export function typesFromSpec(spec: string): Type[] {
 async function main(): Promise<void> {
   const send = (m: FromWorker) => process.send!(m);
   const ran: string[] = [];
+  let ranTotal = 0; // steps run since `go`, and the last count sent to the bench
+  let ranSent = 0;
   let inFlight = 0;
   const sleepers: (() => void)[] = [];
   const holdMs = Number(process.env.BENCH_HOLD_MS ?? 0);
@@ -69,6 +77,7 @@ async function main(): Promise<void> {
   const flow: FlowCounts = { maxPerKey: 0, starts: [] };
   workflows.stepProbe.onStep = (ctx) => {
     ran.push(`${ctx.step.id}:${ctx.step.attempt}`);
+    ranTotal++;
     if (process.env.BENCH_STARTS === '1') flow.starts.push([ctx.task.id, performance.timeOrigin + performance.now()]);
     if (holdMs > 0) {
       const k = ctx.task.context['k'];
@@ -95,6 +104,7 @@ async function main(): Promise<void> {
   bench.app.get(TaskerInternals).onClaim((_ms, n, alone) => {
     counts.claims++;
     if (n === 0 && alone) counts.empty++;
+    if (n === 0 && ranTotal !== ranSent) send({ type: 'ran', n: (ranSent = ranTotal) });
   });
   bench.app.get(WorkSignals).on({ notified: () => counts.notifies++ });
   const pool = () => (bench.app.get<TaskerDatabase>(TASKER_DATABASE).dataSource.driver as unknown as { master?: { totalCount: number } }).master;

@@ -6,7 +6,7 @@ import { TaskRequest } from '../../libs/tasker/src';
 import { cpuMeter } from '../support/cpu';
 import { truncateWork, waitUntil } from '../support/database';
 import { summarize } from '../support/stats';
-import type { ClaimCounts, FlowCounts } from '../support/worker-process';
+import type { ClaimCounts, FlowCounts, FromWorker } from '../support/worker-process';
 import { spawnWorkers, WorkerHandle } from '../support/workers';
 import { NS } from '../workflows';
 import { BenchContext, sized, Workload } from './context';
@@ -60,11 +60,20 @@ export async function drain(
   });
   try {
     const meter = await cpuMeter(ctx.pg, workers.map((w) => w.child.pid!));
+    const handlersRan = allRan(workers, rows[0].n);
     const began = performance.now();
     for (const w of workers) w.send({ type: 'go' });
-    // No failures in these workloads: done when no task is left pending or running.
-    const ended = await waitUntil(ctx.pg, "SELECT NOT EXISTS (SELECT 1 FROM tasker.tasks WHERE state IN ('pending', 'in_progress'))");
+    // No failures in these workloads: done when no task is left pending or running. As the peers'
+    // drivers do, the database is polled often only once every step's handler has run; until then
+    // every half second, in case a step ran more than once (its count would overshoot).
+    const finished = "SELECT NOT EXISTS (SELECT 1 FROM tasker.tasks WHERE state IN ('pending', 'in_progress'))";
+    let ran = false;
+    const slow = waitUntil(ctx.pg, finished, [], 600_000, { intervalMs: 500, stopped: () => ran });
+    const first = await Promise.race([handlersRan.then(() => Number.NaN), slow]);
+    ran = true;
+    const ended = Number.isNaN(first) ? await waitUntil(ctx.pg, finished, [], 600_000, { intervalMs: 2 }) : first;
     const cpu = await meter?.readSplit();
+    await slow;
     const cpuMs = cpu && cpu.processes + cpu.database;
     const { rows: done } = await ctx.pg.query("SELECT count(*)::int AS n FROM tasker.tasks WHERE state = 'complete'");
     if (done[0].n !== opts.n) throw new Error(`${opts.name}: ${done[0].n} of ${opts.n} tasks complete when none was left to run`);
@@ -73,6 +82,20 @@ export async function drain(
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
   }
+}
+
+/** Resolves once the processes together report `steps` handler calls (FromWorker 'ran'). */
+function allRan(workers: WorkerHandle[], steps: number): Promise<void> {
+  const counts = workers.map(() => 0);
+  return new Promise((resolve) => {
+    workers.forEach((w, i) =>
+      w.child.on('message', (m: FromWorker) => {
+        if (m.type !== 'ran') return;
+        counts[i] = m.n;
+        if (counts.reduce((a, b) => a + b, 0) >= steps) resolve();
+      }),
+    );
+  });
 }
 
 async function report(workers: WorkerHandle[]): Promise<{ ran: string[]; claims: ClaimCounts; flow: FlowCounts }[]> {

@@ -3,7 +3,7 @@
  * (so the bench can build a backlog first and time the drain alone), then on `go` starts the
  * worker, its wake-up listener and its lease sweeper, as TaskerModule's bootstrap would.
  *
- * Environment: DATABASE_URL, BENCH_CONCURRENCY, BENCH_POOL, BENCH_TYPES (comma-separated names
+ * Environment: DATABASE_URL, BENCH_CONCURRENCY, BENCH_PREFETCH, BENCH_POOL, BENCH_TYPES (comma-separated names
  * of bench/workflows.ts factories with their argument, e.g. `job,fanOut:500`), BENCH_SLEEP=1 to
  * make every step wait for a `release` message.
  */
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   workflows.latencyProbe.started = (taskId, step) => send({ type: 'started', taskId, step, at: performance.timeOrigin + performance.now() });
   const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 50);
   const bench = await startBenchApp(
-    benchOptions(process.env.DATABASE_URL!, { enabled: false, concurrency }, Number(process.env.BENCH_POOL ?? 10)),
+    benchOptions(process.env.DATABASE_URL!, { enabled: false, concurrency, prefetch: Number(process.env.BENCH_PREFETCH ?? 0) }, Number(process.env.BENCH_POOL ?? 10)),
     typesFromSpec(process.env.BENCH_TYPES ?? 'job'),
   );
   const counts = { claims: 0, empty: 0, notifies: 0 };

@@ -28,6 +28,8 @@ export interface WorkerEnv {
   sleep?: boolean;
   holdMs?: number;
   starts?: boolean;
+  /** worker.prefetch (default 0). */
+  prefetch?: number;
   databaseUrl: string;
 }
 
@@ -40,6 +42,7 @@ function spawnWorker(env: WorkerEnv): WorkerHandle {
       DATABASE_URL: env.databaseUrl,
       BENCH_TYPES: env.types,
       BENCH_CONCURRENCY: String(env.concurrency),
+      BENCH_PREFETCH: String(env.prefetch ?? 0),
       BENCH_POOL: String(env.pool ?? 10),
       BENCH_SLEEP: env.sleep ? '1' : '0',
       BENCH_HOLD_MS: String(env.holdMs ?? 0),

@@ -46,6 +46,7 @@ export async function drain(
     request?: (i: number) => Partial<TaskRequest>;
     holdMs?: number;
     starts?: boolean;
+    prefetch?: number;
   },
 ): Promise<DrainFigures> {
   await truncateWork(ctx.pg);
@@ -57,6 +58,7 @@ export async function drain(
     databaseUrl: ctx.databaseUrl,
     holdMs: opts.holdMs,
     starts: opts.starts,
+    prefetch: opts.prefetch,
   });
   try {
     const meter = await cpuMeter(ctx.pg, workers.map((w) => w.child.pid!));
@@ -108,19 +110,31 @@ async function report(workers: WorkerHandle[]): Promise<{ ran: string[]; claims:
   );
 }
 
+/**
+ * The peers drain plain jobs with their batching on (graphile-worker's local queue of 100,
+ * pg-boss's batches with two local workers: bench/peers): `jobs-N` is Tasker with its own,
+ * `worker.prefetch` 100 beside concurrency 50. `jobs-N-prefetch-0` is the default (no prefetch).
+ */
+export const JOBS_PREFETCH = 100;
+
 export const jobsWorkload = (n: number, target?: number): Workload => ({
   suites: ['throughput', 'peers'],
   name: `jobs-${n}`,
   async run(ctx) {
     const size = sized(ctx, n);
-    const runs: number[] = [];
-    for (let i = 0; i < ctx.runs; i++) {
-      const f = await drain(ctx, { name: 'job', types: 'job', n: size, processes: 1, concurrency: 50 });
-      runs.push(size / f.seconds);
-      const perJob = f.cpu && ` (CPU per job: worker ${((f.cpu.processes * 1000) / size).toFixed(0)} µs, database ${((f.cpu.database * 1000) / size).toFixed(0)} µs)`;
-      ctx.log(`jobs-${n} run ${i + 1}: ${Math.round(size / f.seconds)} jobs/s${perJob ?? ''}`);
+    const rows = [];
+    for (const prefetch of [JOBS_PREFETCH, 0]) {
+      const row = prefetch === JOBS_PREFETCH ? `jobs-${n}` : `jobs-${n}-prefetch-0`;
+      const runs: number[] = [];
+      for (let i = 0; i < ctx.runs; i++) {
+        const f = await drain(ctx, { name: 'job', types: 'job', n: size, processes: 1, concurrency: 50, prefetch });
+        runs.push(size / f.seconds);
+        const perJob = f.cpu && ` (CPU per job: worker ${((f.cpu.processes * 1000) / size).toFixed(0)} µs, database ${((f.cpu.database * 1000) / size).toFixed(0)} µs)`;
+        ctx.log(`${row} run ${i + 1}: ${Math.round(size / f.seconds)} jobs/s${perJob ?? ''}`);
+      }
+      rows.push(summarize(row, 'jobs/s', 'higher', runs, prefetch === JOBS_PREFETCH ? target : undefined, `${size} single-step tasks, 1 worker process, concurrency 50, prefetch ${prefetch}`));
     }
-    return [summarize(`jobs-${n}`, 'jobs/s', 'higher', runs, target, `${size} single-step tasks, 1 worker process, concurrency 50`)];
+    return rows;
   },
 });
 

@@ -12,6 +12,7 @@ export const workerProcess = TaskerModule.forRoot({
   poolSize: 20, // connections Tasker opens in this process (default 10)
   worker: {
     concurrency: 16, // steps running at once in this process (default 10)
+    prefetch: 0, // steps claimed ahead, started as running ones finish (default 0: for short steps only)
     leaseMs: 30_000, // a claimed step is this worker's for 30 s, renewed while it runs (default 30 s)
     pollIntervalMs: 1_000, // fallback poll; NOTIFY and finished steps wake workers at once (default 1 s)
     sweepIntervalMs: 5_000, // how often expired leases are reclaimed (default 5 s)

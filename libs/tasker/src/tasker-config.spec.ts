@@ -41,6 +41,7 @@ describe('normalizeOptions', () => {
       worker: {
         enabled: true,
         concurrency: 10,
+        prefetch: 0,
         pollIntervalMs: 1_000,
         leaseMs: 30_000,
         sweepIntervalMs: 5_000,
@@ -100,6 +101,16 @@ describe('normalizeOptions', () => {
       );
     }
     expect(normalizeOptions({ databaseUrl: url, schema: 'a'.repeat(63) }).schema).toBe('a'.repeat(63));
+  });
+
+  it('takes worker.prefetch from 0 to 10000 (default 0) and names a bad one', () => {
+    expect(normalizeOptions({ databaseUrl: url }).worker.prefetch).toBe(0);
+    expect(normalizeOptions({ databaseUrl: url, worker: { prefetch: 100 } }).worker.prefetch).toBe(100);
+    for (const prefetch of [-1, 1.5, 10_001, '5']) {
+      expect(configError({ databaseUrl: url, worker: { prefetch } }).message).toBe(
+        'TaskerModule options are invalid: worker.prefetch must be an integer from 0 to 10000.',
+      );
+    }
   });
 
   it('names each bad worker option', () => {

@@ -19,6 +19,7 @@ import {
   OPTION_LEASE_TOO_SHORT,
   OPTION_NOT_BOOLEAN,
   OPTION_NOT_POSITIVE_INTEGER,
+  OPTION_PREFETCH_INVALID,
   OPTION_POOL_SIZE_INVALID,
   OPTION_RETENTION_AGE_MISSING,
   OPTION_RETENTION_BATCH_INVALID,
@@ -71,6 +72,7 @@ export function normalizeOptions(options: TaskerModuleOptions | undefined): Task
   for (const key of ['concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'priorityAgingMs'] as const) {
     if (w[key] !== undefined && !positiveInt(w[key])) problems.push(OPTION_NOT_POSITIVE_INTEGER(`worker.${key}`));
   }
+  if (w.prefetch !== undefined && !(Number.isInteger(w.prefetch) && w.prefetch >= 0 && w.prefetch <= 10_000)) problems.push(OPTION_PREFETCH_INVALID());
   if (w.shutdownTimeoutMs !== undefined && !(Number.isInteger(w.shutdownTimeoutMs) && w.shutdownTimeoutMs >= 0)) {
     problems.push(OPTION_SHUTDOWN_TIMEOUT_INVALID());
   }
@@ -126,7 +128,7 @@ function retentionConfig(r: RetentionOptions | undefined, problems: string[]): T
 }
 
 const TOP_LEVEL_KEYS = ['databaseUrl', 'dataSourceName', 'schema', 'migrationsRun', 'poolSize', 'statementTimeoutMs', 'worker', 'defaults', 'logging', 'retention'];
-const WORKER_KEYS = ['enabled', 'concurrency', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'priorityAgingMs', 'shutdownTimeoutMs'];
+const WORKER_KEYS = ['enabled', 'concurrency', 'prefetch', 'pollIntervalMs', 'leaseMs', 'sweepIntervalMs', 'priorityAgingMs', 'shutdownTimeoutMs'];
 
 /** A misspelt option (`concurency`) must not be silently ignored. */
 function unknownKeys(o: object, known: readonly string[], prefix: string, problems: string[]): void {

@@ -17,6 +17,7 @@ export const DEFAULT_BACKOFF = { baseMs: 1_000, maxMs: 5 * 60_000, jitter: 0.2 }
 export const DEFAULT_WORKER = {
   enabled: true,
   concurrency: 10,
+  prefetch: 0,
   pollIntervalMs: 1_000,
   leaseMs: 30_000,
   sweepIntervalMs: 5_000,

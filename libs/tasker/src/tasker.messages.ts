@@ -28,6 +28,7 @@ export const OPTION_RETENTION_NOT_OBJECT = () => 'retention must be an object { 
 export const OPTION_RETENTION_AGE_MISSING = () => 'retention.finishedAfterMs is required: how long (ms) a finished task is kept';
 export const OPTION_RETENTION_BATCH_INVALID = (max: number) => `retention.batchSize must be an integer from 1 to ${max}`;
 export const OPTION_STATEMENT_TIMEOUT_INVALID = () => 'statementTimeoutMs must be an integer of at least 100 (ms)';
+export const OPTION_PREFETCH_INVALID = () => 'worker.prefetch must be an integer from 0 to 10000';
 export const OPTION_SHUTDOWN_TIMEOUT_INVALID = () => 'worker.shutdownTimeoutMs must be an integer >= 0';
 export const OPTION_LEASE_TOO_SHORT = () => 'worker.leaseMs must be at least 100';
 export const OPTION_RETRY_LIMIT_INVALID = () => 'defaults.retryLimit must be an integer from 1 to 1000 (total attempts)';

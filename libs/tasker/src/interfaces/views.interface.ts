@@ -204,7 +204,9 @@ export interface WorkerView {
   id: string;
   hostname: string;
   pid: number;
+  /** The steps it may hold at once: its `worker.concurrency`, plus its `worker.prefetch`. */
   concurrency: number;
+  /** The steps it holds now: running, being recorded, or claimed ahead (prefetch). */
   inFlight: number;
   taskTypes: string[];
   startedAt: Date;

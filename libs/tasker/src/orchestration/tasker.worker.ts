@@ -26,15 +26,21 @@ interface RunningAttempt {
 }
 
 /**
- * The worker of this process: runs the attempts the claimer hands it, up to `concurrency` at once,
- * keeps their leases alive, aborts them on cancellation, timeout and shutdown, and has their
- * outcomes recorded. Only task types this process has handlers for are ever claimed for it.
+ * The worker of this process: runs the attempts the claimer hands it, up to `concurrency` at once
+ * (with `prefetch`, more are claimed and held until a running one finishes), keeps their leases
+ * alive, aborts them on cancellation, timeout and shutdown, and has their outcomes recorded. Only
+ * task types this process has handlers for are ever claimed for it.
  */
 @Injectable()
 export class TaskerWorker implements ClaimSink {
   readonly owner = `worker:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly logger = new Logger('Tasker');
+  /** Attempts launched and not yet recorded, by lease token. */
   private readonly running = new Map<string, RunningAttempt>();
+  /** Attempts claimed beyond `concurrency` (worker.prefetch), in claim order, waiting for a body to finish. */
+  private readonly held: ClaimRow[] = [];
+  /** Bodies running now: the attempts of `running` whose outcome is not known yet. */
+  private executing = 0;
   private started = false;
   private stopping = false;
   private renewTimer?: NodeJS.Timeout;
@@ -78,19 +84,20 @@ export class TaskerWorker implements ClaimSink {
     return this.started && !this.stopping;
   }
 
-  /** Steps running in this process now. */
+  /** Steps claimed by this process and not yet recorded: running, being recorded, or held (prefetch). */
   get inFlight(): number {
-    return this.running.size;
+    return this.running.size + this.held.length;
   }
 
   freeSlots(): number {
-    return this.config.worker.concurrency - this.running.size;
+    const w = this.config.worker;
+    return w.concurrency + w.prefetch - this.running.size - this.held.length;
   }
 
   ownTokens(): string[] {
     const now = Date.now();
     for (const [token, at] of this.unrecorded) if (now - at > 2 * this.config.worker.leaseMs) this.unrecorded.delete(token);
-    return [...this.running.keys(), ...this.unrecorded.keys()];
+    return [...this.running.keys(), ...this.held.map((c) => c.lease_token), ...this.unrecorded.keys()];
   }
 
   /** Starts claiming; resolves once the worker is recorded as alive. */
@@ -119,6 +126,8 @@ export class TaskerWorker implements ClaimSink {
     this.stopping = true;
     clearInterval(this.pollTimer);
     this.loopMonitor.stop();
+    // Held attempts never started: given back at once, another worker runs them now.
+    await Promise.allSettled(this.held.splice(0).map((c) => this.giveBack(c, `Worker ${this.owner} is shutting down.`)));
     const all = () => Promise.allSettled([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((r) => (timer = setTimeout(r, this.config.worker.shutdownTimeoutMs)))]);
@@ -135,7 +144,26 @@ export class TaskerWorker implements ClaimSink {
   }
 
   launch(claims: ClaimRow[]): void {
-    for (const c of claims) this.launchOne(c);
+    for (const c of claims) {
+      if (this.executing < this.config.worker.concurrency) this.launchOne(c);
+      else this.held.push(c);
+    }
+  }
+
+  /** A body finished (its outcome is being recorded): a held attempt takes its place. */
+  private bodyEnded(): void {
+    this.executing--;
+    while (!this.stopping && this.held.length > 0 && this.executing < this.config.worker.concurrency) this.launchOne(this.held.shift()!);
+  }
+
+  /** Gives back an attempt this worker claimed and never started (its attempt is not used up). */
+  private async giveBack(claim: ClaimRow, reason: string): Promise<void> {
+    try {
+      await this.recorder.record(claim, { kind: 'released', reason });
+    } catch (e) {
+      // Its lease lapses instead, and the sweep makes it ready again.
+      this.logger.error(`Could not give back step ${claim.step_name} (task ${claim.task_id}): ${(e as Error).message}`);
+    }
   }
 
   /** Aborts the signals of this task's running attempts (the task was cancelled). */
@@ -150,6 +178,10 @@ export class TaskerWorker implements ClaimSink {
         r.controller.abort(new AttemptAbort('cancelled', `Task ${taskId} was cancelled.`));
       }
     }
+    // Held ones are settled at once: launched now, they see the cancel and run no body.
+    for (let i = this.held.length - 1; i >= 0; i--) {
+      if (String(this.held[i].task_id) === taskId) this.launchOne(this.held.splice(i, 1)[0]);
+    }
   }
 
   private launchOne(claim: ClaimRow): void {
@@ -162,16 +194,22 @@ export class TaskerWorker implements ClaimSink {
       }
     };
     const entry: RunningAttempt = { claim, controller, done: Promise.resolve() };
+    this.executing++;
     entry.done = (async () => {
       try {
-        // Claimed while its task was being cancelled (the cancel skipped the row the claim held):
-        // the step does not start; recording the attempt settles it as cancelled.
-        const cancelled = claim.task_state === 'cancelled' || this.cancelledTasks.has(String(claim.task_id));
-        const outcome: AttemptOutcome = cancelled
-          ? { kind: 'failure', error: serializeError(new AttemptAbort('cancelled', `Task ${claim.task_id} was cancelled.`)), retryAt: null }
-          : handler
-            ? await this.tracing.step(claim, () => this.executor.run(claim, handler, controller, heartbeat), outcomeLabel)
-            : { kind: 'released', reason: 'no handler in this process' };
+        let outcome: AttemptOutcome;
+        try {
+          // Claimed while its task was being cancelled (the cancel skipped the row the claim held):
+          // the step does not start; recording the attempt settles it as cancelled.
+          const cancelled = claim.task_state === 'cancelled' || this.cancelledTasks.has(String(claim.task_id));
+          outcome = cancelled
+            ? { kind: 'failure', error: serializeError(new AttemptAbort('cancelled', `Task ${claim.task_id} was cancelled.`)), retryAt: null }
+            : handler
+              ? await this.tracing.step(claim, () => this.executor.run(claim, handler, controller, heartbeat), outcomeLabel)
+              : { kind: 'released', reason: 'no handler in this process' };
+        } finally {
+          this.bodyEnded();
+        }
         const retryAt = await this.recorder.record(claim, outcome);
         if (retryAt) this.claimer.wakeAt(retryAt);
       } catch (e) {
@@ -205,7 +243,7 @@ export class TaskerWorker implements ClaimSink {
   private heartbeat(): Promise<void> {
     const types = this.registry.all().map((h) => `${h.namespace}/${h.name}@${h.version}`);
     this.beat = this.monitoring
-      .heartbeat(this.owner, this.config.worker.concurrency, this.running.size, types)
+      .heartbeat(this.owner, this.config.worker.concurrency + this.config.worker.prefetch, this.inFlight, types)
       .then(
         () => this.heartbeatOutage.succeeded(),
         (e) => this.heartbeatOutage.failed(e),
@@ -215,7 +253,7 @@ export class TaskerWorker implements ClaimSink {
 
   private async renewLeases(): Promise<void> {
     if (!this.stopping) void this.heartbeat();
-    const tokens = [...this.running.keys()];
+    const tokens = [...this.running.keys(), ...this.held.map((c) => c.lease_token)];
     if (tokens.length === 0) return;
     try {
       const kept = await this.steps.renew(tokens, this.config.worker.leaseMs);
@@ -225,6 +263,12 @@ export class TaskerWorker implements ClaimSink {
         if (r && !kept.has(t) && !r.controller.signal.aborted) {
           r.controller.abort(new AttemptAbort('lease_lost', 'This attempt lost its lease; another worker may run the step.'));
         }
+      }
+      // A held attempt whose lease was lost is another worker's now: it never starts here.
+      const lost = this.held.filter((c) => !kept.has(c.lease_token));
+      if (lost.length > 0) {
+        for (const c of lost) this.held.splice(this.held.indexOf(c), 1);
+        this.claimer.wake();
       }
     } catch (e) {
       this.renewOutage.failed(e);

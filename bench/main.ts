@@ -13,6 +13,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchOptions, startBenchApp } from './support/app';
+import { describeHost, HostReference, hostReference } from './support/host';
 import { connect, createBenchDatabase } from './support/database';
 import { Result, table } from './support/stats';
 import { BenchContext, Workload } from './workloads/context';
@@ -137,11 +138,15 @@ async function main(): Promise<void> {
     log: (line) => process.stderr.write(`  ${line}\n`),
   };
   const results: Result[] = [];
+  const reference: { before?: HostReference; after?: HostReference } = {};
   try {
+    reference.before = await hostReference(pg);
+    process.stderr.write(`host reference before: ${describeHost(reference.before)}\n`);
     for (const w of chosen) {
       process.stderr.write(`${w.name}…\n`);
       results.push(...(await w.run(ctx)));
     }
+    reference.after = await hostReference(pg);
   } finally {
     await control.close();
     await pg.end();
@@ -150,8 +155,10 @@ async function main(): Promise<void> {
   const server = await connect(serverUrl);
   const version = (await server.query('SHOW server_version')).rows[0].server_version as string;
   await server.end();
-  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: version };
-  console.log(`\nTasker bench — ${machine.cpus} CPUs, Node ${machine.node}, PostgreSQL ${machine.postgres}, runs: ${ctx.runs}, scale: 1/${ctx.scale}\n`);
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, postgres: version, reference };
+  console.log(`\nTasker bench — ${machine.cpus} CPUs, Node ${machine.node}, PostgreSQL ${machine.postgres}, runs: ${ctx.runs}, scale: 1/${ctx.scale}`);
+  // Fixed work no change of Tasker touches: compare it between runs before comparing their figures.
+  console.log(`host reference (lower is faster), before: ${describeHost(reference.before!)}; after: ${describeHost(reference.after!)}\n`);
   console.log(table(results));
   mkdirSync(dirname(values.json!), { recursive: true });
   const pkg = require('../package.json') as { version: string };

@@ -53,6 +53,8 @@ if (process.env.FAULT_DIAG) {
       ...(process.env.STATEMENT_TIMEOUT_MS ? { statementTimeoutMs: num('STATEMENT_TIMEOUT_MS', 60_000) } : {}),
       worker: {
         concurrency: num('CONCURRENCY', 8),
+        // FAULT_PREFETCH=n when running the suite: every worker also holds n steps claimed ahead.
+        prefetch: num('FAULT_PREFETCH', 0),
         leaseMs: num('LEASE_MS', 2_000),
         pollIntervalMs: num('POLL_MS', 200),
         sweepIntervalMs: num('SWEEP_MS', 250),

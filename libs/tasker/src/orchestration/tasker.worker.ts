@@ -264,8 +264,10 @@ export class TaskerWorker implements ClaimSink {
           r.controller.abort(new AttemptAbort('lease_lost', 'This attempt lost its lease; another worker may run the step.'));
         }
       }
-      // A held attempt whose lease was lost is another worker's now: it never starts here.
-      const lost = this.held.filter((c) => !kept.has(c.lease_token));
+      // A held attempt whose lease was lost is another worker's now: it never starts here. (Only
+      // those asked about: a claim that arrived during the renewal was not.)
+      const asked = new Set(tokens);
+      const lost = this.held.filter((c) => asked.has(c.lease_token) && !kept.has(c.lease_token));
       if (lost.length > 0) {
         for (const c of lost) this.held.splice(this.held.indexOf(c), 1);
         this.claimer.wake();

@@ -30,6 +30,12 @@ describe('worker.prefetch', () => {
       const { rows } = await c.query(`SELECT state, attempts, lease_owner FROM "${schema}".workflow_steps WHERE task_id = $1`, [taskId]);
       return rows[0] as { state: string; attempts: number; lease_owner: string | null };
     });
+  /** A body that notes its task, then waits until `go` opens. */
+  const waitingBody = (ran: string[], go: Latch) => async (ctx: StepContext) => {
+    ran.push(ctx.task.id);
+    await go.promise;
+    return 'done';
+  };
   const createTasks = async (a: TestApp, n: number) => {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) ids.push((await a.tasker.createTask({ ...PROBE_TASK, context: { i } })).id);
@@ -83,14 +89,7 @@ describe('worker.prefetch', () => {
   it('at shutdown, gives back the held steps at once, without using up their attempt; another worker runs them', async () => {
     const go = new Latch();
     const ranHere: string[] = [];
-    const a = await boot(
-      async (ctx: StepContext) => {
-        ranHere.push(ctx.task.id);
-        await go.promise;
-        return 'finished during shutdown';
-      },
-      { concurrency: 1, prefetch: 2, shutdownTimeoutMs: 30_000 },
-    );
+    const a = await boot(waitingBody(ranHere, go), { concurrency: 1, prefetch: 2, shutdownTimeoutMs: 30_000 });
     const ids = await createTasks(a, 3);
     await waitFor('three steps claimed, one running', async () => ranHere.length === 1 && (await inProgress()).length === 3);
     const [running] = ranHere;
@@ -127,14 +126,7 @@ describe('worker.prefetch', () => {
   it("settles a held step at once when its task is cancelled, without running its body", async () => {
     const go = new Latch();
     const ranHere: string[] = [];
-    const a = await boot(
-      async (ctx: StepContext) => {
-        ranHere.push(ctx.task.id);
-        await go.promise;
-        return 'done';
-      },
-      { concurrency: 1, prefetch: 1 },
-    );
+    const a = await boot(waitingBody(ranHere, go), { concurrency: 1, prefetch: 1 });
     const ids = await createTasks(a, 2);
     await waitFor('two steps claimed, one running', async () => ranHere.length === 1 && (await inProgress()).length === 2);
     const held = ids.find((id) => id !== ranHere[0])!;

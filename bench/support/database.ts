@@ -33,7 +33,7 @@ export async function connect(url: string): Promise<Client> {
  * Polls until `sql` (one boolean column) returns true; returns when that was seen. It must be cheap
  * (an EXISTS over an index, not a count of the table: counting 10,000 completed tasks took 2 ms, a
  * share of the server the engine then lacked). `intervalMs` between polls (5 by default);
- * `stopped()` true ends the polling early (resolving null), for a poll that lost a race.
+ * `stopped()` true ends the polling early (resolving NaN), for a poll that lost a race.
  */
 export async function waitUntil(
   c: Client,

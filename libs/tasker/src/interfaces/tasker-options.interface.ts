@@ -55,9 +55,11 @@ export interface WorkerOptions {
    * Steps claimed beyond `concurrency` and held in this process, each started as soon as a running
    * one finishes. Default 0. For short steps: the next steps are claimed while the current ones run,
    * in batches up to `concurrency + prefetch`, so the worker and the database work at the same time.
-   * A held step is in progress from its claim (its attempt, `startedAt`, `step.started` event and
-   * lease begin there, and no other worker can take it; its `timeoutMs` counts from when its body
-   * starts): leave it at 0 for steps that run long, or it waits behind them instead of running elsewhere.
+   * A held step is in progress from its claim (its attempt, `startedAt`, `step.started` event,
+   * `durationMs` and lease begin there, and no other worker can take it; its `timeoutMs` counts from
+   * when its body starts): leave it at 0 for steps that run long, or it waits behind them instead of
+   * running elsewhere. A worker that crashes cannot give its held steps back: each lapses with its
+   * lease, an attempt used although its body never ran.
    */
   prefetch?: number;
   /** How often to look for ready work when nothing wakes the worker. Default 1000 ms. */

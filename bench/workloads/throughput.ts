@@ -126,13 +126,18 @@ export const jobsWorkload = (n: number, target?: number): Workload => ({
     for (const prefetch of [JOBS_PREFETCH, 0]) {
       const row = prefetch === JOBS_PREFETCH ? `jobs-${n}` : `jobs-${n}-prefetch-0`;
       const runs: number[] = [];
+      const extras: Record<string, number>[] = [];
       for (let i = 0; i < ctx.runs; i++) {
         const f = await drain(ctx, { name: 'job', types: 'job', n: size, processes: 1, concurrency: 50, prefetch });
         runs.push(size / f.seconds);
-        const perJob = f.cpu && ` (CPU per job: worker ${((f.cpu.processes * 1000) / size).toFixed(0)} µs, database ${((f.cpu.database * 1000) / size).toFixed(0)} µs)`;
+        // CPU per job, as bench/peers measures it for the peers: the worker process, and the database's backends.
+        const cpu = f.cpu && { workerUs: Math.round((f.cpu.processes * 1000) / size), databaseUs: Math.round((f.cpu.database * 1000) / size) };
+        if (cpu) extras.push(cpu);
+        const perJob = cpu && ` (CPU per job: worker ${cpu.workerUs} µs, database ${cpu.databaseUs} µs)`;
         ctx.log(`${row} run ${i + 1}: ${Math.round(size / f.seconds)} jobs/s${perJob ?? ''}`);
       }
-      rows.push(summarize(row, 'jobs/s', 'higher', runs, prefetch === JOBS_PREFETCH ? target : undefined, `${size} single-step tasks, 1 worker process, concurrency 50, prefetch ${prefetch}`));
+      const result = summarize(row, 'jobs/s', 'higher', runs, prefetch === JOBS_PREFETCH ? target : undefined, `${size} single-step tasks, 1 worker process, concurrency 50, prefetch ${prefetch}`);
+      rows.push(extras.length === runs.length ? { ...result, extras } : result);
     }
     return rows;
   },

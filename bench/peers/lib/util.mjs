@@ -1,4 +1,5 @@
 // Small helpers shared by the peer drivers (they run in the child processes).
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 export const now = () => performance.now();
@@ -133,4 +134,68 @@ export function rateFigures(starts, limit) {
   const span = (s[s.length - 1] - s[0]) / 1000;
   const rate = span > 0 ? (s.length - Math.min(limit, s.length)) / span : Infinity;
   return { rate, maxPerSecond, excess: Math.max(0, maxPerSecond - limit) };
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU milliseconds used so far by a process of this machine (from /proc), or undefined. */
+function procCpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU of a timed window, measured as Tasker's bench measures its drains (bench/support/cpu.ts):
+ * this process (the peer's worker), and every backend of the peer's database. `start()` before the
+ * window, `stop()` right after it; `result` is then { workerMs, databaseMs }, or undefined when
+ * the server's backends are not processes of this machine.
+ */
+export function cpuMeter(pg, url) {
+  let client;
+  let begin;
+  const meter = {
+    result: undefined,
+    async start() {
+      client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const self = (await client.query('SELECT pg_backend_pid() AS p')).rows[0].p;
+      if (!readCmdline(self).startsWith('postgres')) return;
+      begin = { worker: process.cpuUsage(), backends: await backendCpu(client) };
+    },
+    async stop() {
+      if (!client) return;
+      if (begin) {
+        const worker = process.cpuUsage(begin.worker);
+        let databaseMs = 0;
+        // A backend that appeared meanwhile (a pool grew) counts from its start.
+        for (const [pid, ms] of await backendCpu(client)) databaseMs += ms - (begin.backends.get(pid) ?? 0);
+        meter.result = { workerMs: (worker.user + worker.system) / 1000, databaseMs };
+      }
+      await client.end();
+      client = undefined;
+    },
+  };
+  return meter;
+}
+
+function readCmdline(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function backendCpu(client) {
+  const pids = (await client.query('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid);
+  const m = new Map();
+  for (const pid of pids) {
+    const c = procCpuMs(pid);
+    if (c !== undefined) m.set(pid, c);
+  }
+  return m;
 }

@@ -88,7 +88,7 @@ export async function create({ url, concurrency }) {
       await queue.close();
       return { ms, starts };
     },
-    async jobs(n) {
+    async jobs(n, meter) {
       const target = (await completed('jobs')) + n;
       const reached = done.count + n;
       for (const part of chunks(Array.from({ length: n }, (_, i) => i), 1000)) {
@@ -97,11 +97,13 @@ export async function create({ url, concurrency }) {
       const worker = new Worker('jobs', async () => done.inc(), { connection, concurrency, autorun: false });
       worker.on('error', (e) => console.error('[bullmq worker]', e));
       await worker.waitUntilReady();
+      await meter?.start();
       const t0 = now();
       const running = worker.run();
       await done.reach(reached);
       await waitFor(async () => (await completed('jobs')) >= target, { what: 'BullMQ jobs to complete' });
       const ms = now() - t0;
+      await meter?.stop();
       await worker.close();
       await running;
       return ms;

@@ -190,7 +190,7 @@ export async function create({ url, concurrency }) {
       lateness = undefined;
       return out;
     },
-    async jobs(n) {
+    async jobs(n, meter) {
       await shutdown(); // the worker (DBOS.launch) must start after the backlog is in
       const target = (await succeeded('job')) + n;
       const reached = done.count + n;
@@ -198,12 +198,14 @@ export async function create({ url, concurrency }) {
       // DBOS.launch() boots the executor and starts its queue runner, whose first poll comes one
       // polling interval later: the clock starts when launch() returns, unless a job already
       // finished during it (then the launch is counted in).
+      await meter?.start();
       const booting = now();
       await launch();
       const t0 = done.count > reached - n ? booting : now();
       await done.reach(reached);
       await waitFor(async () => (await succeeded('job')) >= target, { what: 'DBOS workflows to complete' });
       const ms = now() - t0;
+      await meter?.stop();
       await shutdown();
       return ms;
     },

@@ -41,16 +41,18 @@ export async function create({ url, concurrency }) {
 
   let idleRunner;
   return {
-    async jobs(n) {
+    async jobs(n, meter) {
       const target = noop.count + n;
       for (const part of chunks(Array.from({ length: n }, (_, i) => i), 1000)) {
         await utils.addJobs(part.map((i) => ({ identifier: 'noop', payload: { i } })));
       }
+      await meter?.start();
       const t0 = now();
       const runner = await run(options);
       await noop.reach(target);
       await waitFor(noJobsLeft, { what: 'graphile-worker jobs to complete' });
       const ms = now() - t0;
+      await meter?.stop();
       await runner.stop();
       return ms;
     },

@@ -81,12 +81,13 @@ export async function create({ url, concurrency }) {
       await boss.offWork('keyed', { wait: true });
       return { ms, maxPerKey: keys.max };
     },
-    async jobs(n) {
+    async jobs(n, meter) {
       const target = (await completed('jobs')) + n;
       const reached = done.count + n;
       for (const part of chunks(Array.from({ length: n }, (_, i) => i), 1000)) {
         await boss.insert('jobs', part.map((i) => ({ data: { i } })));
       }
+      await meter?.start();
       const t0 = now();
       await boss.work('jobs', workOptions, async (jobs) => {
         await Promise.all(jobs.map(async () => {}));
@@ -95,6 +96,7 @@ export async function create({ url, concurrency }) {
       await done.reach(reached);
       await waitFor(async () => (await completed('jobs')) >= target, { what: 'pg-boss jobs to complete' });
       const ms = now() - t0;
+      await meter?.stop();
       await boss.offWork('jobs', { wait: true });
       return ms;
     },

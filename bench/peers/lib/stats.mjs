@@ -118,6 +118,7 @@ export function mergeRounds(docs) {
  * in how many rounds Tasker was ahead.
  */
 export function pairedTable(rounds, known = []) {
+  if (rounds.length === 0) return '';
   const rows = [['workload', 'peer', 'tasker × per round', 'median (min–max)', 'Tasker ahead']];
   const first = rounds[0].flatMap((d) => d.systems);
   const tasker = first.find((s) => s.system === 'tasker');

@@ -1014,8 +1014,23 @@ DECLARE
   v_rated boolean;        -- some of them count against a rate limit
   v_start_ids bigint[];   -- the attempts' transitions, in claim order: ids and times
   v_start_at timestamptz[];
+  v_clock timestamptz;
 BEGIN
   SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM tasker._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
+  -- Nothing to take: when does the first step of these types become ready (a rate limit's delay, a
+  -- retry's backoff, a run_at)? The claim that set such a time said so, but a worker woken for it a
+  -- moment early (a timer) finds nothing yet, and without this answer waits for its next poll
+  -- (seen: a second lost per rate window). Only times still ahead by the clock: a step that came due
+  -- since this transaction began (a task created meanwhile) has its NOTIFY, and a wake-up for it
+  -- would only add a claim. One read of the ready index from the clock on; held steps
+  -- ('infinity') wait for a slot, not a time.
+  IF v_wake IS NULL AND cardinality(v_picked) = 0 THEN
+    v_clock := clock_timestamp();
+    SELECT w.available_at INTO v_wake FROM tasker.workflow_steps w
+     WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
+       AND w.available_at > v_clock AND w.available_at < 'infinity' AND w.named_task_id = ANY (p_types)
+     ORDER BY w.available_at LIMIT 1;
+  END IF;
   IF v_wake IS NOT NULL THEN
     RETURN QUERY SELECT CAST(NULL AS tasker.claimed_step), v_wake;
   END IF;

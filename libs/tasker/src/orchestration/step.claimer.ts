@@ -85,7 +85,9 @@ export class StepClaimer {
 
   /** Looks for work at `at` as well as at the next poll. */
   wakeAt(at: Date): void {
-    const t = at.getTime();
+    // A time read from the database is cut to the millisecond: waking at it would be a fraction early,
+    // and the claim would not see the step yet.
+    const t = at.getTime() + 1;
     if (!this.sink?.accepting || t >= this.wakeTime) return;
     clearTimeout(this.wakeTimer);
     this.wakeTime = t;

@@ -1,7 +1,8 @@
 -- Claims up to p_limit ready steps of the given task types for worker p_owner (which steps, in
 -- which order, and what flow control lets through: _pick_steps), each with a fresh lease token, and
 -- answers with one row per claim, in claim order; a first row with only `wake_at` says when steps
--- held back by a rate limit may start. A claim row also says what its start recorded in the audit
+-- held back by a rate limit may start, or, when it claims nothing, when the first step of these
+-- types becomes ready. A claim row also says what its start recorded in the audit
 -- trail: the attempt's transition (start_id, start_from, start_at) and, when this claim started the
 -- task, the task's (task_start_id, task_start_at, on every row of that task). The worker builds the
 -- events from them: an answer row per transition, built as JSON here and parsed there, cost about a
@@ -41,8 +42,23 @@ DECLARE
   v_rated boolean;        -- some of them count against a rate limit
   v_start_ids bigint[];   -- the attempts' transitions, in claim order: ids and times
   v_start_at timestamptz[];
+  v_clock timestamptz;
 BEGIN
   SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM :TASKER_SCHEMA._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
+  -- Nothing to take: when does the first step of these types become ready (a rate limit's delay, a
+  -- retry's backoff, a run_at)? The claim that set such a time said so, but a worker woken for it a
+  -- moment early (a timer) finds nothing yet, and without this answer waits for its next poll
+  -- (seen: a second lost per rate window). Only times still ahead by the clock: a step that came due
+  -- since this transaction began (a task created meanwhile) has its NOTIFY, and a wake-up for it
+  -- would only add a claim. One read of the ready index from the clock on; held steps
+  -- ('infinity') wait for a slot, not a time.
+  IF v_wake IS NULL AND cardinality(v_picked) = 0 THEN
+    v_clock := clock_timestamp();
+    SELECT w.available_at INTO v_wake FROM :TASKER_SCHEMA.workflow_steps w
+     WHERE w.state IN ('pending', 'error', 'waiting') AND NOT w.exhausted AND w.parents_done = w.parents_total
+       AND w.available_at > v_clock AND w.available_at < 'infinity' AND w.named_task_id = ANY (p_types)
+     ORDER BY w.available_at LIMIT 1;
+  END IF;
   IF v_wake IS NOT NULL THEN
     RETURN QUERY SELECT CAST(NULL AS :TASKER_SCHEMA.claimed_step), v_wake;
   END IF;

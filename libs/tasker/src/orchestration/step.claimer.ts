@@ -87,15 +87,21 @@ export class StepClaimer {
   wakeAt(at: Date): void {
     // A time read from the database is cut to the millisecond: waking at it would be a fraction early,
     // and the claim would not see the step yet.
-    const t = at.getTime() + 1;
+    this.wakeAtMs(at.getTime() + 1);
+  }
+
+  private wakeAtMs(t: number): void {
     if (!this.sink?.accepting || t >= this.wakeTime) return;
     clearTimeout(this.wakeTimer);
     this.wakeTime = t;
-    // setTimeout fires at once (with a warning) beyond 2^31-1 ms; waking early only re-polls.
+    // (setTimeout fires at once, with a warning, beyond 2^31-1 ms: a later time is waited for in parts.)
     this.wakeTimer = setTimeout(() => {
       this.wakeTime = Infinity;
       this.wakeTimer = undefined;
-      this.wake();
+      // A timer counts from the event loop's clock, which lags the wall clock by the turn it was set
+      // in: it can fire before `t`, when a claim would not see the step yet. Wait for the rest.
+      if (Date.now() < t) this.wakeAtMs(t);
+      else this.wake();
     }, Math.min(2_147_483_647, Math.max(0, t - Date.now())));
   }
 

@@ -46,9 +46,10 @@ DECLARE
 BEGIN
   SELECT p.ids, p.wake_at INTO v_picked, v_wake FROM :TASKER_SCHEMA._pick_steps(p_types, p_limit, p_fair, p_aging_ms) p;
   -- Nothing to take: when does the first step of these types become ready (a rate limit's delay, a
-  -- retry's backoff, a run_at)? The claim that set such a time told its own worker; any other claim
-  -- made before it (another process, a worker whose clock runs ahead of the database's) would
-  -- otherwise leave its worker to the next poll, up to pollIntervalMs per rate window. Only times
+  -- retry's backoff, a run_at)? The claim that set such a time told its own worker, but a claim made
+  -- before that time (by another process; by a worker whose clock runs ahead of the database's; by
+  -- one whose single timer was already set for an earlier time, and kept it) would otherwise leave
+  -- its worker to the next poll, up to pollIntervalMs per rate window. Only times
   -- still ahead by the clock: a step that came due since this transaction began (a task created
   -- meanwhile) has its NOTIFY, and a wake-up for it would only add a claim. One read of the ready
   -- index from the clock on; held steps ('infinity') wait for a slot, not a time.

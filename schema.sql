@@ -235,7 +235,10 @@ CREATE TABLE tasker.workflow_step_transitions (
     error jsonb,
     next_retry_at timestamp with time zone,
     duration_ms integer,
-    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    task_transition_id bigint,
+    task_from text,
+    task_to text
 );
 ALTER TABLE tasker.workflow_step_transitions ADD CONSTRAINT workflow_step_transitions_pkey PRIMARY KEY (task_id, id);
 CREATE UNIQUE INDEX workflow_step_transitions_pkey ON tasker.workflow_step_transitions USING btree (task_id, id);
@@ -363,6 +366,62 @@ CREATE TYPE tasker.transition_event AS (
     task_created_at timestamp with time zone,
     trace_context jsonb
 );
+
+CREATE VIEW tasker.transitions AS
+ SELECT 'task'::text AS kind,
+    tt.id,
+    tt.task_id,
+    NULL::bigint AS step_id,
+    NULL::text AS step_name,
+    tt.from_state,
+    tt.to_state,
+    NULL::integer AS attempt,
+    tt.actor,
+    tt.reason,
+    NULL::jsonb AS error,
+    NULL::timestamp with time zone AS next_retry_at,
+    NULL::integer AS duration_ms,
+    tt.created_at,
+    (tt.xmin)::text AS xid
+   FROM tasker.task_transitions tt
+UNION ALL
+ SELECT 'step'::text AS kind,
+    st.id,
+    st.task_id,
+    st.step_id,
+    st.step_name,
+    st.from_state,
+    st.to_state,
+    st.attempt,
+    st.actor,
+    st.reason,
+    st.error,
+    st.next_retry_at,
+    st.duration_ms,
+    st.created_at,
+    (st.xmin)::text AS xid
+   FROM tasker.workflow_step_transitions st
+UNION ALL
+ SELECT 'task'::text AS kind,
+    st.task_transition_id AS id,
+    st.task_id,
+    NULL::bigint AS step_id,
+    NULL::text AS step_name,
+    st.task_from AS from_state,
+    st.task_to AS to_state,
+    NULL::integer AS attempt,
+        CASE
+            WHEN (st.task_to = 'in_progress'::text) THEN st.actor
+            ELSE NULL::text
+        END AS actor,
+    NULL::text AS reason,
+    NULL::jsonb AS error,
+    NULL::timestamp with time zone AS next_retry_at,
+    NULL::integer AS duration_ms,
+    st.created_at,
+    (st.xmin)::text AS xid
+   FROM tasker.workflow_step_transitions st
+  WHERE (st.task_transition_id IS NOT NULL);
 
 CREATE OR REPLACE FUNCTION tasker._child_settled(p_parent_step_ids bigint[])
  RETURNS void
@@ -1011,6 +1070,7 @@ DECLARE
   v_started bigint[];     -- those of them this claim started, and their transitions' ids and times
   v_task_ids bigint[];
   v_task_at timestamptz[];
+  v_firsts bigint[];      -- the positions of their first attempts in the claim, whose transitions carry their starts
   v_rated boolean;        -- some of them count against a rate limit
   v_start_ids bigint[];   -- the attempts' transitions, in claim order: ids and times
   v_start_at timestamptz[];
@@ -1071,24 +1131,26 @@ BEGIN
     )
     SELECT array_agg(s.id ORDER BY s.id) INTO v_started FROM started s;
     IF v_started IS NOT NULL THEN
-      -- (ids drawn in v_started's order, so both arrays below follow it)
-      WITH logged AS (
-        INSERT INTO tasker.task_transitions (task_id, from_state, to_state, actor)
-        SELECT x.id, 'pending', 'in_progress', p_owner FROM unnest(v_started) WITH ORDINALITY x(id, i) ORDER BY x.i
-        RETURNING id, created_at
-      )
-      SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id) INTO v_task_ids, v_task_at FROM logged l;
+      -- A task's start is stored in the transition of its first attempt claimed here (see the
+      -- transitions view), with an id of its own drawn first: it precedes its attempts' starts.
+      v_task_ids := ARRAY(SELECT nextval('tasker.transition_seq') FROM unnest(v_started) WITH ORDINALITY x(id, i) ORDER BY x.i);
+      v_firsts := ARRAY(SELECT min(x.i) FROM unnest(v_tasks) WITH ORDINALITY x(task_id, i) WHERE x.task_id = ANY (v_started) GROUP BY x.task_id);
     END IF;
   END IF;
 
   WITH logged AS (
-    INSERT INTO tasker.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor)
-    SELECT x.task_id, x.id, x.name, x.old_state, 'in_progress', x.attempt, p_owner
+    INSERT INTO tasker.workflow_step_transitions
+      (task_id, step_id, step_name, from_state, to_state, attempt, actor, task_transition_id, task_from, task_to)
+    SELECT x.task_id, x.id, x.name, x.old_state, 'in_progress', x.attempt, p_owner,
+           CASE WHEN x.i = ANY (v_firsts) THEN v_task_ids[array_position(v_started, x.task_id)] END,
+           CASE WHEN x.i = ANY (v_firsts) THEN 'pending' END, CASE WHEN x.i = ANY (v_firsts) THEN 'in_progress' END
       FROM unnest(v_tasks, v_ids, v_names, v_old, v_attempts) WITH ORDINALITY x(task_id, id, name, old_state, attempt, i)
      ORDER BY x.i
-    RETURNING id, created_at
+    RETURNING id, created_at, task_id, task_transition_id
   )
-  SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id) INTO v_start_ids, v_start_at FROM logged l;
+  SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id),
+         array_agg(l.created_at ORDER BY l.task_id) FILTER (WHERE l.task_transition_id IS NOT NULL)
+    INTO v_start_ids, v_start_at, v_task_at FROM logged l;
 
   -- Each attempt's start joins its rate window (the last `lim` starts of each key) as the audit
   -- trail dates it: after the claim took its place in the window, and after the step's started_at,
@@ -1145,6 +1207,10 @@ DECLARE
   v_new text;
   v_ready boolean;
   v_map_step bigint;      -- the map step, when this step is one of its instances
+  v_duration int;
+  v_step_tid bigint;      -- when the step completes the task: the two transitions' ids and their time
+  v_task_tid bigint;
+  v_at timestamptz;
 BEGIN
   -- The task first (every path locks the task before its steps); the worker that ran the attempt
   -- is the actor of its outcome in the audit trail.
@@ -1173,10 +1239,30 @@ BEGIN
     RETURN QUERY SELECT * FROM tasker._task_moved(t, 'in_progress', v_owner, NULL);
     t.state := 'in_progress';
   END IF;
-  RETURN QUERY SELECT * FROM tasker._step_moved(t, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, NULL, NULL, NULL,
-                                                        (extract(epoch FROM clock_timestamp() - v_started) * 1000)::int);
-  IF v_new <> t.state THEN
-    RETURN QUERY SELECT * FROM tasker._task_moved(t, v_new, NULL, NULL);
+  v_duration := (extract(epoch FROM clock_timestamp() - v_started) * 1000)::int;
+  IF v_new = 'complete' AND t.state <> 'complete' THEN
+    -- The task's completion is stored in the step's transition (see the transitions view), with the
+    -- id that follows the step's.
+    v_step_tid := nextval('tasker.transition_seq');
+    v_task_tid := nextval('tasker.transition_seq');
+    INSERT INTO tasker.workflow_step_transitions
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, task_transition_id, task_from, task_to)
+    VALUES (v_step_tid, t.id, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, v_duration, v_task_tid, t.state, 'complete')
+    RETURNING created_at INTO v_at;
+    RETURN QUERY
+    SELECT 'step'::text, v_step_tid, t.id, t.name, t.namespace, t.version, p_id, v_name, 'in_progress'::text, 'complete'::text,
+           v_attempt, v_owner, NULL::text, NULL::jsonb, NULL::timestamptz, v_duration, v_at, t.created_at, t.trace_context
+    UNION ALL
+    SELECT 'task'::text, v_task_tid, t.id, t.name, t.namespace, t.version, NULL::bigint, NULL::text, t.state, 'complete'::text,
+           NULL::int, NULL::text, NULL::text, NULL::jsonb, NULL::timestamptz, NULL::int, v_at, t.created_at, t.trace_context
+     ORDER BY 2;
+    IF t.parent_step_id IS NOT NULL THEN PERFORM tasker._child_settled(ARRAY[t.parent_step_id]); END IF;
+  ELSE
+    RETURN QUERY SELECT * FROM tasker._step_moved(t, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, NULL, NULL, NULL,
+                                                          v_duration);
+    IF v_new <> t.state THEN
+      RETURN QUERY SELECT * FROM tasker._task_moved(t, v_new, NULL, NULL);
+    END IF;
   END IF;
 
   SELECT p.ready INTO v_ready FROM tasker._parents_done(ARRAY[p_id], false) p;
@@ -1216,6 +1302,9 @@ DECLARE
   v_t_actor text[];
   v_t_parent bigint[];    -- the step of a parent task that waits for it, if any
   v_parents bigint[];
+  v_completed bigint[];   -- the tasks this batch completed, in id order, and the states they left
+  v_completed_from text[];
+  v_row_ids bigint[];     -- when there are some: the steps' transition ids, then those tasks'
   r record;
 BEGIN
   SELECT array_agg(l.id ORDER BY l.id) INTO v_tasks
@@ -1279,31 +1368,42 @@ BEGIN
       v_t_actor);
   END IF;
 
+  -- A task completed here has its completion stored in the transition of its last step completed
+  -- here (see the transitions view), with an id of its own drawn after every step's: the steps'
+  -- completions, then the tasks'.
+  IF 'complete' = ANY (v_t_new) THEN
+    SELECT array_agg(x.id ORDER BY x.i), array_agg(CASE WHEN x.old_state = 'pending' THEN 'in_progress' ELSE x.old_state END ORDER BY x.i)
+      INTO v_completed, v_completed_from
+      FROM unnest(v_t_ids, v_t_old, v_t_new) WITH ORDINALITY x(id, old_state, new_state, i)
+     WHERE x.new_state = 'complete' AND x.old_state <> 'complete';
+    IF v_completed IS NOT NULL THEN
+      v_row_ids := ARRAY(SELECT nextval('tasker.transition_seq') FROM generate_series(1, cardinality(v_done) + cardinality(v_completed)) g ORDER BY g);
+    END IF;
+  END IF;
   RETURN QUERY
   WITH logged AS (
-    INSERT INTO tasker.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms)
-    SELECT x.task_id, x.step_id, x.name, 'in_progress', 'complete', x.attempt, x.actor, x.duration
+    INSERT INTO tasker.workflow_step_transitions
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, task_transition_id, task_from, task_to)
+    SELECT coalesce(v_row_ids[x.i], nextval('tasker.transition_seq')), x.task_id, x.step_id, x.name, 'in_progress', 'complete',
+           x.attempt, x.actor, x.duration, v_row_ids[cardinality(v_done) + c.k],
+           v_completed_from[c.k], CASE WHEN c.k IS NOT NULL THEN 'complete' END
       FROM unnest(v_task_of, v_done, v_names, v_attempts, v_owners, v_durations) WITH ORDINALITY x(task_id, step_id, name, attempt, actor, duration, i)
+     CROSS JOIN LATERAL (SELECT CASE WHEN (x.i = cardinality(v_done) OR v_task_of[x.i + 1] <> x.task_id) AND x.task_id = ANY (v_completed)
+                                     THEN array_position(v_completed, x.task_id) END AS k) c
      ORDER BY x.i
-    RETURNING id, task_id, step_id, step_name, attempt, actor, duration_ms, created_at
+    RETURNING id, task_id, step_id, step_name, attempt, actor, duration_ms, created_at, task_transition_id, task_from
   )
-  SELECT 'step'::text, l.id, l.task_id, NULL::text, NULL::text, NULL::text, l.step_id, l.step_name, 'in_progress'::text, 'complete'::text,
-         l.attempt, l.actor, NULL::text, NULL::jsonb, NULL::timestamptz, l.duration_ms, l.created_at, NULL::timestamptz, NULL::jsonb
-    FROM logged l ORDER BY l.id;
+  SELECT e.* FROM (
+    SELECT 'step'::text, l.id, l.task_id, NULL::text, NULL::text, NULL::text, l.step_id, l.step_name, 'in_progress'::text, 'complete'::text,
+           l.attempt, l.actor, NULL::text, NULL::jsonb, NULL::timestamptz, l.duration_ms, l.created_at, NULL::timestamptz, NULL::jsonb
+      FROM logged l
+    UNION ALL
+    SELECT 'task'::text, l.task_transition_id, l.task_id, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::text, l.task_from,
+           'complete'::text, NULL::int, NULL::text, NULL::text, NULL::jsonb, NULL::timestamptz, NULL::int, l.created_at, NULL::timestamptz, NULL::jsonb
+      FROM logged l WHERE l.task_transition_id IS NOT NULL
+  ) e ORDER BY 2;
 
-  IF 'complete' = ANY (v_t_new) THEN
-    RETURN QUERY
-    WITH logged AS (
-      INSERT INTO tasker.task_transitions (task_id, from_state, to_state)
-      SELECT x.id, CASE WHEN x.old_state = 'pending' THEN 'in_progress' ELSE x.old_state END, 'complete'
-        FROM unnest(v_t_ids, v_t_old, v_t_new) WITH ORDINALITY x(id, old_state, new_state, i)
-       WHERE x.new_state = 'complete' AND x.old_state <> 'complete'
-       ORDER BY x.i
-      RETURNING id, task_id, from_state, created_at
-    )
-    SELECT 'task'::text, l.id, l.task_id, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::text, l.from_state, 'complete'::text,
-           NULL::int, NULL::text, NULL::text, NULL::jsonb, NULL::timestamptz, NULL::int, l.created_at, NULL::timestamptz, NULL::jsonb
-      FROM logged l ORDER BY l.id;
+  IF v_completed IS NOT NULL THEN
     -- Children that completed hand the wait back to their parents' steps.
     v_parents := ARRAY(SELECT x.parent FROM unnest(v_t_old, v_t_new, v_t_parent) x(old_state, new_state, parent)
                         WHERE x.new_state = 'complete' AND x.old_state <> 'complete' AND x.parent IS NOT NULL);

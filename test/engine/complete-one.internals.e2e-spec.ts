@@ -195,6 +195,101 @@ describe('complete_one and complete_steps', () => {
   });
 
   /**
+   * A task's start by its first claim and its completion by its last success are stored in the
+   * rows of the step transitions that caused them, with ids of their own: the trail (getAuditTrail,
+   * the transitions view) and the events must be what they were when each move had its own row.
+   */
+  describe('task moves stored with the step transitions that caused them', () => {
+    const trail = async (id: string) =>
+      (await api.tasker.getAuditTrail(id)).map((e) => [e.stepName ?? '-', `${e.from}→${e.to}`, e.actor === OWNER ? 'owner' : String(e.actor ?? null)].join(' '));
+    const rowsOf = async (id: string) =>
+      (
+        await client.query(
+          `SELECT (SELECT count(*) FROM ${s}.task_transitions WHERE task_id = $1)::int AS task_rows,
+                  (SELECT count(*) FROM ${s}.workflow_step_transitions WHERE task_id = $1)::int AS step_rows`,
+          [id],
+        )
+      ).rows[0];
+    /** Claims up to `limit` ready steps of the tasks' types, in claim order, and only those tasks'. */
+    const claimAll = async (ids: string[], limit: number) => {
+      const rows = (
+        await client.query<Claimed & { task_id: string; task_start_id: string | null; start_id: string }>(
+          `SELECT (c.claim).step_id::text, (c.claim).step_name, (c.claim).lease_token, (c.claim).task_id::text,
+                  (c.claim).task_start_id::text, (c.claim).start_id::text
+             FROM ${s}.claim_steps($1, ARRAY(SELECT DISTINCT named_task_id FROM ${s}.tasks WHERE id = ANY ($2::bigint[])), $3, 30000, 0, 10000) c
+            WHERE NOT (c.claim IS NULL)`,
+          [OWNER, ids, limit],
+        )
+      ).rows;
+      expect(rows.every((r) => ids.includes(r.task_id))).toBe(true);
+      return rows;
+    };
+    const completeBatch = async (claimed: Claimed[]) =>
+      (
+        await client.query(`SELECT * FROM ${s}.complete_steps($1::bigint[], $2::uuid[], ARRAY(SELECT '{"ok":true}'::jsonb FROM unnest($1::bigint[])))`, [
+          claimed.map((c) => c.step_id),
+          claimed.map((c) => c.lease_token),
+        ])
+      ).rows as { kind: string; transition_id: string; task_id: string; step_name: string | null; to_state: string }[];
+    const viewIds = async (ids: string[]) =>
+      (await client.query(`SELECT kind, id::text, task_id::text, step_name, to_state FROM ${s}.transitions WHERE task_id = ANY ($1::bigint[]) ORDER BY id`, [ids])).rows;
+
+    it('claims and completes two tasks in batches: each trail is whole, in order, and the events carry the stored ids', async () => {
+      const ids = [await create('pair'), await create('pair')];
+      const firsts = await claimAll(ids, 4);
+      expect(firsts.map((c) => c.step_name)).toEqual(['a', 'a']);
+      // Each claim row names its task's start, whose id precedes its attempt's.
+      for (const c of firsts) expect(BigInt(c.task_start_id!)).toBeLessThan(BigInt(c.start_id));
+      await completeBatch(firsts);
+      const seconds = await claimAll(ids, 4);
+      const events = await completeBatch(seconds);
+      expect(events.map((e) => `${e.kind} ${e.step_name ?? '-'} ${e.to_state}`)).toEqual(['step b complete', 'step b complete', 'task - complete', 'task - complete']);
+      // The events' ids are the trail's, in the same order.
+      const stored = await viewIds(ids);
+      expect(events.map((e) => e.transition_id)).toEqual(stored.slice(-4).map((r) => r.id));
+      for (const id of ids) {
+        expect(await trail(id)).toEqual([
+          '- null→pending null',
+          '- pending→in_progress owner',
+          'a pending→in_progress owner',
+          'a in_progress→complete owner',
+          'b pending→in_progress owner',
+          'b in_progress→complete owner',
+          '- in_progress→complete null',
+        ]);
+        // Creation is the task's only row of its own; each attempt writes its two step rows.
+        expect(await rowsOf(id)).toEqual({ task_rows: 1, step_rows: 4 });
+        expect((await api.tasker.getTask(id)).state).toBe('complete');
+      }
+    });
+
+    it('a claim of two steps of one task stores its start once; a single success completes it', async () => {
+      const id = await create('join');
+      const both = await claimAll([id], 2);
+      expect(both.map((c) => c.step_name).sort()).toEqual(['a', 'b']);
+      expect(both[0].task_start_id).not.toBeNull();
+      expect(both[1].task_start_id).toBe(both[0].task_start_id);
+      await completeBatch(both);
+      const [c] = await claimAll([id], 1);
+      expect(await complete('one', c)).toEqual(['step c in_progress→complete owner', 'task - in_progress→complete null']);
+      const first = both[0].step_name;
+      const second = both[1].step_name;
+      expect(await trail(id)).toEqual([
+        '- null→pending null',
+        '- pending→in_progress owner',
+        `${first} pending→in_progress owner`,
+        `${second} pending→in_progress owner`,
+        'a in_progress→complete owner',
+        'b in_progress→complete owner',
+        'c pending→in_progress owner',
+        'c in_progress→complete owner',
+        '- in_progress→complete null',
+      ]);
+      expect(await rowsOf(id)).toEqual({ task_rows: 1, step_rows: 6 });
+    });
+  });
+
+  /**
    * The worker stores a single success and claims in one statement; it then wakes the other
    * workers only when a dependent is ready and it did not claim it (a chain's hand-offs used to
    * wake every listening worker for nothing). A marker NOTIFY sent after the statement commits

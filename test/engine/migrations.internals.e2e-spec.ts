@@ -11,7 +11,7 @@ import { databaseUrl, dropSchema, uniqueSchema, withClient } from '../support/da
  * many processes booting at once.
  */
 describe('migrations and function bodies', () => {
-  const ALL = ['TaskerBaseline1764900000000', 'TaskerDynamicSteps1765000000000', 'TaskerSchedules1765100000000', 'TaskerFlowControl1765200000000', 'TaskerOperations1765300000000', 'TaskerLeanWrites1765500000000', 'TaskerCompactClaims1765600000000', functionsMigrationName()];
+  const ALL = ['TaskerBaseline1764900000000', 'TaskerDynamicSteps1765000000000', 'TaskerSchedules1765100000000', 'TaskerFlowControl1765200000000', 'TaskerOperations1765300000000', 'TaskerLeanWrites1765500000000', 'TaskerCompactClaims1765600000000', 'TaskerFoldedTaskMoves1765700000000', functionsMigrationName()];
   const schemas: string[] = [];
   let dataSource: DataSource;
   const fresh = () => {
@@ -35,7 +35,7 @@ describe('migrations and function bodies', () => {
   it('applies the DDL migrations, then the functions migration named after the function files; a second run applies nothing', async () => {
     const s = fresh();
     expect(await runTaskerMigrations(dataSource, s)).toEqual(ALL);
-    expect(functionsMigrationName()).toMatch(/^TaskerFunctions_[0-9a-f]{12}_1765600000001$/);
+    expect(functionsMigrationName()).toMatch(/^TaskerFunctions_[0-9a-f]{12}_1765700000001$/);
     expect(await runTaskerMigrations(dataSource, s)).toEqual([]);
     expect(await pendingTaskerMigrations(dataSource, s)).toEqual([]);
     expect(await body(s, '_wake(text)')).toContain(`'tasker:${s}'`);

@@ -38,13 +38,23 @@ describe('taskerEntities', () => {
     ]);
     expect(await ds.getRepository(e.WorkflowStepEdge).countBy({ taskId: created.id })).toBe(3);
 
-    const history = await ds.getRepository(e.TaskTransition).find({ where: { taskId: created.id }, order: { id: 'ASC' } });
+    // The whole trail through the view; the task's start and completion are stored in the rows of
+    // the step transitions that caused them.
+    const history = await ds.getRepository(e.Transition).find({ where: { taskId: created.id, kind: 'task' }, order: { id: 'ASC' } });
     expect(history.map((h) => [h.fromState, h.toState])).toEqual([
       [null, 'pending'],
       ['pending', 'in_progress'],
       ['in_progress', 'complete'],
     ]);
-    expect(await ds.getRepository(e.StepTransition).countBy({ taskId: created.id })).toBe(8);
+    expect(await ds.getRepository(e.Transition).countBy({ taskId: created.id })).toBe(11);
+    const own = await ds.getRepository(e.TaskTransition).find({ where: { taskId: created.id } });
+    expect(own.map((h) => [h.fromState, h.toState])).toEqual([[null, 'pending']]);
+    const steps1 = await ds.getRepository(e.StepTransition).find({ where: { taskId: created.id }, order: { id: 'ASC' } });
+    expect(steps1).toHaveLength(8);
+    expect(steps1.filter((r) => r.taskTo !== null).map((r) => [r.stepName, r.toState, r.taskFrom, r.taskTo])).toEqual([
+      ['step_1', 'in_progress', 'pending', 'in_progress'],
+      ['step_4', 'complete', 'in_progress', 'complete'],
+    ]);
 
     const type = await ds.getRepository(e.NamedTask).findOneByOrFail({ name: 'linear' });
     expect(type.version).toBe('1.0.0');
@@ -66,10 +76,11 @@ describe('taskerEntities', () => {
       expect(await ds.getRepository(e.WorkflowStepEdge).countBy({ taskId: gone })).toBe(0);
       expect(await ds.getRepository(e.TaskTransition).countBy({ taskId: gone })).toBe(0);
       expect(await ds.getRepository(e.StepTransition).countBy({ taskId: gone })).toBe(0);
+      expect(await ds.getRepository(e.Transition).countBy({ taskId: gone })).toBe(0);
     }
     expect(await ds.getRepository(e.WorkflowStep).countBy({ taskId: kept.id })).toBe(4);
     expect(await ds.getRepository(e.WorkflowStepEdge).countBy({ taskId: kept.id })).toBe(3);
-    expect(await ds.getRepository(e.TaskTransition).countBy({ taskId: kept.id })).toBe(3);
+    expect(await ds.getRepository(e.Transition).countBy({ taskId: kept.id })).toBe(11);
     expect(await ds.getRepository(e.StepTransition).countBy({ taskId: kept.id })).toBe(8);
     expect((await t.tasker.getTask(kept.id)).state).toBe('complete');
   });

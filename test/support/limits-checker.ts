@@ -209,11 +209,8 @@ export interface Queryable {
 export async function readTransitions(db: Queryable, schema: string): Promise<Transition[]> {
   const s = `"${schema}"`;
   const { rows } = await db.query(`
-    SELECT id, task_id::text, NULL::text AS step, from_state, to_state, NULL::int AS attempt, (extract(epoch FROM created_at) * 1000)::float8 AS at
-      FROM ${s}.task_transitions
-    UNION ALL
-    SELECT id, task_id::text, step_name, from_state, to_state, attempt, (extract(epoch FROM created_at) * 1000)::float8
-      FROM ${s}.workflow_step_transitions
+    SELECT id, task_id::text, step_name AS step, from_state, to_state, attempt, (extract(epoch FROM created_at) * 1000)::float8 AS at
+      FROM ${s}.transitions
      ORDER BY 1`);
   return rows.map((r: any) => ({
     taskId: r.task_id,

@@ -61,6 +61,6 @@ export type { BackoffOptions } from './interfaces/backoff-options.interface';
 export { STATES } from './state/states';
 export { taskerMigrations } from './persistence/migrations';
 export { taskerEntities } from './persistence/entities';
-export type { TaskerTaskRecord, TaskerStepRecord, TaskerTransitionRecord, TaskerStepTransitionRecord } from './persistence/entities';
+export type { TaskerTaskRecord, TaskerStepRecord, TaskerTransitionRecord, TaskerStepTransitionRecord, TaskerAuditRecord } from './persistence/entities';
 export { httpStep } from './http/http-step';
 export type { HttpStepInit, HttpStepResponse } from './http/http-step';

@@ -101,11 +101,8 @@ export async function readHistory(databaseUrl: string, schema: string): Promise<
       edges: await q(`SELECT e.task_id::text, p.name AS parent, ch.name AS child FROM ${s}.workflow_step_edges e
                         JOIN ${s}.workflow_steps p ON p.id = e.from_step_id JOIN ${s}.workflow_steps ch ON ch.id = e.to_step_id`),
       transitions: await q<Transition>(`
-        SELECT id, task_id::text, NULL AS step_name, from_state, to_state, NULL::int AS attempt, actor, NULL::jsonb AS error, created_at AS at
-          FROM ${s}.task_transitions
-        UNION ALL
-        SELECT id, task_id::text, step_name, from_state, to_state, attempt, actor, error, created_at
-          FROM ${s}.workflow_step_transitions
+        SELECT id, task_id::text, step_name, from_state, to_state, attempt, actor, error, created_at AS at
+          FROM ${s}.transitions
          ORDER BY 1`),
       executions: await q<Execution>(`SELECT id::text, task_id::text, step, attempt, worker, seen, result, started_at, ended_at
                                         FROM ${s}.fault_executions ORDER BY id`),

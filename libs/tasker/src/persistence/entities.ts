@@ -64,6 +64,12 @@ export interface TaskerStepRecord {
   updatedAt: Date;
 }
 
+/**
+ * A row of `task_transitions`. A task's start by its first claim and its completion by its last
+ * step's success are not rows here: they are stored in that step's transition
+ * (`TaskerStepTransitionRecord.taskTo`). The `Transition` entity (the `transitions` view) reads the
+ * whole trail.
+ */
 export interface TaskerTransitionRecord {
   id: string;
   taskId: string;
@@ -81,6 +87,28 @@ export interface TaskerStepTransitionRecord extends TaskerTransitionRecord {
   error: Record<string, unknown> | null;
   nextRetryAt: Date | null;
   durationMs: number | null;
+  /** The task's move this step's transition caused, when there was one: its own transition id, from, to. */
+  taskTransitionId: string | null;
+  taskFrom: string | null;
+  taskTo: string | null;
+}
+
+/** A row of the `transitions` view: one transition of the audit trail, a task's (`kind` 'task') or a step's. */
+export interface TaskerAuditRecord {
+  kind: 'task' | 'step';
+  id: string;
+  taskId: string;
+  stepId: string | null;
+  stepName: string | null;
+  fromState: string | null;
+  toState: string;
+  attempt: number | null;
+  actor: string | null;
+  reason: string | null;
+  error: Record<string, unknown> | null;
+  nextRetryAt: Date | null;
+  durationMs: number | null;
+  createdAt: Date;
 }
 
 /** Entity schemas for every Tasker table in `schema`; names are prefixed `Tasker` to stay clear of yours. */
@@ -231,7 +259,33 @@ export function taskerEntities(schema = 'tasker') {
       error: nullable('jsonb'),
       nextRetryAt: at('next_retry_at', true),
       durationMs: nullable('int', 'duration_ms'),
+      taskTransitionId: nullable('bigint', 'task_transition_id'),
+      taskFrom: nullable('text', 'task_from'),
+      taskTo: nullable('text', 'task_to'),
     },
   });
-  return { Namespace, NamedTask, NamedStep, NamedStepEdge, Task, WorkflowStep, WorkflowStepEdge, TaskTransition, StepTransition };
+  // The whole trail, task and step transitions, whichever table row holds them (read-only).
+  const Transition = new EntitySchema<TaskerAuditRecord>({
+    name: 'TaskerTransition',
+    tableName: 'transitions',
+    schema,
+    type: 'view',
+    columns: {
+      kind: col('text'),
+      id: col('bigint', { primary: true }),
+      taskId: col('bigint', { name: 'task_id' }),
+      stepId: nullable('bigint', 'step_id'),
+      stepName: nullable('text', 'step_name'),
+      fromState: nullable('text', 'from_state'),
+      toState: col('text', { name: 'to_state' }),
+      attempt: nullable('int'),
+      actor: nullable('text'),
+      reason: nullable('text'),
+      error: nullable('jsonb'),
+      nextRetryAt: at('next_retry_at', true),
+      durationMs: nullable('int', 'duration_ms'),
+      createdAt: at('created_at'),
+    },
+  });
+  return { Namespace, NamedTask, NamedStep, NamedStepEdge, Task, WorkflowStep, WorkflowStepEdge, TaskTransition, StepTransition, Transition };
 }

@@ -285,16 +285,11 @@ export class StepRepository {
          UNION SELECT c.id FROM ${s}.tasks c WHERE c.parent_task_id IN (SELECT task_id FROM m)
          UNION SELECT w.task_id FROM ${s}.workflow_steps w WHERE w.state = 'in_progress' AND w.lease_owner = $1
        ), ev AS (
-         SELECT st.xmin::text AS xid, ROW('step', st.id, st.task_id, t.name, t.namespace, t.version, st.step_id, st.step_name, st.from_state,
-                    st.to_state, st.attempt, st.actor, st.reason, st.error, st.next_retry_at, st.duration_ms, st.created_at, t.created_at,
+         SELECT tr.xid, ROW(tr.kind, tr.id, tr.task_id, t.name, t.namespace, t.version, tr.step_id, tr.step_name, tr.from_state,
+                    tr.to_state, tr.attempt, tr.actor, tr.reason, tr.error, tr.next_retry_at, tr.duration_ms, tr.created_at, t.created_at,
                     t.trace_context)::${s}.transition_event AS e
-           FROM near n JOIN ${s}.workflow_step_transitions st ON st.task_id = n.id JOIN ${s}.tasks t ON t.id = st.task_id
-          WHERE st.id > (SELECT min(after_id) FROM x) AND st.xmin::text IN (SELECT xid FROM x)
-         UNION ALL
-         SELECT tt.xmin::text, ROW('task', tt.id, tt.task_id, t.name, t.namespace, t.version, NULL, NULL, tt.from_state, tt.to_state, NULL,
-                    tt.actor, tt.reason, NULL, NULL, NULL, tt.created_at, t.created_at, t.trace_context)::${s}.transition_event
-           FROM near n JOIN ${s}.task_transitions tt ON tt.task_id = n.id JOIN ${s}.tasks t ON t.id = tt.task_id
-          WHERE tt.id > (SELECT min(after_id) FROM x) AND tt.xmin::text IN (SELECT xid FROM x)
+           FROM near n JOIN ${s}.transitions tr ON tr.task_id = n.id JOIN ${s}.tasks t ON t.id = tr.task_id
+          WHERE tr.id > (SELECT min(after_id) FROM x) AND tr.xid IN (SELECT xid FROM x)
        )
        SELECT xid, ${transitionJson('(ev.e)')} AS row FROM ev ORDER BY (ev.e).transition_id`,
       [owner, JSON.stringify(marks.map((m) => ({ step_id: m.stepId, task_id: m.taskId, attempt: m.attempt ?? null, after_id: m.afterId, claimed: m.claimed })))],

@@ -101,14 +101,10 @@ export class TaskRepository {
   }
 
   auditTrail(taskId: string): Promise<AuditRow[]> {
-    // Both transition tables share one sequence: ordering by id is the order things happened.
+    // Every transition shares one sequence: ordering by id is the order things happened.
     return this.db.read<AuditRow>(
-      `SELECT id, task_id, NULL::text AS step_name, from_state, to_state, NULL::int AS attempt, actor, reason,
-              NULL::jsonb AS error, created_at
-         FROM ${this.db.s}.task_transitions WHERE task_id = $1
-       UNION ALL
-       SELECT id, task_id, step_name, from_state, to_state, attempt, actor, reason, error, created_at
-         FROM ${this.db.s}.workflow_step_transitions WHERE task_id = $1
+      `SELECT id, task_id, step_name, from_state, to_state, attempt, actor, reason, error, created_at
+         FROM ${this.db.s}.transitions WHERE task_id = $1
         ORDER BY id`,
       [taskId],
     );

@@ -4,7 +4,8 @@
 -- held back by a rate limit may start, or, when it claims nothing, when the first step of these
 -- types becomes ready. A claim row also says what its start recorded in the audit
 -- trail: the attempt's transition (start_id, start_from, start_at) and, when this claim started the
--- task, the task's (task_start_id, task_start_at, on every row of that task). The worker builds the
+-- task, the task's (task_start_id, task_start_at, on every row of that task; stored in the transition
+-- of the task's first attempt claimed here, see the transitions view). The worker builds the
 -- events from them: an answer row per transition, built as JSON here and parsed there, cost about a
 -- tenth of a plain job's database CPU, and more of the worker's.
 -- A waiting step is ready when its wait can end (its time came, its child task settled): it is
@@ -39,6 +40,7 @@ DECLARE
   v_started bigint[];     -- those of them this claim started, and their transitions' ids and times
   v_task_ids bigint[];
   v_task_at timestamptz[];
+  v_firsts bigint[];      -- the positions of their first attempts in the claim, whose transitions carry their starts
   v_rated boolean;        -- some of them count against a rate limit
   v_start_ids bigint[];   -- the attempts' transitions, in claim order: ids and times
   v_start_at timestamptz[];
@@ -99,24 +101,26 @@ BEGIN
     )
     SELECT array_agg(s.id ORDER BY s.id) INTO v_started FROM started s;
     IF v_started IS NOT NULL THEN
-      -- (ids drawn in v_started's order, so both arrays below follow it)
-      WITH logged AS (
-        INSERT INTO :TASKER_SCHEMA.task_transitions (task_id, from_state, to_state, actor)
-        SELECT x.id, 'pending', 'in_progress', p_owner FROM unnest(v_started) WITH ORDINALITY x(id, i) ORDER BY x.i
-        RETURNING id, created_at
-      )
-      SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id) INTO v_task_ids, v_task_at FROM logged l;
+      -- A task's start is stored in the transition of its first attempt claimed here (see the
+      -- transitions view), with an id of its own drawn first: it precedes its attempts' starts.
+      v_task_ids := ARRAY(SELECT nextval(':TASKER_SCHEMA.transition_seq') FROM unnest(v_started) WITH ORDINALITY x(id, i) ORDER BY x.i);
+      v_firsts := ARRAY(SELECT min(x.i) FROM unnest(v_tasks) WITH ORDINALITY x(task_id, i) WHERE x.task_id = ANY (v_started) GROUP BY x.task_id);
     END IF;
   END IF;
 
   WITH logged AS (
-    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor)
-    SELECT x.task_id, x.id, x.name, x.old_state, 'in_progress', x.attempt, p_owner
+    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions
+      (task_id, step_id, step_name, from_state, to_state, attempt, actor, task_transition_id, task_from, task_to)
+    SELECT x.task_id, x.id, x.name, x.old_state, 'in_progress', x.attempt, p_owner,
+           CASE WHEN x.i = ANY (v_firsts) THEN v_task_ids[array_position(v_started, x.task_id)] END,
+           CASE WHEN x.i = ANY (v_firsts) THEN 'pending' END, CASE WHEN x.i = ANY (v_firsts) THEN 'in_progress' END
       FROM unnest(v_tasks, v_ids, v_names, v_old, v_attempts) WITH ORDINALITY x(task_id, id, name, old_state, attempt, i)
      ORDER BY x.i
-    RETURNING id, created_at
+    RETURNING id, created_at, task_id, task_transition_id
   )
-  SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id) INTO v_start_ids, v_start_at FROM logged l;
+  SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id),
+         array_agg(l.created_at ORDER BY l.task_id) FILTER (WHERE l.task_transition_id IS NOT NULL)
+    INTO v_start_ids, v_start_at, v_task_at FROM logged l;
 
   -- Each attempt's start joins its rate window (the last `lim` starts of each key) as the audit
   -- trail dates it: after the claim took its place in the window, and after the step's started_at,

@@ -17,6 +17,10 @@ DECLARE
   v_new text;
   v_ready boolean;
   v_map_step bigint;      -- the map step, when this step is one of its instances
+  v_duration int;
+  v_step_tid bigint;      -- when the step completes the task: the two transitions' ids and their time
+  v_task_tid bigint;
+  v_at timestamptz;
 BEGIN
   -- The task first (every path locks the task before its steps); the worker that ran the attempt
   -- is the actor of its outcome in the audit trail.
@@ -45,10 +49,30 @@ BEGIN
     RETURN QUERY SELECT * FROM :TASKER_SCHEMA._task_moved(t, 'in_progress', v_owner, NULL);
     t.state := 'in_progress';
   END IF;
-  RETURN QUERY SELECT * FROM :TASKER_SCHEMA._step_moved(t, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, NULL, NULL, NULL,
-                                                        (extract(epoch FROM clock_timestamp() - v_started) * 1000)::int);
-  IF v_new <> t.state THEN
-    RETURN QUERY SELECT * FROM :TASKER_SCHEMA._task_moved(t, v_new, NULL, NULL);
+  v_duration := (extract(epoch FROM clock_timestamp() - v_started) * 1000)::int;
+  IF v_new = 'complete' AND t.state <> 'complete' THEN
+    -- The task's completion is stored in the step's transition (see the transitions view), with the
+    -- id that follows the step's.
+    v_step_tid := nextval(':TASKER_SCHEMA.transition_seq');
+    v_task_tid := nextval(':TASKER_SCHEMA.transition_seq');
+    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, task_transition_id, task_from, task_to)
+    VALUES (v_step_tid, t.id, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, v_duration, v_task_tid, t.state, 'complete')
+    RETURNING created_at INTO v_at;
+    RETURN QUERY
+    SELECT 'step'::text, v_step_tid, t.id, t.name, t.namespace, t.version, p_id, v_name, 'in_progress'::text, 'complete'::text,
+           v_attempt, v_owner, NULL::text, NULL::jsonb, NULL::timestamptz, v_duration, v_at, t.created_at, t.trace_context
+    UNION ALL
+    SELECT 'task'::text, v_task_tid, t.id, t.name, t.namespace, t.version, NULL::bigint, NULL::text, t.state, 'complete'::text,
+           NULL::int, NULL::text, NULL::text, NULL::jsonb, NULL::timestamptz, NULL::int, v_at, t.created_at, t.trace_context
+     ORDER BY 2;
+    IF t.parent_step_id IS NOT NULL THEN PERFORM :TASKER_SCHEMA._child_settled(ARRAY[t.parent_step_id]); END IF;
+  ELSE
+    RETURN QUERY SELECT * FROM :TASKER_SCHEMA._step_moved(t, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, NULL, NULL, NULL,
+                                                          v_duration);
+    IF v_new <> t.state THEN
+      RETURN QUERY SELECT * FROM :TASKER_SCHEMA._task_moved(t, v_new, NULL, NULL);
+    END IF;
   END IF;
 
   SELECT p.ready INTO v_ready FROM :TASKER_SCHEMA._parents_done(ARRAY[p_id], false) p;

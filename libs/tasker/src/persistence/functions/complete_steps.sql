@@ -32,6 +32,9 @@ DECLARE
   v_t_actor text[];
   v_t_parent bigint[];    -- the step of a parent task that waits for it, if any
   v_parents bigint[];
+  v_completed bigint[];   -- the tasks this batch completed, in id order, and the states they left
+  v_completed_from text[];
+  v_row_ids bigint[];     -- when there are some: the steps' transition ids, then those tasks'
   r record;
 BEGIN
   SELECT array_agg(l.id ORDER BY l.id) INTO v_tasks
@@ -95,31 +98,42 @@ BEGIN
       v_t_actor);
   END IF;
 
+  -- A task completed here has its completion stored in the transition of its last step completed
+  -- here (see the transitions view), with an id of its own drawn after every step's: the steps'
+  -- completions, then the tasks'.
+  IF 'complete' = ANY (v_t_new) THEN
+    SELECT array_agg(x.id ORDER BY x.i), array_agg(CASE WHEN x.old_state = 'pending' THEN 'in_progress' ELSE x.old_state END ORDER BY x.i)
+      INTO v_completed, v_completed_from
+      FROM unnest(v_t_ids, v_t_old, v_t_new) WITH ORDINALITY x(id, old_state, new_state, i)
+     WHERE x.new_state = 'complete' AND x.old_state <> 'complete';
+    IF v_completed IS NOT NULL THEN
+      v_row_ids := ARRAY(SELECT nextval(':TASKER_SCHEMA.transition_seq') FROM generate_series(1, cardinality(v_done) + cardinality(v_completed)) g ORDER BY g);
+    END IF;
+  END IF;
   RETURN QUERY
   WITH logged AS (
-    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions (task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms)
-    SELECT x.task_id, x.step_id, x.name, 'in_progress', 'complete', x.attempt, x.actor, x.duration
+    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, task_transition_id, task_from, task_to)
+    SELECT coalesce(v_row_ids[x.i], nextval(':TASKER_SCHEMA.transition_seq')), x.task_id, x.step_id, x.name, 'in_progress', 'complete',
+           x.attempt, x.actor, x.duration, v_row_ids[cardinality(v_done) + c.k],
+           v_completed_from[c.k], CASE WHEN c.k IS NOT NULL THEN 'complete' END
       FROM unnest(v_task_of, v_done, v_names, v_attempts, v_owners, v_durations) WITH ORDINALITY x(task_id, step_id, name, attempt, actor, duration, i)
+     CROSS JOIN LATERAL (SELECT CASE WHEN (x.i = cardinality(v_done) OR v_task_of[x.i + 1] <> x.task_id) AND x.task_id = ANY (v_completed)
+                                     THEN array_position(v_completed, x.task_id) END AS k) c
      ORDER BY x.i
-    RETURNING id, task_id, step_id, step_name, attempt, actor, duration_ms, created_at
+    RETURNING id, task_id, step_id, step_name, attempt, actor, duration_ms, created_at, task_transition_id, task_from
   )
-  SELECT 'step'::text, l.id, l.task_id, NULL::text, NULL::text, NULL::text, l.step_id, l.step_name, 'in_progress'::text, 'complete'::text,
-         l.attempt, l.actor, NULL::text, NULL::jsonb, NULL::timestamptz, l.duration_ms, l.created_at, NULL::timestamptz, NULL::jsonb
-    FROM logged l ORDER BY l.id;
+  SELECT e.* FROM (
+    SELECT 'step'::text, l.id, l.task_id, NULL::text, NULL::text, NULL::text, l.step_id, l.step_name, 'in_progress'::text, 'complete'::text,
+           l.attempt, l.actor, NULL::text, NULL::jsonb, NULL::timestamptz, l.duration_ms, l.created_at, NULL::timestamptz, NULL::jsonb
+      FROM logged l
+    UNION ALL
+    SELECT 'task'::text, l.task_transition_id, l.task_id, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::text, l.task_from,
+           'complete'::text, NULL::int, NULL::text, NULL::text, NULL::jsonb, NULL::timestamptz, NULL::int, l.created_at, NULL::timestamptz, NULL::jsonb
+      FROM logged l WHERE l.task_transition_id IS NOT NULL
+  ) e ORDER BY 2;
 
-  IF 'complete' = ANY (v_t_new) THEN
-    RETURN QUERY
-    WITH logged AS (
-      INSERT INTO :TASKER_SCHEMA.task_transitions (task_id, from_state, to_state)
-      SELECT x.id, CASE WHEN x.old_state = 'pending' THEN 'in_progress' ELSE x.old_state END, 'complete'
-        FROM unnest(v_t_ids, v_t_old, v_t_new) WITH ORDINALITY x(id, old_state, new_state, i)
-       WHERE x.new_state = 'complete' AND x.old_state <> 'complete'
-       ORDER BY x.i
-      RETURNING id, task_id, from_state, created_at
-    )
-    SELECT 'task'::text, l.id, l.task_id, NULL::text, NULL::text, NULL::text, NULL::bigint, NULL::text, l.from_state, 'complete'::text,
-           NULL::int, NULL::text, NULL::text, NULL::jsonb, NULL::timestamptz, NULL::int, l.created_at, NULL::timestamptz, NULL::jsonb
-      FROM logged l ORDER BY l.id;
+  IF v_completed IS NOT NULL THEN
     -- Children that completed hand the wait back to their parents' steps.
     v_parents := ARRAY(SELECT x.parent FROM unnest(v_t_old, v_t_new, v_t_parent) x(old_state, new_state, parent)
                         WHERE x.new_state = 'complete' AND x.old_state <> 'complete' AND x.parent IS NOT NULL);

@@ -79,6 +79,14 @@ const DDL: { timestamp: number; name: string; file: string; down: string }[] = [
       ALTER TYPE :TASKER_SCHEMA.claimed_step DROP ATTRIBUTE start_id, DROP ATTRIBUTE start_from, DROP ATTRIBUTE start_at,
         DROP ATTRIBUTE task_start_id, DROP ATTRIBUTE task_start_at, DROP ATTRIBUTE task_created_at;`,
   },
+  {
+    timestamp: 1765700000000,
+    name: 'TaskerFoldedTaskMoves',
+    file: '1765700000000-folded-task-moves.sql',
+    // The folded moves go with their columns: only for a schema whose trail may lose them.
+    down: `DROP VIEW :TASKER_SCHEMA.transitions;
+      ALTER TABLE :TASKER_SCHEMA.workflow_step_transitions DROP COLUMN task_transition_id, DROP COLUMN task_from, DROP COLUMN task_to;`,
+  },
 ];
 
 /** The functions migration of this version: it sorts after every DDL migration. */

@@ -1132,25 +1132,33 @@ BEGIN
     SELECT array_agg(s.id ORDER BY s.id) INTO v_started FROM started s;
     IF v_started IS NOT NULL THEN
       -- A task's start is stored in the transition of its first attempt claimed here (see the
-      -- transitions view), with an id of its own drawn first: it precedes its attempts' starts.
-      v_task_ids := ARRAY(SELECT nextval('tasker.transition_seq') FROM unnest(v_started) WITH ORDINALITY x(id, i) ORDER BY x.i);
+      -- transitions view), with an id of its own.
       v_firsts := ARRAY(SELECT min(x.i) FROM unnest(v_tasks) WITH ORDINALITY x(task_id, i) WHERE x.task_id = ANY (v_started) GROUP BY x.task_id);
     END IF;
   END IF;
 
-  WITH logged AS (
-    INSERT INTO tasker.workflow_step_transitions
-      (task_id, step_id, step_name, from_state, to_state, attempt, actor, task_transition_id, task_from, task_to)
-    SELECT x.task_id, x.id, x.name, x.old_state, 'in_progress', x.attempt, p_owner,
-           CASE WHEN x.i = ANY (v_firsts) THEN v_task_ids[array_position(v_started, x.task_id)] END,
-           CASE WHEN x.i = ANY (v_firsts) THEN 'pending' END, CASE WHEN x.i = ANY (v_firsts) THEN 'in_progress' END
+  -- A row's ids and time are drawn together, the task's start before its attempt's: each
+  -- transition's id and time come from one instant, as a default id and created_at would, so the
+  -- trail's order by id stays its order in time whatever another transaction writes meanwhile.
+  WITH drawn AS (
+    SELECT x.task_id, x.id, x.name, x.old_state, x.attempt, x.i,
+           CASE WHEN x.i = ANY (v_firsts) THEN nextval('tasker.transition_seq') END AS task_tid,
+           nextval('tasker.transition_seq') AS tid, clock_timestamp() AS at
       FROM unnest(v_tasks, v_ids, v_names, v_old, v_attempts) WITH ORDINALITY x(task_id, id, name, old_state, attempt, i)
      ORDER BY x.i
+  ), logged AS (
+    INSERT INTO tasker.workflow_step_transitions
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, created_at, task_transition_id, task_from, task_to)
+    SELECT d.tid, d.task_id, d.id, d.name, d.old_state, 'in_progress', d.attempt, p_owner, d.at, d.task_tid,
+           CASE WHEN d.task_tid IS NOT NULL THEN 'pending' END, CASE WHEN d.task_tid IS NOT NULL THEN 'in_progress' END
+      FROM drawn d
+     ORDER BY d.i
     RETURNING id, created_at, task_id, task_transition_id
   )
   SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id),
+         array_agg(l.task_transition_id ORDER BY l.task_id) FILTER (WHERE l.task_transition_id IS NOT NULL),
          array_agg(l.created_at ORDER BY l.task_id) FILTER (WHERE l.task_transition_id IS NOT NULL)
-    INTO v_start_ids, v_start_at, v_task_at FROM logged l;
+    INTO v_start_ids, v_start_at, v_task_ids, v_task_at FROM logged l;
 
   -- Each attempt's start joins its rate window (the last `lim` starts of each key) as the audit
   -- trail dates it: after the claim took its place in the window, and after the step's started_at,
@@ -1242,13 +1250,12 @@ BEGIN
   v_duration := (extract(epoch FROM clock_timestamp() - v_started) * 1000)::int;
   IF v_new = 'complete' AND t.state <> 'complete' THEN
     -- The task's completion is stored in the step's transition (see the transitions view), with the
-    -- id that follows the step's.
-    v_step_tid := nextval('tasker.transition_seq');
-    v_task_tid := nextval('tasker.transition_seq');
+    -- id that follows the step's; both ids and their time drawn together (see complete_steps).
+    SELECT nextval('tasker.transition_seq'), nextval('tasker.transition_seq'), clock_timestamp()
+      INTO v_step_tid, v_task_tid, v_at;
     INSERT INTO tasker.workflow_step_transitions
-      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, task_transition_id, task_from, task_to)
-    VALUES (v_step_tid, t.id, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, v_duration, v_task_tid, t.state, 'complete')
-    RETURNING created_at INTO v_at;
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, created_at, task_transition_id, task_from, task_to)
+    VALUES (v_step_tid, t.id, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, v_duration, v_at, v_task_tid, t.state, 'complete');
     RETURN QUERY
     SELECT 'step'::text, v_step_tid, t.id, t.name, t.namespace, t.version, p_id, v_name, 'in_progress'::text, 'complete'::text,
            v_attempt, v_owner, NULL::text, NULL::jsonb, NULL::timestamptz, v_duration, v_at, t.created_at, t.trace_context
@@ -1304,7 +1311,6 @@ DECLARE
   v_parents bigint[];
   v_completed bigint[];   -- the tasks this batch completed, in id order, and the states they left
   v_completed_from text[];
-  v_row_ids bigint[];     -- when there are some: the steps' transition ids, then those tasks'
   r record;
 BEGIN
   SELECT array_agg(l.id ORDER BY l.id) INTO v_tasks
@@ -1369,28 +1375,32 @@ BEGIN
   END IF;
 
   -- A task completed here has its completion stored in the transition of its last step completed
-  -- here (see the transitions view), with an id of its own drawn after every step's: the steps'
-  -- completions, then the tasks'.
+  -- here (see the transitions view), with an id of its own. A row's ids and time are drawn
+  -- together, the step's before its task's: each transition's id and time come from one instant,
+  -- as a default id and created_at would, so the trail's order by id stays its order in time
+  -- whatever another transaction writes meanwhile.
   IF 'complete' = ANY (v_t_new) THEN
     SELECT array_agg(x.id ORDER BY x.i), array_agg(CASE WHEN x.old_state = 'pending' THEN 'in_progress' ELSE x.old_state END ORDER BY x.i)
       INTO v_completed, v_completed_from
       FROM unnest(v_t_ids, v_t_old, v_t_new) WITH ORDINALITY x(id, old_state, new_state, i)
      WHERE x.new_state = 'complete' AND x.old_state <> 'complete';
-    IF v_completed IS NOT NULL THEN
-      v_row_ids := ARRAY(SELECT nextval('tasker.transition_seq') FROM generate_series(1, cardinality(v_done) + cardinality(v_completed)) g ORDER BY g);
-    END IF;
   END IF;
   RETURN QUERY
-  WITH logged AS (
-    INSERT INTO tasker.workflow_step_transitions
-      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, task_transition_id, task_from, task_to)
-    SELECT coalesce(v_row_ids[x.i], nextval('tasker.transition_seq')), x.task_id, x.step_id, x.name, 'in_progress', 'complete',
-           x.attempt, x.actor, x.duration, v_row_ids[cardinality(v_done) + c.k],
-           v_completed_from[c.k], CASE WHEN c.k IS NOT NULL THEN 'complete' END
+  WITH drawn AS (
+    SELECT x.task_id, x.step_id, x.name, x.attempt, x.actor, x.duration, x.i, c.k,
+           nextval('tasker.transition_seq') AS tid,
+           CASE WHEN c.k IS NOT NULL THEN nextval('tasker.transition_seq') END AS task_tid, clock_timestamp() AS at
       FROM unnest(v_task_of, v_done, v_names, v_attempts, v_owners, v_durations) WITH ORDINALITY x(task_id, step_id, name, attempt, actor, duration, i)
      CROSS JOIN LATERAL (SELECT CASE WHEN (x.i = cardinality(v_done) OR v_task_of[x.i + 1] <> x.task_id) AND x.task_id = ANY (v_completed)
                                      THEN array_position(v_completed, x.task_id) END AS k) c
      ORDER BY x.i
+  ), logged AS (
+    INSERT INTO tasker.workflow_step_transitions
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, created_at, task_transition_id, task_from, task_to)
+    SELECT d.tid, d.task_id, d.step_id, d.name, 'in_progress', 'complete', d.attempt, d.actor, d.duration, d.at, d.task_tid,
+           v_completed_from[d.k], CASE WHEN d.k IS NOT NULL THEN 'complete' END
+      FROM drawn d
+     ORDER BY d.i
     RETURNING id, task_id, step_id, step_name, attempt, actor, duration_ms, created_at, task_transition_id, task_from
   )
   SELECT e.* FROM (

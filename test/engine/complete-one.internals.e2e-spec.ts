@@ -233,6 +233,13 @@ describe('complete_one and complete_steps', () => {
       ).rows as { kind: string; transition_id: string; task_id: string; step_name: string | null; to_state: string }[];
     const viewIds = async (ids: string[]) =>
       (await client.query(`SELECT kind, id::text, task_id::text, step_name, to_state FROM ${s}.transitions WHERE task_id = ANY ($1::bigint[]) ORDER BY id`, [ids])).rows;
+    /** Transitions dated before one with a smaller id: none, the trail's order by id is its order in time. */
+    const outOfTime = async () =>
+      (
+        await client.query(
+          `SELECT id::text FROM (SELECT id, created_at, lag(created_at) OVER (ORDER BY id) AS before FROM ${s}.transitions) x WHERE created_at < before`,
+        )
+      ).rows;
 
     it('claims and completes two tasks in batches: each trail is whole, in order, and the events carry the stored ids', async () => {
       const ids = [await create('pair'), await create('pair')];
@@ -243,7 +250,9 @@ describe('complete_one and complete_steps', () => {
       await completeBatch(firsts);
       const seconds = await claimAll(ids, 4);
       const events = await completeBatch(seconds);
-      expect(events.map((e) => `${e.kind} ${e.step_name ?? '-'} ${e.to_state}`)).toEqual(['step b complete', 'step b complete', 'task - complete', 'task - complete']);
+      // Each task's completion follows its step's, with an id and time drawn with it.
+      expect(events.map((e) => `${e.kind} ${e.step_name ?? '-'} ${e.to_state}`)).toEqual(['step b complete', 'task - complete', 'step b complete', 'task - complete']);
+      expect(events.map((e) => e.task_id)).toEqual([ids[0], ids[0], ids[1], ids[1]]);
       // The events' ids are the trail's, in the same order.
       const stored = await viewIds(ids);
       expect(events.map((e) => e.transition_id)).toEqual(stored.slice(-4).map((r) => r.id));
@@ -261,6 +270,7 @@ describe('complete_one and complete_steps', () => {
         expect(await rowsOf(id)).toEqual({ task_rows: 1, step_rows: 4 });
         expect((await api.tasker.getTask(id)).state).toBe('complete');
       }
+      expect(await outOfTime()).toEqual([]);
     });
 
     it('a claim of two steps of one task stores its start once; a single success completes it', async () => {
@@ -286,6 +296,7 @@ describe('complete_one and complete_steps', () => {
         '- in_progress→complete null',
       ]);
       expect(await rowsOf(id)).toEqual({ task_rows: 1, step_rows: 6 });
+      expect(await outOfTime()).toEqual([]);
     });
   });
 

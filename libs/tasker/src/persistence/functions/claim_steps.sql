@@ -102,25 +102,33 @@ BEGIN
     SELECT array_agg(s.id ORDER BY s.id) INTO v_started FROM started s;
     IF v_started IS NOT NULL THEN
       -- A task's start is stored in the transition of its first attempt claimed here (see the
-      -- transitions view), with an id of its own drawn first: it precedes its attempts' starts.
-      v_task_ids := ARRAY(SELECT nextval(':TASKER_SCHEMA.transition_seq') FROM unnest(v_started) WITH ORDINALITY x(id, i) ORDER BY x.i);
+      -- transitions view), with an id of its own.
       v_firsts := ARRAY(SELECT min(x.i) FROM unnest(v_tasks) WITH ORDINALITY x(task_id, i) WHERE x.task_id = ANY (v_started) GROUP BY x.task_id);
     END IF;
   END IF;
 
-  WITH logged AS (
-    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions
-      (task_id, step_id, step_name, from_state, to_state, attempt, actor, task_transition_id, task_from, task_to)
-    SELECT x.task_id, x.id, x.name, x.old_state, 'in_progress', x.attempt, p_owner,
-           CASE WHEN x.i = ANY (v_firsts) THEN v_task_ids[array_position(v_started, x.task_id)] END,
-           CASE WHEN x.i = ANY (v_firsts) THEN 'pending' END, CASE WHEN x.i = ANY (v_firsts) THEN 'in_progress' END
+  -- A row's ids and time are drawn together, the task's start before its attempt's: each
+  -- transition's id and time come from one instant, as a default id and created_at would, so the
+  -- trail's order by id stays its order in time whatever another transaction writes meanwhile.
+  WITH drawn AS (
+    SELECT x.task_id, x.id, x.name, x.old_state, x.attempt, x.i,
+           CASE WHEN x.i = ANY (v_firsts) THEN nextval(':TASKER_SCHEMA.transition_seq') END AS task_tid,
+           nextval(':TASKER_SCHEMA.transition_seq') AS tid, clock_timestamp() AS at
       FROM unnest(v_tasks, v_ids, v_names, v_old, v_attempts) WITH ORDINALITY x(task_id, id, name, old_state, attempt, i)
      ORDER BY x.i
+  ), logged AS (
+    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, created_at, task_transition_id, task_from, task_to)
+    SELECT d.tid, d.task_id, d.id, d.name, d.old_state, 'in_progress', d.attempt, p_owner, d.at, d.task_tid,
+           CASE WHEN d.task_tid IS NOT NULL THEN 'pending' END, CASE WHEN d.task_tid IS NOT NULL THEN 'in_progress' END
+      FROM drawn d
+     ORDER BY d.i
     RETURNING id, created_at, task_id, task_transition_id
   )
   SELECT array_agg(l.id ORDER BY l.id), array_agg(l.created_at ORDER BY l.id),
+         array_agg(l.task_transition_id ORDER BY l.task_id) FILTER (WHERE l.task_transition_id IS NOT NULL),
          array_agg(l.created_at ORDER BY l.task_id) FILTER (WHERE l.task_transition_id IS NOT NULL)
-    INTO v_start_ids, v_start_at, v_task_at FROM logged l;
+    INTO v_start_ids, v_start_at, v_task_ids, v_task_at FROM logged l;
 
   -- Each attempt's start joins its rate window (the last `lim` starts of each key) as the audit
   -- trail dates it: after the claim took its place in the window, and after the step's started_at,

@@ -52,13 +52,12 @@ BEGIN
   v_duration := (extract(epoch FROM clock_timestamp() - v_started) * 1000)::int;
   IF v_new = 'complete' AND t.state <> 'complete' THEN
     -- The task's completion is stored in the step's transition (see the transitions view), with the
-    -- id that follows the step's.
-    v_step_tid := nextval(':TASKER_SCHEMA.transition_seq');
-    v_task_tid := nextval(':TASKER_SCHEMA.transition_seq');
+    -- id that follows the step's; both ids and their time drawn together (see complete_steps).
+    SELECT nextval(':TASKER_SCHEMA.transition_seq'), nextval(':TASKER_SCHEMA.transition_seq'), clock_timestamp()
+      INTO v_step_tid, v_task_tid, v_at;
     INSERT INTO :TASKER_SCHEMA.workflow_step_transitions
-      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, task_transition_id, task_from, task_to)
-    VALUES (v_step_tid, t.id, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, v_duration, v_task_tid, t.state, 'complete')
-    RETURNING created_at INTO v_at;
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, created_at, task_transition_id, task_from, task_to)
+    VALUES (v_step_tid, t.id, p_id, v_name, 'in_progress', 'complete', v_attempt, v_owner, v_duration, v_at, v_task_tid, t.state, 'complete');
     RETURN QUERY
     SELECT 'step'::text, v_step_tid, t.id, t.name, t.namespace, t.version, p_id, v_name, 'in_progress'::text, 'complete'::text,
            v_attempt, v_owner, NULL::text, NULL::jsonb, NULL::timestamptz, v_duration, v_at, t.created_at, t.trace_context

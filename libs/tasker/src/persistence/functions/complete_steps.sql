@@ -34,7 +34,6 @@ DECLARE
   v_parents bigint[];
   v_completed bigint[];   -- the tasks this batch completed, in id order, and the states they left
   v_completed_from text[];
-  v_row_ids bigint[];     -- when there are some: the steps' transition ids, then those tasks'
   r record;
 BEGIN
   SELECT array_agg(l.id ORDER BY l.id) INTO v_tasks
@@ -99,28 +98,32 @@ BEGIN
   END IF;
 
   -- A task completed here has its completion stored in the transition of its last step completed
-  -- here (see the transitions view), with an id of its own drawn after every step's: the steps'
-  -- completions, then the tasks'.
+  -- here (see the transitions view), with an id of its own. A row's ids and time are drawn
+  -- together, the step's before its task's: each transition's id and time come from one instant,
+  -- as a default id and created_at would, so the trail's order by id stays its order in time
+  -- whatever another transaction writes meanwhile.
   IF 'complete' = ANY (v_t_new) THEN
     SELECT array_agg(x.id ORDER BY x.i), array_agg(CASE WHEN x.old_state = 'pending' THEN 'in_progress' ELSE x.old_state END ORDER BY x.i)
       INTO v_completed, v_completed_from
       FROM unnest(v_t_ids, v_t_old, v_t_new) WITH ORDINALITY x(id, old_state, new_state, i)
      WHERE x.new_state = 'complete' AND x.old_state <> 'complete';
-    IF v_completed IS NOT NULL THEN
-      v_row_ids := ARRAY(SELECT nextval(':TASKER_SCHEMA.transition_seq') FROM generate_series(1, cardinality(v_done) + cardinality(v_completed)) g ORDER BY g);
-    END IF;
   END IF;
   RETURN QUERY
-  WITH logged AS (
-    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions
-      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, task_transition_id, task_from, task_to)
-    SELECT coalesce(v_row_ids[x.i], nextval(':TASKER_SCHEMA.transition_seq')), x.task_id, x.step_id, x.name, 'in_progress', 'complete',
-           x.attempt, x.actor, x.duration, v_row_ids[cardinality(v_done) + c.k],
-           v_completed_from[c.k], CASE WHEN c.k IS NOT NULL THEN 'complete' END
+  WITH drawn AS (
+    SELECT x.task_id, x.step_id, x.name, x.attempt, x.actor, x.duration, x.i, c.k,
+           nextval(':TASKER_SCHEMA.transition_seq') AS tid,
+           CASE WHEN c.k IS NOT NULL THEN nextval(':TASKER_SCHEMA.transition_seq') END AS task_tid, clock_timestamp() AS at
       FROM unnest(v_task_of, v_done, v_names, v_attempts, v_owners, v_durations) WITH ORDINALITY x(task_id, step_id, name, attempt, actor, duration, i)
      CROSS JOIN LATERAL (SELECT CASE WHEN (x.i = cardinality(v_done) OR v_task_of[x.i + 1] <> x.task_id) AND x.task_id = ANY (v_completed)
                                      THEN array_position(v_completed, x.task_id) END AS k) c
      ORDER BY x.i
+  ), logged AS (
+    INSERT INTO :TASKER_SCHEMA.workflow_step_transitions
+      (id, task_id, step_id, step_name, from_state, to_state, attempt, actor, duration_ms, created_at, task_transition_id, task_from, task_to)
+    SELECT d.tid, d.task_id, d.step_id, d.name, 'in_progress', 'complete', d.attempt, d.actor, d.duration, d.at, d.task_tid,
+           v_completed_from[d.k], CASE WHEN d.k IS NOT NULL THEN 'complete' END
+      FROM drawn d
+     ORDER BY d.i
     RETURNING id, task_id, step_id, step_name, attempt, actor, duration_ms, created_at, task_transition_id, task_from
   )
   SELECT e.* FROM (

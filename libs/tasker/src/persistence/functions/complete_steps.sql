@@ -1,8 +1,9 @@
 -- Stores a worker's successful attempts in one statement (element i: step p_ids[i], fenced by its
 -- lease token p_tokens[i], results p_results[i]) and everything that follows from them in the
 -- same transaction: the tasks' counters and settlement, the dependents one parent closer, the
--- transitions, returned as events in the order they happened (tasks started, steps completed,
--- tasks completed). A step whose token no longer matches lost its lease and was claimed again:
+-- transitions, returned as events in the order they happened (tasks started, then task by task its
+-- steps completed and, when they complete it, the task's completion). A step whose token no longer
+-- matches lost its lease and was claimed again:
 -- its outcome is discarded and it is missing from the answer.
 -- The batch's own steps completed and tasks completed come without their task's name, namespace,
 -- version, creation time and trace context (NULL): the worker has them from its claims, where

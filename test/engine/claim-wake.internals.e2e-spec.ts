@@ -1,8 +1,6 @@
 // Internals: calls claim_steps itself, to read the wake time it answers when it claims nothing.
 import { Step, TaskHandler } from 'nestjs-tasker';
-import { Client } from 'pg';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
-import { startApp, TestApp } from '../support/tasker-app';
+import { engineSchema } from '../support/engine-schema';
 
 @TaskHandler({ name: 'later', namespace: 'wake', version: '1' })
 class Later {
@@ -34,24 +32,11 @@ interface ClaimAnswer {
  * its next poll. Measured before: rate-limited steps lost up to a second per window that way.
  */
 describe('claim_steps: the wake time of a claim that finds nothing', () => {
-  const schema = uniqueSchema('wake');
-  const s = `"${schema}"`;
-  let api: TestApp;
-  let client: Client;
-
-  beforeAll(async () => {
-    api = await startApp(schema, [Later, Metered, Idle], { worker: { enabled: false } });
-    client = new Client({ connectionString: databaseUrl() });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await api?.close();
-    await dropSchema(schema);
-  });
+  const db = engineSchema('wake', [Later, Metered, Idle]);
+  const { s } = db;
 
   async function claim(name: string): Promise<ClaimAnswer[]> {
-    const { rows } = await client.query<ClaimAnswer>(
+    const { rows } = await db.client.query<ClaimAnswer>(
       `SELECT (c.claim).step_id::text AS step_id, c.wake_at::text AS wake_at
          FROM ${s}.claim_steps('worker:wake-test', ARRAY(SELECT id FROM ${s}.named_tasks WHERE name = $1), 10, 30000, 0, 10000) c`,
       [name],
@@ -60,21 +45,21 @@ describe('claim_steps: the wake time of a claim that finds nothing', () => {
   }
 
   const availableAt = async (taskId: string) =>
-    (await client.query<{ at: string }>(`SELECT available_at::text AS at FROM ${s}.workflow_steps WHERE task_id = $1`, [taskId])).rows[0].at;
+    (await db.client.query<{ at: string }>(`SELECT available_at::text AS at FROM ${s}.workflow_steps WHERE task_id = $1`, [taskId])).rows[0].at;
 
   it('answers the run_at of a task not due yet', async () => {
-    const task = await api.tasker.createTask({ namespace: 'wake', name: 'later', runAt: new Date(Date.now() + 60_000) });
+    const task = await db.api.tasker.createTask({ namespace: 'wake', name: 'later', runAt: new Date(Date.now() + 60_000) });
     expect(await claim('later')).toEqual([{ step_id: null, wake_at: await availableAt(task.id) }]);
   });
 
   it('answers the time a rate limit delayed a step to, when asked again before it', async () => {
-    const [first, second] = await Promise.all([0, 1].map(() => api.tasker.createTask({ namespace: 'wake', name: 'metered' })));
+    const [first, second] = await Promise.all([0, 1].map(() => db.api.tasker.createTask({ namespace: 'wake', name: 'metered' })));
     // The first claim starts one step and delays the other to when the window frees (in a minute).
     const answer = await claim('metered');
     expect(answer.filter((r) => r.step_id !== null)).toHaveLength(1);
     const delayed = answer[0].step_id === null ? answer[0].wake_at : null;
     expect(delayed).not.toBeNull();
-    const waiting = (await api.tasker.getTask(first.id))!.steps[0].state === 'pending' ? first : second;
+    const waiting = (await db.api.tasker.getTask(first.id))!.steps[0].state === 'pending' ? first : second;
     expect(await availableAt(waiting.id)).toBe(delayed);
     // Asked again before that time (the early wake-up): nothing to claim, and the same wake time.
     expect(await claim('metered')).toEqual([{ step_id: null, wake_at: delayed }]);
@@ -82,7 +67,7 @@ describe('claim_steps: the wake time of a claim that finds nothing', () => {
 
   it('answers nothing at all when no step of these types is waiting for a time', async () => {
     expect(await claim('idle')).toEqual([]);
-    await api.tasker.createTask({ namespace: 'wake', name: 'idle' });
+    await db.api.tasker.createTask({ namespace: 'wake', name: 'idle' });
     const taken = await claim('idle');
     expect(taken).toHaveLength(1);
     expect(taken[0].step_id).not.toBeNull();

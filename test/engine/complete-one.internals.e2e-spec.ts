@@ -3,8 +3,8 @@ import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
 import { Client } from 'pg';
 import { wakeChannel } from '../../libs/tasker/src/persistence/naming';
 import { completeAndClaimSql } from '../../libs/tasker/src/persistence/step.repository';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
-import { startApp, TestApp } from '../support/tasker-app';
+import { databaseUrl } from '../support/database';
+import { engineSchema } from '../support/engine-schema';
 
 @TaskHandler({ name: 'pair', namespace: 'one', version: '1' })
 class PairWorkflow {
@@ -60,25 +60,12 @@ type Completion = 'one' | 'many';
  * is checked against what it must produce, not only against the other.
  */
 describe('complete_one and complete_steps', () => {
-  const schema = uniqueSchema('one');
-  const s = `"${schema}"`;
-  let api: TestApp;
-  let client: Client;
-
-  beforeAll(async () => {
-    api = await startApp(schema, [PairWorkflow, JoinWorkflow, ForkWorkflow], { worker: { enabled: false } });
-    client = new Client({ connectionString: databaseUrl() });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await api?.close();
-    await dropSchema(schema);
-  });
+  const db = engineSchema('one', [PairWorkflow, JoinWorkflow, ForkWorkflow]);
+  const { schema, s } = db;
 
   const created: string[] = [];
   const create = async (name: string) => {
-    const { id } = await api.tasker.createTask({ name, namespace: 'one', context: {} });
+    const { id } = await db.api.tasker.createTask({ name, namespace: 'one', context: {} });
     created.push(id);
     return id;
   };
@@ -86,7 +73,7 @@ describe('complete_one and complete_steps', () => {
   /** A case's leftovers (a dependent made ready, a step in progress) must not be claimed by the next run. */
   async function retire(): Promise<void> {
     for (const id of created.splice(0)) {
-      await client.query(`UPDATE ${s}.workflow_steps SET state = 'cancelled' WHERE task_id = $1 AND state IN ('pending', 'error', 'in_progress')`, [id]);
+      await db.client.query(`UPDATE ${s}.workflow_steps SET state = 'cancelled' WHERE task_id = $1 AND state IN ('pending', 'error', 'in_progress')`, [id]);
     }
   }
   afterEach(retire);
@@ -94,7 +81,7 @@ describe('complete_one and complete_steps', () => {
   async function claimOf(taskId: string, limit = 1): Promise<Claimed[]> {
     // Only this task's steps: other cases' tasks are left alone.
     const rows = (
-      await client.query<Claimed & { task_id: string }>(
+      await db.client.query<Claimed & { task_id: string }>(
         `SELECT (c.claim).step_id::text, (c.claim).step_name, (c.claim).lease_token, (c.claim).task_id::text
            FROM ${s}.claim_steps($1, ARRAY(SELECT named_task_id FROM ${s}.tasks WHERE id = $2), $3, 30000, 0, 10000) c WHERE NOT (c.claim IS NULL)`,
         [OWNER, taskId, limit],
@@ -109,13 +96,13 @@ describe('complete_one and complete_steps', () => {
       how === 'one'
         ? `SELECT * FROM ${s}.complete_one($1, $2::uuid, $3::jsonb)`
         : `SELECT * FROM ${s}.complete_steps(ARRAY[$1::bigint], ARRAY[$2::uuid], ARRAY[$3::jsonb])`;
-    const rows = (await client.query(sql, [step.step_id, token, '{"ok":true}'])).rows;
+    const rows = (await db.client.query(sql, [step.step_id, token, '{"ok":true}'])).rows;
     return rows.map((r) => [r.kind, r.step_name ?? '-', `${r.from_state}→${r.to_state}`, r.actor === OWNER ? 'owner' : String(r.actor)].join(' '));
   }
 
   async function states(taskId: string): Promise<string> {
-    const task = (await client.query(`SELECT state, steps_done, steps_failed FROM ${s}.tasks WHERE id = $1`, [taskId])).rows[0];
-    const steps = (await client.query(`SELECT name, state, parents_done FROM ${s}.workflow_steps WHERE task_id = $1 ORDER BY name`, [taskId])).rows;
+    const task = (await db.client.query(`SELECT state, steps_done, steps_failed FROM ${s}.tasks WHERE id = $1`, [taskId])).rows[0];
+    const steps = (await db.client.query(`SELECT name, state, parents_done FROM ${s}.workflow_steps WHERE task_id = $1 ORDER BY name`, [taskId])).rows;
     return [`task ${task.state} done=${task.steps_done} failed=${task.steps_failed}`, ...steps.map((w) => `${w.name} ${w.state} parents_done=${w.parents_done}`)].join('; ');
   }
 
@@ -167,7 +154,7 @@ describe('complete_one and complete_steps', () => {
         const claimed = await claimOf(id, 2);
         const a = claimed.find((c) => c.step_name === 'a')!;
         const b = claimed.find((c) => c.step_name === 'b')!;
-        await client.query(`SELECT * FROM ${s}.fail_step($1, $2::uuid, $3::jsonb, NULL)`, [a.step_id, a.lease_token, '{"message":"no"}']);
+        await db.client.query(`SELECT * FROM ${s}.fail_step($1, $2::uuid, $3::jsonb, NULL)`, [a.step_id, a.lease_token, '{"message":"no"}']);
         return { events: await complete(how, b), after: await states(id) };
       },
       ['step b in_progress→complete owner', 'task - in_progress→error null'],
@@ -201,10 +188,10 @@ describe('complete_one and complete_steps', () => {
    */
   describe('task moves stored with the step transitions that caused them', () => {
     const trail = async (id: string) =>
-      (await api.tasker.getAuditTrail(id)).map((e) => [e.stepName ?? '-', `${e.from}→${e.to}`, e.actor === OWNER ? 'owner' : String(e.actor ?? null)].join(' '));
+      (await db.api.tasker.getAuditTrail(id)).map((e) => [e.stepName ?? '-', `${e.from}→${e.to}`, e.actor === OWNER ? 'owner' : String(e.actor ?? null)].join(' '));
     const rowsOf = async (id: string) =>
       (
-        await client.query(
+        await db.client.query(
           `SELECT (SELECT count(*) FROM ${s}.task_transitions WHERE task_id = $1)::int AS task_rows,
                   (SELECT count(*) FROM ${s}.workflow_step_transitions WHERE task_id = $1)::int AS step_rows`,
           [id],
@@ -213,7 +200,7 @@ describe('complete_one and complete_steps', () => {
     /** Claims up to `limit` ready steps of the tasks' types, in claim order, and only those tasks'. */
     const claimAll = async (ids: string[], limit: number) => {
       const rows = (
-        await client.query<Claimed & { task_id: string; task_start_id: string | null; start_id: string }>(
+        await db.client.query<Claimed & { task_id: string; task_start_id: string | null; start_id: string }>(
           `SELECT (c.claim).step_id::text, (c.claim).step_name, (c.claim).lease_token, (c.claim).task_id::text,
                   (c.claim).task_start_id::text, (c.claim).start_id::text
              FROM ${s}.claim_steps($1, ARRAY(SELECT DISTINCT named_task_id FROM ${s}.tasks WHERE id = ANY ($2::bigint[])), $3, 30000, 0, 10000) c
@@ -226,17 +213,17 @@ describe('complete_one and complete_steps', () => {
     };
     const completeBatch = async (claimed: Claimed[]) =>
       (
-        await client.query(`SELECT * FROM ${s}.complete_steps($1::bigint[], $2::uuid[], ARRAY(SELECT '{"ok":true}'::jsonb FROM unnest($1::bigint[])))`, [
+        await db.client.query(`SELECT * FROM ${s}.complete_steps($1::bigint[], $2::uuid[], ARRAY(SELECT '{"ok":true}'::jsonb FROM unnest($1::bigint[])))`, [
           claimed.map((c) => c.step_id),
           claimed.map((c) => c.lease_token),
         ])
       ).rows as { kind: string; transition_id: string; task_id: string; step_name: string | null; to_state: string }[];
     const viewIds = async (ids: string[]) =>
-      (await client.query(`SELECT kind, id::text, task_id::text, step_name, to_state FROM ${s}.transitions WHERE task_id = ANY ($1::bigint[]) ORDER BY id`, [ids])).rows;
+      (await db.client.query(`SELECT kind, id::text, task_id::text, step_name, to_state FROM ${s}.transitions WHERE task_id = ANY ($1::bigint[]) ORDER BY id`, [ids])).rows;
     /** Transitions dated before one with a smaller id: none, the trail's order by id is its order in time. */
     const outOfTime = async () =>
       (
-        await client.query(
+        await db.client.query(
           `SELECT id::text FROM (SELECT id, created_at, lag(created_at) OVER (ORDER BY id) AS before FROM ${s}.transitions) x WHERE created_at < before`,
         )
       ).rows;
@@ -268,7 +255,7 @@ describe('complete_one and complete_steps', () => {
         ]);
         // Creation is the task's only row of its own; each attempt writes its two step rows.
         expect(await rowsOf(id)).toEqual({ task_rows: 1, step_rows: 4 });
-        expect((await api.tasker.getTask(id)).state).toBe('complete');
+        expect((await db.api.tasker.getTask(id)).state).toBe('complete');
       }
       expect(await outOfTime()).toEqual([]);
     });
@@ -321,11 +308,11 @@ describe('complete_one and complete_steps', () => {
       const id = await create(name);
       const [first] = await claimOf(id);
       heard.length = 0;
-      const types = [(await client.query(`SELECT named_task_id FROM ${s}.tasks WHERE id = $1`, [id])).rows[0].named_task_id];
-      const rows = (await client.query(completeAndClaimSql(s, 'one'), [first.step_id, first.lease_token, 'null', OWNER, types, claimLimit, 30_000, 0, 10_000])).rows;
+      const types = [(await db.client.query(`SELECT named_task_id FROM ${s}.tasks WHERE id = $1`, [id])).rows[0].named_task_id];
+      const rows = (await db.client.query(completeAndClaimSql(s, 'one'), [first.step_id, first.lease_token, 'null', OWNER, types, claimLimit, 30_000, 0, 10_000])).rows;
       const marker = `marker-${id}`;
       const arrived = new Promise<void>((resolve) => listener.on('notification', (m) => m.payload === marker && resolve()));
-      await client.query(`SELECT pg_notify($1, $2)`, [wakeChannel(schema), marker]);
+      await db.client.query(`SELECT pg_notify($1, $2)`, [wakeChannel(schema), marker]);
       await arrived;
       return { claimed: rows.filter((r) => r.part === 2).length, heard: heard.filter((h) => h !== marker) };
     }

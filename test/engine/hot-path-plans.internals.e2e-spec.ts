@@ -1,10 +1,8 @@
 // Internals: runs claim_steps and completeAndClaimSql itself and reads the plans of the statements inside them with auto_explain, to fail on whole-table scans.
 import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
-import { Client } from 'pg';
 import { completeAndClaimSql } from '../../libs/tasker/src/persistence/step.repository';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
 import { explainNestedStatements, wholeIndexScans, wholeTableScans } from '../support/plans';
-import { startApp, TestApp } from '../support/tasker-app';
+import { engineSchema } from '../support/engine-schema';
 
 @TaskHandler({ name: 'line', namespace: 'plans', version: '1' })
 class LineWorkflow {
@@ -36,34 +34,22 @@ const LEASE_INDEX = /workflow_steps_lease_idx/;
  * plans of the statements inside the functions are read with auto_explain, sent back as notices.
  */
 describe('the hot path’s plans', () => {
-  const schema = uniqueSchema('plans');
-  let api: TestApp;
-  let client: Client;
-
-  beforeAll(async () => {
-    api = await startApp(schema, [LineWorkflow], { worker: { enabled: false } });
+  const db = engineSchema('plans', [LineWorkflow],
     // Enough rows that a table scan looks cheaper than ten key lookups to a planner without statistics.
-    await api.tasker.createTasks(Array.from({ length: 300 }, () => ({ name: 'line', namespace: 'plans', context: {} })));
-    client = new Client({ connectionString: databaseUrl() });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await api?.close();
-    await dropSchema(schema);
-  });
+    (api) => api.tasker.createTasks(Array.from({ length: 300 }, () => ({ name: 'line', namespace: 'plans', context: {} }))),
+  );
+  const { s } = db;
 
   it('claims and completions use keys, never a scan of a whole table, of a whole index or of the lease index', async () => {
-    const s = `"${schema}"`;
-    const types = (await client.query<{ id: number }>(`SELECT id FROM ${s}.named_tasks WHERE name = 'line'`)).rows.map((r) => r.id);
-    const plans = await explainNestedStatements(client);
+    const types = (await db.client.query<{ id: number }>(`SELECT id FROM ${s}.named_tasks WHERE name = 'line'`)).rows.map((r) => r.id);
+    const plans = await explainNestedStatements(db.client);
 
-    let [claim] = (await client.query(`SELECT (c.claim).* FROM ${s}.claim_steps('plans-test', $1::int[], 1, 30000, 0, 10000) c WHERE NOT (c.claim IS NULL)`, [types])).rows;
+    let [claim] = (await db.client.query(`SELECT (c.claim).* FROM ${s}.claim_steps('plans-test', $1::int[], 1, 30000, 0, 10000) c WHERE NOT (c.claim IS NULL)`, [types])).rows;
     for (let handOff = 0; handOff < 6; handOff++) {
       // Both completions: complete_steps (a batch, here of one) and complete_one (a single success).
       const one = handOff % 2 === 1;
       const completion = one ? [claim.step_id, claim.lease_token, '1'] : [[claim.step_id], [claim.lease_token], ['1']];
-      const rows = (await client.query(completeAndClaimSql(s, one ? 'one' : 'many'), [...completion, 'plans-test', types, 1, 30_000, 0, 10_000])).rows;
+      const rows = (await db.client.query(completeAndClaimSql(s, one ? 'one' : 'many'), [...completion, 'plans-test', types, 1, 30_000, 0, 10_000])).rows;
       expect(rows.filter((r) => r.part === 0).length).toBeGreaterThan(0); // the completion was stored
       claim = rows.find((r) => r.part === 2)?.row;
       expect(claim).toBeDefined();

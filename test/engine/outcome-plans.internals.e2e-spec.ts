@@ -1,9 +1,7 @@
 // Internals: calls the engine's other SQL functions itself (outcomes other than success, the lease sweep, operator actions, waits and maps) and reads the plans of the statements inside them with auto_explain, to fail on whole-table scans.
 import { DependsOn, Step, TaskHandler } from 'nestjs-tasker';
-import { Client } from 'pg';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
 import { explainNestedStatements, wholeIndexScans, wholeTableScans } from '../support/plans';
-import { startApp, TestApp } from '../support/tasker-app';
+import { engineSchema } from '../support/engine-schema';
 
 @TaskHandler({ name: 'line', namespace: 'outcome-plans', version: '1' })
 class LineWorkflow {
@@ -46,36 +44,24 @@ interface Claim {
  * inside the functions is explained with auto_explain.
  */
 describe('the plans of the engine’s other functions', () => {
-  const schema = uniqueSchema('oplans');
-  const s = `"${schema}"`;
-  let api: TestApp;
-  let client: Client;
-
-  beforeAll(async () => {
-    api = await startApp(schema, [LineWorkflow], { worker: { enabled: false } });
+  const db = engineSchema('oplans', [LineWorkflow],
     // Enough rows that a table scan looks cheaper than a few key lookups to a planner without statistics.
-    await api.tasker.createTasks(Array.from({ length: 300 }, () => ({ name: 'line', namespace: 'outcome-plans', context: {} })));
-    client = new Client({ connectionString: databaseUrl() });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await api?.close();
-    await dropSchema(schema);
-  });
+    (api) => api.tasker.createTasks(Array.from({ length: 300 }, () => ({ name: 'line', namespace: 'outcome-plans', context: {} }))),
+  );
+  const { s } = db;
 
   it('reach every row by key: no scan of a whole table or of a whole index', async () => {
-    const types = (await client.query<{ id: number }>(`SELECT id FROM ${s}.named_tasks WHERE name = 'line'`)).rows.map((r) => r.id);
+    const types = (await db.client.query<{ id: number }>(`SELECT id FROM ${s}.named_tasks WHERE name = 'line'`)).rows.map((r) => r.id);
     const claim = async (n: number, leaseMs = 30_000): Promise<Claim[]> =>
-      (await client.query<Claim>(`SELECT (c.claim).* FROM ${s}.claim_steps('plans-test', $1::int[], $2, $3, 0, 10000) c WHERE NOT (c.claim IS NULL)`, [types, n, leaseMs])).rows;
-    const plans = await explainNestedStatements(client);
-    await client.query('SET plan_cache_mode = force_generic_plan');
+      (await db.client.query<Claim>(`SELECT (c.claim).* FROM ${s}.claim_steps('plans-test', $1::int[], $2, $3, 0, 10000) c WHERE NOT (c.claim IS NULL)`, [types, n, leaseMs])).rows;
+    const plans = await explainNestedStatements(db.client);
+    await db.client.query('SET plan_cache_mode = force_generic_plan');
 
     const byFunction: Record<string, string[]> = {};
     /** Runs `sql`, and files the plans of its statements under `fn`. */
     const run = async (fn: string, sql: string, params: unknown[]) => {
       plans.length = 0;
-      const rows = (await client.query(sql, params)).rows;
+      const rows = (await db.client.query(sql, params)).rows;
       (byFunction[fn] ??= []).push(...plans);
       return rows;
     };
@@ -86,7 +72,7 @@ describe('the plans of the engine’s other functions', () => {
       expect(c).toHaveLength(12);
       await run('fail_step', `SELECT * FROM ${s}.fail_step($1, $2::uuid, '{"name":"Boom"}'::jsonb, now())`, [c[0].step_id, c[0].lease_token]);
       await run('fail_step', `SELECT * FROM ${s}.fail_step($1, $2::uuid, '{"name":"Boom"}'::jsonb, NULL)`, [c[1].step_id, c[1].lease_token]);
-      expect((await client.query(`SELECT state FROM ${s}.tasks WHERE id = $1`, [c[1].task_id])).rows[0].state).toBe('error');
+      expect((await db.client.query(`SELECT state FROM ${s}.tasks WHERE id = $1`, [c[1].task_id])).rows[0].state).toBe('error');
       await run('retry_task', `SELECT * FROM ${s}.retry_task($1, 'operator', 'again')`, [c[1].task_id]);
       await run('release_step', `SELECT * FROM ${s}.release_step($1, $2::uuid, 'stopping')`, [c[2].step_id, c[2].lease_token]);
       const renewed = await run('renew_leases', `SELECT t FROM ${s}.renew_leases($1::uuid[], 30000) t`, [[c[3].lease_token, c[4].lease_token]]);
@@ -104,7 +90,7 @@ describe('the plans of the engine’s other functions', () => {
       ]);
       await run('expand_map', `SELECT * FROM ${s}.expand_map($1, $2::uuid, '[1, 2, 3]'::jsonb, 2)`, [c[10].step_id, c[10].lease_token]);
       // The sweep's attempts: leases that ran out.
-      await client.query(`UPDATE ${s}.workflow_steps SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [c[11].step_id]);
+      await db.client.query(`UPDATE ${s}.workflow_steps SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [c[11].step_id]);
       const expired = await run('expire_leases', `SELECT * FROM ${s}.expire_leases(100)`, []);
       expect(expired.some((e) => e.step_id === c[11].step_id)).toBe(true);
       // Creation, a task at a time and in bulk, a key used once and then again (the existing task comes back).

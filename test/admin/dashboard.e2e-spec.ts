@@ -176,6 +176,45 @@ describe('operator dashboard (headless Chromium)', () => {
     expect(await page.locator('#list-view').isVisible()).toBe(false);
   });
 
+  it('an answer that arrives after sign-out is not drawn: no error, the sign-in form stays', async () => {
+    const page = await newPage();
+    // Counts the answers the page has read, once everything it does on reading one has run.
+    await page.addInitScript(() => {
+      const w = globalThis as any;
+      const real = w.fetch.bind(w);
+      w.__answered = 0;
+      w.fetch = async (...args: unknown[]) => {
+        const res = await real(...args);
+        const text = res.text.bind(res);
+        res.text = () => text().then((t: string) => (setTimeout(() => w.__answered++, 0), t));
+        return res;
+      };
+    });
+    // The failures inbox (the landing view) answers only once the operator has signed out.
+    let release!: () => void;
+    const signedOut = new Promise<void>((resolve) => (release = resolve));
+    let held = 0;
+    await page.route('**/tasker/failures', async (route) => {
+      held++;
+      const response = await route.fetch();
+      await signedOut;
+      await route.fulfill({ response });
+    });
+    await page.goto(`${base}/tasker/dashboard`);
+    await page.fill('#api-key', ALICE);
+    await page.click('#login-submit');
+    await page.locator('#whoami').waitFor({ state: 'visible' });
+    await waitFor('the failures request to be held', () => held === 1);
+    await page.click('#signout');
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    release();
+    // Two answers read: /me, then the held /failures.
+    await page.waitForFunction(() => (globalThis as any).__answered === 2);
+    expect(await page.locator('#login-form').isVisible()).toBe(true);
+    expect(await page.locator('#failures-view').isVisible()).toBe(false);
+    expect(await page.locator('[data-testid="failure-group"]').count()).toBe(0);
+  });
+
   it('lists the tasks newest first with their type, state and times', async () => {
     const page = await signIn(ALICE);
     await waitForCount(page, '[data-testid="task-row"]', 2);

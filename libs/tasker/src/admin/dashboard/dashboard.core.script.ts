@@ -13,7 +13,7 @@ var STATES = ['pending', 'in_progress', 'complete', 'error', 'cancelled', 'resol
 var STEP_STATES = STATES.concat(['skipped', 'waiting']);
 var VIEWS = ['list-view', 'task-view', 'schedules-view', 'failures-view', 'workers-view', 'types-view'];
 var DIALOGS = ['action-dialog', 'schedule-dialog', 'bulk-dialog'];
-var S = { me: null, items: [], cursor: null, listSeq: 0, taskId: null, task: null, taskSeq: 0, open: new Set(), action: null, busy: 0 };
+var S = { me: null, items: [], cursor: null, listSeq: 0, taskId: null, task: null, taskSeq: 0, open: new Set(), action: null, busy: 0, session: 0 };
 
 function $(id) { return document.getElementById(id); }
 
@@ -107,6 +107,7 @@ async function api(method, path, body) {
   var known = method === 'GET' ? ETAGS.get(path) : undefined;
   if (known && known.key === key) init.headers['If-None-Match'] = known.etag;
   var res, text;
+  var session = S.session;
   S.busy++;
   try {
     res = await fetch(BASE + path, init);
@@ -114,6 +115,9 @@ async function api(method, path, body) {
   } catch (e) {
     throw new ApiError(0, null, 'The Tasker API could not be reached: ' + e.message);
   } finally { S.busy--; }
+  // An answer to a session that has ended (signed out, or in again) must not be drawn for the next
+  // one, nor drawn at all with no one signed in: callers treat a 401 as handled by the sign-in.
+  if (session !== S.session) throw new ApiError(401, null, 'Signed out while this request was under way.');
   if (res.status === 304 && known) return known.data;
   var data = null;
   try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
@@ -153,6 +157,7 @@ function signOut(text) {
   sessionStorage.removeItem(KEY);
   clearMessages();
   ETAGS.clear();
+  S.session++;
   S.me = null;
   S.taskId = null;
   closeDialogs();
@@ -160,6 +165,7 @@ function signOut(text) {
 }
 
 async function signIn(key) {
+  S.session++;
   sessionStorage.setItem(KEY, key);
   var me;
   try { me = await api('GET', '/me'); } catch (e) { if (e.status !== 401) showLogin('Could not sign in: ' + describe(e)); return; }

@@ -156,6 +156,8 @@ describe('operator dashboard: failures inbox and operations (headless Chromium)'
     expect(await page.textContent('[data-testid="bulk-result"] div')).toBe('Retried 3 tasks of billing/invoice (step charge_card). Reason: provider fixed the declines');
     // The page follows the retried tasks by itself (auto-refresh) until all are complete.
     await page.locator('[data-testid="bulk-progress"]', { hasText: 'Now: 3 complete' }).waitFor();
+    // Nothing between the summary and the progress (a retry that failed again would say so there).
+    expect(await page.textContent('#bulk-result')).toContain('provider fixed the declinesNow: 3 complete');
     await page.locator('[data-testid="no-failures"]').waitFor();
     await shot(page, 'dashboard-bulk-retry');
     for (const id of failedIds) expect((await tasker.getTask(id)).state).toBe('complete');

@@ -57,7 +57,8 @@ function renderDone() {
   $('bulk-result').className = 'message ' + (again ? 'error' : 'ok');
   $('bulk-result').replaceChildren(
     h('div', { text: d.text }),
-    again ? h('div', { 'data-testid': 'bulk-failed-again' }, [h('strong', { text: again + ' failed again' }), ': fix the cause, then retry them (see the group below).']) : null,
+    // '' rather than null: replaceChildren, unlike h(), would write a null out as the text "null".
+    again ? h('div', { 'data-testid': 'bulk-failed-again' }, [h('strong', { text: again + ' failed again' }), ': fix the cause, then retry them (see the group below).']) : '',
     h('div', { 'data-testid': 'bulk-progress' }, [d.ids.length < d.count ? 'Of the ' + d.ids.length + ' listed, now: ' : 'Now: ', h('strong', { text: now || '\u2026' })]),
     h('div', {}, ['Open one to see it and its audit trail: '].concat(links, [h('a', { href: watch, 'data-testid': 'bulk-watch', text: 'all tasks of ' + g.namespace + '/' + g.name + ' \u2192' })])));
   $('bulk-result').hidden = false;

@@ -318,6 +318,39 @@ describe('operator dashboard (headless Chromium)', () => {
     expect(await page.locator('#task-view').isVisible()).toBe(false);
   });
 
+  it('a link to a task that does not exist says so, shows no empty panels, and auto-refresh stops asking', async () => {
+    const page = await newPage();
+    // Counts the fetches the page starts (synchronously, so a count read right after an event is exact).
+    await page.addInitScript(() => {
+      const w = globalThis as any;
+      const real = w.fetch.bind(w);
+      w.__fetches = [] as string[];
+      w.fetch = (url: string, init: unknown) => (w.__fetches.push(String(url)), real(url, init));
+    });
+    await page.goto(`${base}/tasker/dashboard#task/999999999`);
+    await page.fill('#api-key', ALICE);
+    await page.click('#login-submit');
+    await page.locator('#task-message').waitFor({ state: 'visible' });
+    expect(await page.textContent('#task-message')).toMatch(/^404 Not Found: .*999999999/);
+    expect(await page.locator('#task-body').isVisible()).toBe(false);
+    expect(await page.textContent('#task-type')).toBe('');
+    const asked = () => page.evaluate(() => ((globalThis as any).__fetches as string[]).filter((u) => u.includes('/tasks/999999999')).length);
+    expect(await asked()).toBe(3); // the task, its graph, its audit trail
+    // An auto-refresh tick (the page also ticks when it becomes visible) does not ask again,
+    // though nothing else stops it: the page is visible, auto-refresh is on, no dialog is open...
+    expect(await page.evaluate(() => (globalThis as any).document.visibilityState)).toBe('visible');
+    expect(await page.isChecked('#auto-refresh')).toBe(true);
+    await page.evaluate(() => (globalThis as any).document.dispatchEvent(new Event('visibilitychange')));
+    expect(await asked()).toBe(3);
+    // ...the Refresh button does, and a task that exists then shows its panels again.
+    await page.click('#refresh');
+    expect(await asked()).toBe(6);
+    await page.goto(`${base}/tasker/dashboard#task/${okId}`);
+    await taskState(page, 'complete');
+    expect(await page.locator('#task-body').isVisible()).toBe(true);
+    expect(await page.locator('#task-message').isVisible()).toBe(false);
+  });
+
   it('as a viewer, Retry, Cancel and Resolve are not usable', async () => {
     const page = await signIn(DASH, `#task/${failedId}`);
     expect(await page.textContent('#whoami')).toBe('Signed in as dash viewer');

@@ -13,7 +13,7 @@ var STATES = ['pending', 'in_progress', 'complete', 'error', 'cancelled', 'resol
 var STEP_STATES = STATES.concat(['skipped', 'waiting']);
 var VIEWS = ['list-view', 'task-view', 'schedules-view', 'failures-view', 'workers-view', 'types-view'];
 var DIALOGS = ['action-dialog', 'schedule-dialog', 'bulk-dialog'];
-var S = { me: null, items: [], cursor: null, listSeq: 0, taskId: null, task: null, taskSeq: 0, open: new Set(), action: null, busy: 0, session: 0 };
+var S = { me: null, items: [], cursor: null, listSeq: 0, taskId: null, task: null, taskSeq: 0, open: new Set(), action: null, busy: 0, session: 0, taskGone: null };
 
 function $(id) { return document.getElementById(id); }
 
@@ -224,6 +224,7 @@ function refresh() {
 
 function tick() {
   if (!S.me || S.busy || document.visibilityState !== 'visible' || !$('auto-refresh').checked || DIALOGS.some(function (id) { return $(id).open; })) return;
+  if (currentView() === 'task' && S.taskGone === S.taskId) return;
   refresh();
 }
 

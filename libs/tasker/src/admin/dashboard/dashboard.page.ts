@@ -138,6 +138,7 @@ const BODY = String.raw`
     </div>
     <p id="task-message" class="message error" role="alert" hidden></p>
     <p id="action-message" class="message ok" role="status" hidden></p>
+    <div id="task-body">
     <div class="columns">
       <div class="card">
         <h2>Task</h2>
@@ -172,6 +173,7 @@ const BODY = String.raw`
           <tbody id="audit-body"></tbody>
         </table>
       </div>
+    </div>
     </div>
   </section>
 </main>

@@ -52,6 +52,8 @@ function openTask(id) {
     $('task-title').textContent = 'Task ' + id;
     $('task-type').textContent = 'loading\u2026';
     $('task-state').hidden = true;
+    $('task-body').hidden = false;
+    S.taskGone = null;
     ['task-fields', 'task-context', 'task-graph', 'task-mermaid', 'steps-body', 'audit-body'].forEach(function (x) { $(x).replaceChildren(); });
     message($('task-message'), '');
     message($('action-message'), '');
@@ -70,10 +72,20 @@ async function loadTask() {
   var maps = openMaps();
   var graphPath = p + '/graph' + (maps.length ? '?expand=' + encodeURIComponent(maps.join(',')) : '');
   try { r = await Promise.all([api('GET', p), api('GET', graphPath), api('GET', p + '/audit')]); } catch (e) {
-    if (seq === S.taskSeq && id === S.taskId && e.status !== 401) message($('task-message'), describe(e), 'error');
+    if (seq !== S.taskSeq || id !== S.taskId || e.status === 401) return;
+    message($('task-message'), describe(e), 'error');
+    // No such task (a mistyped or purged link): the message alone, no empty panels, and no
+    // auto-refresh asking again every few seconds (the Refresh button still does).
+    if (e.status === 404) {
+      S.taskGone = id;
+      $('task-type').textContent = '';
+      $('task-body').hidden = true;
+    }
     return;
   }
   if (seq !== S.taskSeq || id !== S.taskId) return;
+  S.taskGone = null;
+  $('task-body').hidden = false;
   message($('task-message'), '');
   S.task = r[0];
   renderTask(r[0]);
